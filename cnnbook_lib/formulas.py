@@ -464,8 +464,279 @@ def grouped_cost_ratio(groups: int) -> Fraction:
 # =============================================================================================
 # Convolution algorithms: Winograd, FFT (section owned by cnnbook_lib.algorithms)
 # =============================================================================================
+# Fast algorithms trade multiplications for additions and memory. Winograd's minimal filtering
+# algorithm F(m, r) computes m outputs of an r-tap correlation with m + r - 1 multiplications
+# instead of m * r (Winograd 1980; Lavin & Gray, "Fast algorithms for convolutional neural
+# networks", CVPR 2016). The matrices are derived here by Toom-Cook, never typed in.
+from functools import lru_cache as _lru_cache  # noqa: E402
+
+wino_m = sp.Symbol("m", **_pos)            # output tile size of Winograd F(m x m, r x r)
+wino_r = sp.Symbol("r", **_pos)            # kernel size of Winograd F(m x m, r x r)
+h_f, w_f = sp.symbols("H_f W_f", **_pos)   # FFT size (the padded input) along each axis
+
+#: Output tiles of Winograd F(m x m, r x r) per image and channel: ceil(H_out/m) * ceil(W_out/m)
+#: (a last partial tile is computed in full and cropped).
+winograd_tiles_expr = sp.ceiling(h_out / wino_m) * sp.ceiling(w_out / wino_m)
+#: Elementwise multiplications of Winograd F(m x m, r x r): (m + r - 1)^2 per tile per
+#: (input channel, output channel) pair. The transforms use additions and constant scalings only.
+winograd_mults_expr = N * c_in * c_out * winograd_tiles_expr * (wino_m + wino_r - 1) ** 2
+#: Multiplication reduction of Winograd over direct convolution for whole tiles: m^2 r^2 / (m + r - 1)^2
+#: (2.25 for F(2x2, 3x3), 4 for F(4x4, 3x3)).
+winograd_reduction_expr = (wino_m * wino_r) ** 2 / (wino_m + wino_r - 1) ** 2
+#: Elements of the transformed tensors Winograd keeps: input tiles V (N C_in T (m+r-1)^2),
+#: transformed kernels U (C_out C_in (m+r-1)^2) and products M (N C_out T (m+r-1)^2).
+winograd_workspace_elements_expr = ((N * c_in + N * c_out) * winograd_tiles_expr
+                                    + c_in * c_out) * (wino_m + wino_r - 1) ** 2
+#: Complex values of one real 2-D FFT of size H_f x W_f (``torch.fft.rfft2`` keeps half the
+#: last axis, by Hermitian symmetry).
+rfft2_elements_expr = h_f * (sp.floor(w_f / 2) + 1)
+#: Pointwise complex products of FFT convolution: one per frequency per (C_in, C_out) pair
+#: per image. The transforms are counted apart (see :func:`fft_transform_multiplications`).
+fft_products_expr = N * c_in * c_out * rfft2_elements_expr
+#: Complex values of the spectra FFT convolution keeps: input (N C_in), kernels (C_out C_in)
+#: and output (N C_out), each of rfft2_elements.
+fft_workspace_complex_expr = (N * c_in + c_out * c_in + N * c_out) * rfft2_elements_expr
+#: Real multiplications of one real 2-D FFT of H_f W_f = L points, estimated as L log2 L: half
+#: of a radix-2 complex FFT's (L/2) log2 L butterflies x 4 real multiplications, halved again
+#: because the input is real. An order-of-magnitude estimate, not an exact count.
+rfft2_mults_estimate_expr = h_f * w_f * sp.log(h_f * w_f, 2)
+
+EXPRESSIONS.update({
+    "winograd_tiles": winograd_tiles_expr,
+    "winograd_mults": winograd_mults_expr,
+    "winograd_reduction": winograd_reduction_expr,
+    "winograd_workspace_elements": winograd_workspace_elements_expr,
+    "rfft2_elements": rfft2_elements_expr,
+    "fft_products": fft_products_expr,
+    "fft_workspace_complex": fft_workspace_complex_expr,
+    "rfft2_mults_estimate": rfft2_mults_estimate_expr,
+})
+
+
+def winograd_matrices(m: int = 2, r: int = 3, points: Sequence | None = None
+                      ) -> tuple[sp.Matrix, sp.Matrix, sp.Matrix]:
+    """Transform matrices ``(A^T, G, B^T)`` of Winograd's F(m, r), derived by Toom-Cook.
+
+    One output tile is ``y = A^T [(G g) * (B^T d)]`` (``*`` elementwise) for a kernel ``g`` of r
+    taps and an input tile ``d`` of ``m + r - 1`` values; in 2-D,
+    ``Y = A^T [(G g G^T) * (B^T d B)] A``.
+
+    Derivation. The linear convolution ``c = g * h`` of polynomials of degrees r-1 and m-1 has
+    degree m+r-2, so it is fixed by its values at ``alpha = m + r - 1`` points (here 0, 1, -1,
+    2, -2, ..., and infinity, where a polynomial "evaluates" to its leading coefficient). With
+    Vandermonde matrices ``V_g`` (alpha x r), ``V_h`` (alpha x m), ``V`` (alpha x alpha):
+    ``c = V^-1 [(V_g g) * (V_h h)] = M(g) h``. Correlation, which a CNN layer computes, is the
+    transpose ``y = M(g)^T d = V_h^T [(V_g g) * (V^-T d)]``, so ``A^T = V_h^T``, ``G = V_g`` and
+    ``B^T = V^-T``. Finally each row of ``B^T`` is scaled to integers and ``G`` takes the
+    inverse scale, so the input transform needs additions only. For F(2, 3) this gives Lavin &
+    Gray's matrices up to the sign of the last row of ``B^T`` and last column of ``A^T`` (a
+    sign convention that cancels); we flip those signs to print the published matrices.
+    """
+    return tuple(mat.as_mutable() for mat in _winograd_matrices(
+        _check_int("m", m, 1), _check_int("r", r, 1), None if points is None else tuple(points)))
+
+
+@_lru_cache(maxsize=None)
+def _winograd_matrices(m: int, r: int, points: tuple | None):
+    alpha = m + r - 1
+    if points is None:
+        finite = [sp.Integer(0)]
+        j = 1
+        while len(finite) < alpha - 1:
+            finite += [sp.Integer(j), sp.Integer(-j)]
+            j += 1
+        points = finite[:alpha - 1] + [sp.oo]
+    points = list(points)
+    if len(points) != alpha:
+        raise ValueError(f"points must have m + r - 1 = {alpha} entries, got {len(points)}")
+
+    def vandermonde(cols: int) -> sp.Matrix:
+        rows = []
+        for x in points:
+            if x == sp.oo:
+                rows.append([0] * (cols - 1) + [1])
+            else:
+                rows.append([sp.Integer(x) ** i for i in range(cols)])
+        return sp.Matrix(rows)
+
+    a_t = vandermonde(m).T
+    g_mat = vandermonde(r)
+    b_t = vandermonde(alpha).inv().T
+    for i in range(alpha):                         # integer B^T rows, scale moved into G
+        scale = sp.ilcm(1, *[sp.fraction(v)[1] for v in b_t.row(i)])
+        b_t[i, :] = b_t.row(i) * scale
+        g_mat[i, :] = g_mat.row(i) / scale
+    if m == 2 and r == 3 and points == [0, 1, -1, sp.oo]:
+        b_t[alpha - 1, :] = -b_t.row(alpha - 1)     # the published sign convention
+        a_t[:, alpha - 1] = -a_t.col(alpha - 1)
+    return a_t.as_immutable(), g_mat.as_immutable(), b_t.as_immutable()
+
+
+@_lru_cache(maxsize=None)
+def winograd_identity_holds(m: int = 2, r: int = 3) -> bool:
+    """Check symbolically that ``A^T [(G g) * (B^T d)]`` is the correlation ``y_i = sum_j g_j d_{i+j}``
+    for symbolic ``g`` and ``d``, in 1-D and in the nested 2-D form."""
+    a_t, g_mat, b_t = winograd_matrices(m, r)
+    alpha = m + r - 1
+    gs = sp.Matrix(sp.symbols(f"g0:{r}"))
+    ds = sp.Matrix(sp.symbols(f"d0:{alpha}"))
+    y = a_t * (g_mat * gs).multiply_elementwise(b_t * ds)
+    ok = all(sp.expand(y[i] - sum(gs[j] * ds[i + j] for j in range(r))) == 0 for i in range(m))
+    g2 = sp.Matrix(r, r, lambda i, j: sp.Symbol(f"g{i}_{j}"))
+    d2 = sp.Matrix(alpha, alpha, lambda i, j: sp.Symbol(f"d{i}_{j}"))
+    y2 = a_t * (g_mat * g2 * g_mat.T).multiply_elementwise(b_t * d2 * b_t.T) * a_t.T
+    for i in range(m):
+        for j in range(m):
+            ref = sum(g2[u, v] * d2[i + u, j + v] for u in range(r) for v in range(r))
+            ok = ok and sp.expand(y2[i, j] - ref) == 0
+    return bool(ok)
+
+
+_winograd_tiles = _compile(winograd_tiles_expr, (h_out, w_out, wino_m))
+_winograd_mults = _compile(winograd_mults_expr, (c_in, c_out, h_out, w_out, N, wino_m, wino_r))
+_winograd_workspace = _compile(winograd_workspace_elements_expr,
+                               (c_in, c_out, h_out, w_out, N, wino_m, wino_r))
+_rfft2_elements = _compile(rfft2_elements_expr, (h_f, w_f))
+_fft_products = _compile(fft_products_expr, (c_in, c_out, h_f, w_f, N))
+_fft_workspace = _compile(fft_workspace_complex_expr, (c_in, c_out, h_f, w_f, N))
+
+
+def winograd_tiles(out_hw: IntOrPair, m: int = 2) -> int:
+    """Output tiles of F(m x m, .): ``ceil(H_out / m) * ceil(W_out / m)``."""
+    ho, wo = _spatial_hw("output size", out_hw)
+    return _winograd_tiles(ho, wo, _check_int("m", m, 1))
+
+
+def winograd_multiplications(c_in: int, c_out: int, out_hw: IntOrPair, batch: int = 1,
+                             m: int = 2, r: int = 3) -> int:
+    """Elementwise multiplications of Winograd F(m x m, r x r):
+    ``N * C_in * C_out * ceil(H_out/m) * ceil(W_out/m) * (m + r - 1)^2``."""
+    ho, wo = _spatial_hw("output size", out_hw)
+    return _winograd_mults(_check_int("in_channels", c_in, 1), _check_int("out_channels", c_out, 1),
+                           ho, wo, _check_int("batch", batch, 1), _check_int("m", m, 1),
+                           _check_int("r", r, 1))
+
+
+def winograd_workspace_elements(c_in: int, c_out: int, out_hw: IntOrPair, batch: int = 1,
+                                m: int = 2, r: int = 3) -> int:
+    """Elements of Winograd's transformed input V, kernels U and products M."""
+    ho, wo = _spatial_hw("output size", out_hw)
+    return _winograd_workspace(_check_int("in_channels", c_in, 1),
+                               _check_int("out_channels", c_out, 1), ho, wo,
+                               _check_int("batch", batch, 1), _check_int("m", m, 1),
+                               _check_int("r", r, 1))
+
+
+def rfft2_elements(fft_hw: IntOrPair) -> int:
+    """Complex values of ``torch.fft.rfft2`` of a real H_f x W_f array: ``H_f * (floor(W_f/2) + 1)``."""
+    hf, wf = _spatial_hw("FFT size", fft_hw)
+    return _rfft2_elements(hf, wf)
+
+
+def fft_products(c_in: int, c_out: int, fft_hw: IntOrPair, batch: int = 1) -> int:
+    """Pointwise complex products of FFT convolution: ``N * C_in * C_out * H_f * (floor(W_f/2) + 1)``."""
+    hf, wf = _spatial_hw("FFT size", fft_hw)
+    return _fft_products(_check_int("in_channels", c_in, 1), _check_int("out_channels", c_out, 1),
+                         hf, wf, _check_int("batch", batch, 1))
+
+
+def fft_workspace_complex(c_in: int, c_out: int, fft_hw: IntOrPair, batch: int = 1) -> int:
+    """Complex values of the input, kernel and output spectra of FFT convolution."""
+    hf, wf = _spatial_hw("FFT size", fft_hw)
+    return _fft_workspace(_check_int("in_channels", c_in, 1), _check_int("out_channels", c_out, 1),
+                          hf, wf, _check_int("batch", batch, 1))
+
+
+def fft_transform_multiplications(c_in: int, c_out: int, fft_hw: IntOrPair, batch: int = 1) -> int:
+    """Estimated real multiplications of the transforms of FFT convolution: ``N C_in`` forward
+    input transforms, ``C_out C_in`` kernel transforms and ``N C_out`` inverse transforms, each
+    ``L log2 L`` with ``L = H_f W_f`` (rounded up). An estimate: real FFT libraries differ."""
+    hf, wf = _spatial_hw("FFT size", fft_hw)
+    ci = _check_int("in_channels", c_in, 1)
+    co = _check_int("out_channels", c_out, 1)
+    nb = _check_int("batch", batch, 1)
+    per = float(rfft2_mults_estimate_expr.subs({h_f: hf, w_f: wf}))
+    return math.ceil((nb * ci + co * ci + nb * co) * per)
 
 
 # =============================================================================================
 # Roofline and arithmetic intensity (section owned by cnnbook_lib.bench)
 # =============================================================================================
+# The roofline model (Williams, Waterman & Patterson, CACM 2009): a kernel cannot run faster
+# than its arithmetic at the peak FLOP rate, nor faster than its unavoidable memory traffic at
+# the peak bandwidth. The unavoidable traffic of a convolution is reading its input and weights
+# once and writing its output once.
+peak_flops = sp.Symbol("P", positive=True)      # peak arithmetic throughput, FLOP/s
+bandwidth = sp.Symbol("B_mem", positive=True)   # peak memory bandwidth, bytes/s
+work = sp.Symbol("W_flops", positive=True)      # FLOPs of a kernel
+traffic = sp.Symbol("Q", positive=True)         # bytes a kernel moves
+
+#: Minimum bytes of a convolution: input + weights + output, each touched once
+#: (``b * (N C_in H_in W_in + C_out (C_in/G) k_h k_w + N C_out H_out W_out)``; bias not counted).
+conv_min_bytes_expr = b * (N * c_in * h_in * w_in + c_out * (c_in / g) * k_h * k_w
+                           + N * c_out * h_out * w_out)
+#: Arithmetic intensity: FLOPs per byte of minimum traffic.
+arithmetic_intensity_expr = work / traffic
+#: Convolution arithmetic intensity in closed form: ``2 MACs / minimum bytes``.
+conv_intensity_expr = flops_per_mac * conv_macs_expr / conv_min_bytes_expr
+#: Roofline time: the larger of the compute time and the memory time.
+roofline_time_expr = sp.Max(work / peak_flops, traffic / bandwidth)
+#: Naive prediction: FLOPs over the peak FLOP rate, as if memory were free.
+flops_only_time_expr = work / peak_flops
+#: Ridge point: the intensity (FLOP/byte) at which a kernel stops being memory bound.
+ridge_point_expr = peak_flops / bandwidth
+
+EXPRESSIONS.update({
+    "conv_min_bytes": conv_min_bytes_expr,
+    "arithmetic_intensity": arithmetic_intensity_expr,
+    "conv_intensity": conv_intensity_expr,
+    "roofline_time": roofline_time_expr,
+    "flops_only_time": flops_only_time_expr,
+    "ridge_point": ridge_point_expr,
+})
+
+_conv_min_elements = _compile(conv_min_bytes_expr.subs(b, 1),
+                              (c_in, c_out, k_h, k_w, h_in, w_in, h_out, w_out, g, N))
+
+
+def conv_min_bytes(c_in: int, c_out: int, k: IntOrPair, in_hw: IntOrPair, out_hw: IntOrPair,
+                   groups: int = 1, batch: int = 1, dtype="float32") -> int:
+    """Minimum bytes a convolution moves: input, weights and output once each,
+    ``b * (N C_in H_in W_in + C_out (C_in/G) k_h k_w + N C_out H_out W_out)``."""
+    ci = _check_int("in_channels", c_in, 1)
+    co = _check_int("out_channels", c_out, 1)
+    gr = _check_int("groups", groups, 1)
+    _check_groups(ci, co, gr)
+    kh, kw = _kernel_hw(k)
+    hi, wi = _spatial_hw("input size", in_hw)
+    ho, wo = _spatial_hw("output size", out_hw)
+    elements = _conv_min_elements(ci, co, kh, kw, hi, wi, ho, wo, gr, _check_int("batch", batch, 1))
+    return tensor_bytes(elements, dtype)
+
+
+def _check_positive(name: str, value) -> float:
+    value = float(value)
+    if not value > 0 or math.isinf(value):
+        raise ValueError(f"{name} must be a positive finite number, got {value}")
+    return value
+
+
+def arithmetic_intensity(flops: float, nbytes: float) -> float:
+    """FLOPs per byte: ``W / Q``."""
+    return _check_positive("flops", flops) / _check_positive("bytes", nbytes)
+
+
+def roofline_time(flops: float, nbytes: float, peak: float, bw: float) -> float:
+    """Roofline lower bound on run time, seconds: ``max(W / P, Q / B)``."""
+    return max(_check_positive("flops", flops) / _check_positive("peak FLOP/s", peak),
+               _check_positive("bytes", nbytes) / _check_positive("bandwidth", bw))
+
+
+def flops_only_time(flops: float, peak: float) -> float:
+    """Naive prediction, seconds: ``W / P``."""
+    return _check_positive("flops", flops) / _check_positive("peak FLOP/s", peak)
+
+
+def ridge_point(peak: float, bw: float) -> float:
+    """Intensity where the roofline bends, FLOP/byte: ``P / B``."""
+    return _check_positive("peak FLOP/s", peak) / _check_positive("bandwidth", bw)
