@@ -1,0 +1,299 @@
+"""cnnbook_lib.formulas checked against PyTorch: shapes, numel(), FlopCounterMode, F.unfold,
+autograd's saved tensors. Shapes are computed on the meta device (no arithmetic)."""
+from fractions import Fraction
+
+import pytest
+import sympy as sp
+import torch
+import torch.nn.functional as TF
+from hypothesis import assume, given, settings, strategies as st
+from torch.utils.flop_counter import FlopCounterMode
+
+from cnnbook_lib import formulas as F
+
+META = dict(device="meta")
+small = st.integers(1, 7)
+settings.register_profile("cnnbook", max_examples=60, deadline=None)
+settings.load_profile("cnnbook")
+
+
+def counted_flops(fn, *args, **kw) -> int:
+    with FlopCounterMode(display=False) as counter:
+        fn(*args, **kw)
+    return counter.get_total_flops()
+
+
+@st.composite
+def conv_configs(draw):
+    """A random valid 2-D convolution (asymmetric kernels, padding, stride, dilation, groups)."""
+    g = draw(st.integers(1, 4))
+    c_in = g * draw(st.integers(1, 3))
+    c_out = g * draw(st.integers(1, 3))
+    kh, kw = draw(small), draw(small)
+    sh, sw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    h, w = draw(st.integers(1, 40)), draw(st.integers(1, 40))
+    assume(dh * (kh - 1) + 1 <= h + 2 * ph and dw * (kw - 1) + 1 <= w + 2 * pw)
+    return dict(c_in=c_in, c_out=c_out, k=(kh, kw), s=(sh, sw), p=(ph, pw), d=(dh, dw),
+                g=g, hw=(h, w), batch=draw(st.integers(1, 3)), bias=draw(st.booleans()))
+
+
+# --- output sizes -------------------------------------------------------------------------
+
+
+@given(conv_configs())
+def test_conv_output_size_matches_torch(c):
+    x = torch.empty(c["batch"], c["c_in"], *c["hw"], **META)
+    w = torch.empty(c["c_out"], c["c_in"] // c["g"], *c["k"], **META)
+    y = TF.conv2d(x, w, stride=c["s"], padding=c["p"], dilation=c["d"], groups=c["g"])
+    assert F.conv_output_size(c["hw"], c["k"], c["s"], c["p"], c["d"]) == tuple(y.shape[2:])
+    # and axis by axis with plain ints
+    for axis in range(2):
+        assert F.conv_output_size(c["hw"][axis], c["k"][axis], c["s"][axis], c["p"][axis],
+                                  c["d"][axis]) == y.shape[2 + axis]
+
+
+@given(n=st.integers(1, 40), k=small, s=st.integers(1, 4), p=st.integers(0, 3),
+       d=st.integers(1, 3), ceil_mode=st.booleans())
+def test_pool_output_size_matches_torch(n, k, s, p, d, ceil_mode):
+    assume(2 * p <= k and d * (k - 1) + 1 <= n + 2 * p)
+    x = torch.empty(1, 1, n, n + 1, **META)
+    y = TF.max_pool2d(x, k, s, p, dilation=d, ceil_mode=ceil_mode)
+    assert F.pool_output_size(n, k, s, p, ceil_mode, d) == y.shape[2]
+    assert F.pool_output_size(n + 1, k, s, p, ceil_mode, d) == y.shape[3]
+    if d == 1:     # average pooling has no dilation and uses the same rule
+        ya = TF.avg_pool2d(x, k, s, p, ceil_mode=ceil_mode)
+        assert F.pool_output_size(n, k, s, p, ceil_mode) == ya.shape[2]
+
+
+def test_pool_ceil_mode_drops_window_starting_in_padding():
+    # n=5, k=2, s=2, p=1: ceil gives 4 windows but the 4th would start inside the right padding
+    y = TF.max_pool2d(torch.empty(1, 1, 5, 5, **META), 2, 2, 1, ceil_mode=True)
+    assert F.pool_output_size(5, 2, 2, 1, ceil_mode=True) == y.shape[2] == 3
+    assert F.pool_output_size(5, 2, 2, 0, ceil_mode=True) == 3
+    assert F.pool_output_size(5, 2, 2, 0, ceil_mode=False) == 2
+    assert F.pool_output_size(5, 2) == 2          # stride defaults to the kernel
+
+
+@given(n=st.integers(1, 20), k=small, s=st.integers(1, 4), p=st.integers(0, 3),
+       d=st.integers(1, 3), op=st.integers(0, 3), g=st.integers(1, 3))
+def test_conv_transpose_output_size_matches_torch(n, k, s, p, d, op, g):
+    assume(op < s or op < d)
+    expected = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+    assume(expected >= 1)
+    x = torch.empty(1, 2 * g, n, n, **META)
+    w = torch.empty(2 * g, 3, k, k, **META)
+    y = TF.conv_transpose2d(x, w, stride=s, padding=p, output_padding=op, groups=g, dilation=d)
+    assert F.conv_transpose_output_size(n, k, s, p, op, d) == y.shape[2]
+
+
+def test_alexnet_224_vs_227():
+    # 224 with an 11x11 stride-4 kernel and no padding does not tile evenly; 227 does.
+    assert (227 - 11) % 4 == 0 and (224 - 11) % 4 != 0
+    assert F.conv_output_size(227, 11, 4) == 55
+    assert F.conv_output_size(224, 11, 4) == 54
+    assert F.conv_output_size(224, 11, 4, 2) == 55     # torchvision pads by 2
+
+
+def test_effective_kernel():
+    assert F.effective_kernel_size(3, 2) == 5
+    assert F.effective_kernel_size(3, 4) == 9
+    x = torch.empty(1, 1, 9, 9, **META)
+    assert TF.conv2d(x, torch.empty(1, 1, 3, 3, **META), dilation=4).shape[2] == 1
+
+
+# --- parameters and MACs -------------------------------------------------------------------
+
+
+@given(conv_configs())
+def test_conv_params_match_numel(c):
+    layer = torch.nn.Conv2d(c["c_in"], c["c_out"], c["k"], groups=c["g"], bias=c["bias"], **META)
+    assert F.conv_params(c["c_in"], c["c_out"], c["k"], c["g"], c["bias"]) == sum(
+        p.numel() for p in layer.parameters())
+
+
+@given(conv_configs())
+def test_conv_macs_match_flop_counter(c):
+    x = torch.empty(c["batch"], c["c_in"], *c["hw"], **META)
+    w = torch.empty(c["c_out"], c["c_in"] // c["g"], *c["k"], **META)
+    out_hw = F.conv_output_size(c["hw"], c["k"], c["s"], c["p"], c["d"])
+    flops = counted_flops(TF.conv2d, x, w, stride=c["s"], padding=c["p"], dilation=c["d"],
+                          groups=c["g"])
+    macs = F.conv_macs(c["c_in"], c["c_out"], c["k"], out_hw, c["g"], c["batch"])
+    assert 2 * macs == flops
+    assert F.conv_flops(c["c_in"], c["c_out"], c["k"], out_hw, c["g"], c["batch"]) == flops
+
+
+@given(n=st.integers(1, 12), k=small, s=st.integers(1, 3), g=st.integers(1, 3),
+       batch=st.integers(1, 3))
+def test_conv_transpose_macs_match_flop_counter(n, k, s, g, batch):
+    x = torch.empty(batch, 2 * g, n, n + 2, **META)
+    w = torch.empty(2 * g, 3, k, k, **META)
+    flops = counted_flops(TF.conv_transpose2d, x, w, stride=s, groups=g)
+    assert 2 * F.conv_transpose_macs(2 * g, 3 * g, k, (n, n + 2), g, batch) == flops
+
+
+@given(fi=st.integers(1, 64), fo=st.integers(1, 64), batch=st.integers(1, 5), bias=st.booleans())
+def test_linear_params_and_macs(fi, fo, batch, bias):
+    layer = torch.nn.Linear(fi, fo, bias=bias, **META)
+    assert F.linear_params(fi, fo, bias) == sum(p.numel() for p in layer.parameters())
+    assert 2 * F.linear_macs(fi, fo, batch) == counted_flops(layer, torch.empty(batch, fi, **META))
+
+
+def test_conv_1d_and_3d_kernels_reduce_to_products():
+    layer = torch.nn.Conv3d(4, 6, (3, 5, 7), **META)
+    assert F.conv_params(4, 6, (3, 5, 7)) == sum(p.numel() for p in layer.parameters())
+    x = torch.empty(2, 4, 8, 9, 10, **META)
+    y = layer(x)
+    assert 2 * F.conv_macs(4, 6, (3, 5, 7), tuple(y.shape[2:]), batch=2) == counted_flops(layer, x)
+
+
+# --- backward pass --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("groups", [1, 2, 4])
+@pytest.mark.parametrize("input_grad", [True, False])
+def test_conv_backward_macs(groups, input_grad):
+    """Ungrouped: equals FlopCounterMode. Grouped: equals FlopCounterMode on the same layer split
+    into one ungrouped convolution per group (an independent count), while FlopCounterMode on the
+    grouped layer counts its weight gradient ``groups`` times."""
+    torch.manual_seed(0)
+    c_in, c_out, k, hw, batch = 8, 12, 3, (9, 7), 2
+    x = torch.randn(batch, c_in, *hw, requires_grad=input_grad)
+    w = torch.randn(c_out, c_in // groups, k, k, requires_grad=True)
+    out_hw = F.conv_output_size(hw, k, 1, 1)
+    ours = F.conv_backward_macs(c_in, c_out, k, out_hw, groups, batch, input_grad=input_grad)
+
+    def backward_flops(fn):
+        y = fn()
+        grad = torch.ones_like(y)
+        with FlopCounterMode(display=False) as counter:
+            y.backward(grad)
+        return counter.get_total_flops()
+
+    def split():
+        xs, ws = x.chunk(groups, 1), w.chunk(groups, 0)
+        return torch.cat([TF.conv2d(a, b, padding=1) for a, b in zip(xs, ws)], 1)
+
+    assert 2 * ours == backward_flops(split)
+    grouped = backward_flops(lambda: TF.conv2d(x, w, padding=1, groups=groups))
+    weight_grad = F.conv_macs(c_in, c_out, k, out_hw, groups, batch)
+    assert grouped == 2 * (ours + (groups - 1) * weight_grad)
+
+
+# --- memory -------------------------------------------------------------------------------
+
+
+@given(c_in=st.integers(1, 6), k=small, h=st.integers(1, 16), s=st.integers(1, 3),
+       p=st.integers(0, 3), batch=st.integers(1, 3))
+def test_im2col_matches_unfold(c_in, k, h, s, p, batch):
+    assume(k <= h + 2 * p)
+    x = torch.empty(batch, c_in, h, h + 1, **META)
+    cols = TF.unfold(x, k, padding=p, stride=s)
+    out_hw = F.conv_output_size((h, h + 1), k, s, p)
+    assert F.im2col_elements(c_in, k, out_hw, batch) == cols.numel()
+    assert F.im2col_bytes(c_in, k, out_hw, batch, "float16") == 2 * cols.numel()
+
+
+def test_activation_and_parameter_bytes():
+    layer = torch.nn.Conv2d(64, 128, 3, padding=1)
+    y = layer(torch.randn(2, 64, 14, 14))
+    assert F.conv_activation_bytes(128, (14, 14), 2) == y.numel() * y.element_size()
+    assert F.tensor_bytes(F.conv_params(64, 128, 3), "float32") == sum(
+        p.numel() * p.element_size() for p in layer.parameters())
+    assert F.tensor_bytes((2, 3), torch.bfloat16) == 12
+    assert F.tensor_bytes(0) == 0
+
+
+def test_backward_cache_is_what_autograd_saves():
+    """The conv keeps its input (for the weight gradient) and its weight (a parameter)."""
+    layer = torch.nn.Conv2d(5, 7, 3, stride=2)
+    x = torch.randn(3, 5, 11, 13, requires_grad=True)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        layer(x)
+    params = {p.data_ptr() for p in layer.parameters()}
+    activations = {t.data_ptr(): t.numel() * t.element_size() for t in saved
+                   if t.data_ptr() not in params}
+    assert F.conv_backward_cache_bytes(5, (11, 13), 3) == sum(activations.values())
+
+
+# --- ratios -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("c_in,c_out,k", [(32, 64, 3), (16, 16, 5), (8, 24, 7)])
+def test_separable_ratio_matches_counted_flops(c_in, c_out, k):
+    x = torch.empty(1, c_in, 20, 20, **META)
+    std = counted_flops(TF.conv2d, x, torch.empty(c_out, c_in, k, k, **META))
+    dw = counted_flops(TF.conv2d, x, torch.empty(c_in, 1, k, k, **META), groups=c_in)
+    y = torch.empty(1, c_in, 20 - k + 1, 20 - k + 1, **META)
+    pw = counted_flops(TF.conv2d, y, torch.empty(c_out, c_in, 1, 1, **META))
+    assert F.separable_cost_ratio(c_out, k) == Fraction(dw + pw, std)
+    assert F.separable_cost_ratio(c_out, k) == Fraction(1, c_out) + Fraction(1, k * k)
+
+
+@pytest.mark.parametrize("groups", [1, 2, 4, 8])
+def test_grouped_ratio_matches_counted_flops(groups):
+    x = torch.empty(1, 8, 10, 10, **META)
+    dense = counted_flops(TF.conv2d, x, torch.empty(16, 8, 3, 3, **META))
+    grouped = counted_flops(TF.conv2d, x, torch.empty(16, 8 // groups, 3, 3, **META), groups=groups)
+    assert F.grouped_cost_ratio(groups) == Fraction(grouped, dense) == Fraction(1, groups)
+
+
+def test_expressions_are_sympy_and_render():
+    for name, expr in F.EXPRESSIONS.items():
+        assert isinstance(expr, sp.Basic), name
+        assert sp.latex(expr)
+        assert sp.jscode(expr)
+    assert sp.simplify(F.separable_ratio - (1 / F.c_out + 1 / F.k ** 2)) == 0
+
+
+def test_exact_for_huge_values():
+    # 2**60 MACs would lose precision in floating point
+    big = 2 ** 20
+    assert F.conv_macs(big, big, 1, (2 ** 10, 2 ** 10)) == 2 ** 60
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: F.conv_output_size(5, 7), r"kernel 7 \(effective 7\) is larger than padded input 5 \(n=5, p=0\)"),
+    (lambda: F.conv_output_size(5, 3, d=3), r"kernel 3 \(effective 7\) is larger than padded input 5"),
+    (lambda: F.conv_output_size(0, 3), r"input size n must be a positive integer.*got 0"),
+    (lambda: F.conv_output_size(8, 0), r"kernel must be a positive integer.*got 0"),
+    (lambda: F.conv_output_size(8, 3, 0), r"stride must be a positive integer.*got 0"),
+    (lambda: F.conv_output_size(8, 3, 1, -1), r"padding must be an integer >= 0, got -1"),
+    (lambda: F.conv_output_size(8, 3, d=0), r"dilation must be a positive integer.*got 0"),
+    (lambda: F.conv_output_size(8.0, 3), r"input size n must be an integer, got 8.0"),
+    (lambda: F.conv_output_size(True, 3), r"input size n must be an integer, got True"),
+    (lambda: F.conv_output_size((8, 8), (3, 3, 3)), r"different lengths"),
+    (lambda: F.pool_output_size(8, 2, 2, 2), r"padding 2 must be at most half the pooling kernel 2"),
+    (lambda: F.conv_transpose_output_size(4, 3, 2, output_padding=2),
+     r"output_padding 2 must be smaller than either stride 2 or dilation 1"),
+    (lambda: F.conv_transpose_output_size(1, 1, 1, p=1), r"padding 1 is too large"),
+    (lambda: F.conv_params(3, 64, 3, groups=2), r"groups 2 does not divide in_channels 3"),
+    (lambda: F.conv_params(4, 6, 3, groups=4), r"groups 4 does not divide out_channels 6"),
+    (lambda: F.conv_params(4, 6, 3, groups=0), r"groups must be a positive integer.*got 0"),
+    (lambda: F.conv_macs(4, 8, 3, 0), r"output size must be a positive integer.*got 0"),
+    (lambda: F.conv_macs(4, 8, 3, 5, batch=0), r"batch must be a positive integer.*got 0"),
+    (lambda: F.linear_params(0, 3), r"in_features must be a positive integer.*got 0"),
+    (lambda: F.tensor_bytes(10, "float128"), r"dtype 'float128' is unknown; valid: float64"),
+])
+def test_errors_name_the_parameter(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_torch_agrees_these_are_errors():
+    """The configurations rejected above are rejected by torch too (where torch checks them)."""
+    with pytest.raises(RuntimeError):
+        TF.conv2d(torch.empty(1, 1, 5, 5), torch.empty(1, 1, 7, 7))
+    with pytest.raises(RuntimeError):
+        TF.conv2d(torch.empty(1, 3, 5, 5), torch.empty(64, 1, 3, 3), groups=2)
+    with pytest.raises(RuntimeError):
+        TF.conv_transpose2d(torch.empty(1, 1, 4, 4), torch.empty(1, 1, 3, 3), stride=2,
+                            output_padding=2)
+    with pytest.raises(RuntimeError):
+        TF.max_pool2d(torch.empty(1, 1, 8, 8), 2, 2, 2)
