@@ -183,8 +183,13 @@ def _pool(m: nn.Module, x, y, input_grad: bool) -> Cost:
 @register(nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d,
           nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
 def _adaptive_pool(m: nn.Module, x, y, input_grad: bool) -> Cost:
-    """Adaptive pooling: about one addition or comparison per input element."""
-    return Cost(other_ops=_numel(x.shape), other_kind="pooling")
+    """Adaptive pooling: about one addition or comparison per input element.
+
+    The average's gradient needs only the input's shape; the maximum keeps input and indices.
+    """
+    is_max = isinstance(m, (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d))
+    return Cost(other_ops=_numel(x.shape), other_kind="pooling",
+                saves=("input", "indices") if is_max else ())
 
 
 @register(nn.LocalResponseNorm)
