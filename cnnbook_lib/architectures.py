@@ -1,0 +1,742 @@
+"""The historical convolutional networks, written compactly enough to read in the book.
+
+``names()`` lists the networks and ``build(name, **options)`` makes one::
+
+    from cnnbook_lib import architectures
+    model = architectures.build("resnet50")                    # torchvision's layout
+    paper = architectures.build("resnet50", variant="paper")   # the layout of He et al. (2016)
+    small = architectures.build("mobilenet_v1", width=0.5)
+
+Where torchvision has a network, the default (``variant="torchvision"``) matches
+``torchvision.models`` parameter for parameter, in the same order (the state_dict shapes agree
+one by one; the names differ), and has the same multiply-accumulates (MACs) as counted by
+``torch.utils.flop_counter.FlopCounterMode``. ``variant="paper"`` gives the network as its paper
+describes it, where that differs; each builder's docstring lists the differences, so the book can
+explain why published counts disagree. Networks torchvision lacks (LeNet-5, ZFNet, MobileNet v1)
+follow their papers.
+
+All networks share a few blocks, each defined once below: :class:`ConvBNAct` (convolution, batch
+normalization, activation), :class:`Residual` (body plus shortcut, used by the basic and
+bottleneck blocks of ResNet, the inverted residual of MobileNet v2 and the MBConv of
+EfficientNet), :class:`Inception` and :class:`SqueezeExcitation`.
+
+Common differences from torchvision that do not change any count: weights keep PyTorch's default
+initialization (torchvision re-initializes some networks), activations are not in-place (so that
+hooks of the analysis tools see every intermediate tensor), and module names are our own.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+import random
+from functools import partial
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from . import formulas
+
+__all__ = [
+    "names", "build", "ConvBNAct", "Residual", "Inception", "SqueezeExcitation",
+    "EFFICIENTNET_SCALING", "compound_scaling", "make_divisible",
+]
+
+# =============================================================================================
+# Shared blocks
+# =============================================================================================
+
+
+class ConvBNAct(nn.Sequential):
+    """Convolution with "same" padding ``(k - 1) // 2``, batch normalization, activation.
+
+    The convolution has no bias when batch normalization follows (the normalization's shift
+    replaces it; ``bias=True`` keeps it anyway). ``norm=False`` gives a biased convolution and the activation only (the
+    pre-batch-norm networks); ``act=None`` leaves the activation out (before a residual sum).
+    """
+
+    def __init__(self, c_in: int, c_out: int, k: int = 1, stride: int = 1, groups: int = 1,
+                 act: Callable[[], nn.Module] | None = nn.ReLU, norm: bool = True,
+                 eps: float = 1e-5, momentum: float = 0.1, bias: bool | None = None):
+        bias = not norm if bias is None else bias
+        layers = [nn.Conv2d(c_in, c_out, k, stride, (k - 1) // 2, groups=groups, bias=bias)]
+        if norm:
+            layers.append(nn.BatchNorm2d(c_out, eps=eps, momentum=momentum))
+        if act is not None:
+            layers.append(act())
+        super().__init__(*layers)
+
+
+class Residual(nn.Module):
+    """``act(body(x) + shortcut(x))``: the residual connection of He et al. (2016).
+
+    ``shortcut`` defaults to the identity. ``drop_prob`` > 0 enables stochastic depth (Huang et
+    al., "Deep networks with stochastic depth", 2016): in training, each sample's body output is
+    dropped with that probability and the kept ones are scaled by ``1 / (1 - drop_prob)``.
+    """
+
+    def __init__(self, body: nn.Module, shortcut: nn.Module | None = None,
+                 act: nn.Module | None = None, drop_prob: float = 0.0):
+        super().__init__()
+        self.body = body
+        self.shortcut = shortcut if shortcut is not None else nn.Identity()
+        self.act = act if act is not None else nn.Identity()
+        self.drop_prob = drop_prob
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.body(x)
+        if self.training and self.drop_prob > 0:
+            keep = 1.0 - self.drop_prob
+            mask = torch.empty(out.shape[0], 1, 1, 1, dtype=out.dtype, device=out.device)
+            out = out * mask.bernoulli_(keep) / keep
+        return self.act(out + self.shortcut(x))
+
+
+def basic_block(c_in: int, width: int, stride: int = 1, stride_in_1x1: bool = False) -> Residual:
+    """ResNet's basic block: two 3x3 convolutions; a 1x1 projection when the shape changes.
+
+    It has no 1x1 convolution: ``stride_in_1x1`` (see :func:`bottleneck`) changes nothing.
+    """
+    body = nn.Sequential(ConvBNAct(c_in, width, 3, stride), ConvBNAct(width, width, 3, act=None))
+    return Residual(body, _projection(c_in, width, stride), nn.ReLU())
+
+
+def bottleneck(c_in: int, width: int, stride: int = 1, stride_in_1x1: bool = False) -> Residual:
+    """ResNet's bottleneck block: 1x1 reduce to ``width``, 3x3, 1x1 expand to ``4 * width``.
+
+    torchvision (ResNet "v1.5") strides in the 3x3 convolution; the paper (``stride_in_1x1``)
+    strides in the first 1x1, which skips three quarters of the input and of the 3x3's work.
+    """
+    s1, s3 = (stride, 1) if stride_in_1x1 else (1, stride)
+    body = nn.Sequential(ConvBNAct(c_in, width, 1, s1), ConvBNAct(width, width, 3, s3),
+                         ConvBNAct(width, 4 * width, 1, act=None))
+    return Residual(body, _projection(c_in, 4 * width, stride), nn.ReLU())
+
+
+basic_block.expansion, bottleneck.expansion = 1, 4
+
+
+def _projection(c_in: int, c_out: int, stride: int) -> nn.Module | None:
+    """The shortcut: identity if the shape is kept, else a strided 1x1 convolution (option B)."""
+    if stride == 1 and c_in == c_out:
+        return None
+    return ConvBNAct(c_in, c_out, 1, stride, act=None)
+
+
+class Inception(nn.Module):
+    """GoogLeNet's inception module: four parallel branches concatenated along channels.
+
+    1x1 | 1x1 reduce -> 3x3 | 1x1 reduce -> ``k5`` x ``k5`` | 3x3 max pool -> 1x1 projection.
+    The paper's third branch is 5x5; torchvision's is 3x3 (see :func:`googlenet`).
+    """
+
+    def __init__(self, c_in: int, c1: int, c3_reduce: int, c3: int, c5_reduce: int, c5: int,
+                 pool_proj: int, k5: int = 5, conv: Callable[..., nn.Module] = ConvBNAct):
+        super().__init__()
+        self.branch1 = conv(c_in, c1, 1)
+        self.branch2 = nn.Sequential(conv(c_in, c3_reduce, 1), conv(c3_reduce, c3, 3))
+        self.branch3 = nn.Sequential(conv(c_in, c5_reduce, 1), conv(c5_reduce, c5, k5))
+        self.branch4 = nn.Sequential(nn.MaxPool2d(3, 1, 1, ceil_mode=True), conv(c_in, pool_proj, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
+
+
+class SqueezeExcitation(nn.Module):
+    """Squeeze-and-excitation (Hu et al., 2018): channel weights from globally pooled features.
+
+    ``x * sigmoid(fc2(act(fc1(avgpool(x)))))``, the two dense layers written as 1x1 convolutions.
+    """
+
+    def __init__(self, channels: int, squeeze: int, act: Callable[[], nn.Module] = nn.SiLU):
+        super().__init__()
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeeze, 1)
+        self.act = act()
+        self.fc2 = nn.Conv2d(squeeze, channels, 1)
+        self.gate = nn.Sigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(self.fc2(self.act(self.fc1(self.pool(x)))))
+
+
+def make_divisible(v: float, divisor: int = 8) -> int:
+    """Round a scaled channel count to a multiple of ``divisor``, losing at most 10 %.
+
+    The rule of the MobileNet v2 and EfficientNet reference code (and of torchvision).
+    """
+    rounded = max(divisor, int(v + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * v else rounded
+
+
+def _feature_size(n: int, layers: Sequence[nn.Module]) -> int:
+    """Spatial size after ``layers`` (convolutions and max pooling) on an ``n`` x ``n`` input."""
+    for m in layers:
+        if isinstance(m, nn.Conv2d):
+            n = formulas.conv_output_size(n, m.kernel_size[0], m.stride[0], m.padding[0],
+                                          m.dilation[0])
+        elif isinstance(m, nn.MaxPool2d):
+            n = formulas.pool_output_size(n, m.kernel_size, m.stride, m.padding, m.ceil_mode)
+    return n
+
+
+def _lrn() -> nn.LocalResponseNorm:
+    """Local response normalization of Krizhevsky et al. (2012): n=5, alpha=1e-4, beta=0.75, k=2.
+
+    The paper divides by ``(k + alpha * sum a^2)^beta``; PyTorch (like Caffe) uses
+    ``alpha / n``, so the paper's alpha is passed as ``n * alpha``.
+    """
+    return nn.LocalResponseNorm(5, alpha=5 * 1e-4, beta=0.75, k=2.0)
+
+
+# =============================================================================================
+# LeNet-5
+# =============================================================================================
+
+#: Table I of LeCun et al. (1998): the S2 maps (columns) feeding each C3 map.
+LENET5_C3_TABLE = (
+    (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (0, 4, 5), (0, 1, 5),
+    (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (0, 3, 4, 5), (0, 1, 4, 5), (0, 1, 2, 5),
+    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),
+    (0, 1, 2, 3, 4, 5),
+)
+
+
+class ScaledTanh(nn.Module):
+    """LeNet-5's squashing function ``A tanh(S a)`` with ``A = 1.7159``, ``S = 2/3``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 1.7159 * torch.tanh(x * (2 / 3))
+
+
+class Subsample(nn.AvgPool2d):
+    """LeNet-5's S2/S4: 2x2 average times a trainable coefficient plus a trainable bias, per map.
+
+    The paper sums the four inputs; averaging only rescales the trainable coefficient.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__(2)
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x) * self.weight[:, None, None] + self.bias[:, None, None]
+
+
+class PartialConv(nn.Module):
+    """A convolution whose output map ``j`` sees only the input maps ``table[j]`` (LeNet-5's C3).
+
+    One small convolution per output map, so that the parameters are exactly the paper's.
+    """
+
+    def __init__(self, table: Sequence[Sequence[int]], k: int):
+        super().__init__()
+        self.table = [list(inputs) for inputs in table]
+        self.convs = nn.ModuleList(nn.Conv2d(len(inputs), 1, k) for inputs in self.table)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([conv(x[:, inputs]) for inputs, conv in zip(self.table, self.convs)], 1)
+
+
+class EuclideanRBF(nn.Module):
+    """LeNet-5's output layer: ``y_i = sum_j (x_j - w_ij)^2``, a penalty (lower is better).
+
+    The ``w_ij`` are fixed +1/-1 codes, a buffer and not parameters. The paper drew the ten digit
+    codes as 7x12 bitmaps of the characters; these are drawn at random with a fixed seed, which
+    the paper names as an alternative.
+    """
+
+    def __init__(self, in_features: int, num_classes: int, seed: int = 0):
+        super().__init__()
+        rng = random.Random(seed)
+        codes = [[rng.choice((-1.0, 1.0)) for _ in range(in_features)] for _ in range(num_classes)]
+        self.register_buffer("codes", torch.tensor(codes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x[:, None, :] - self.codes).pow(2).sum(-1)
+
+
+def lenet5(num_classes: int = 10, variant: str = "paper") -> nn.Module:
+    """LeNet-5 of LeCun, Bottou, Bengio & Haffner, "Gradient-based learning applied to document
+    recognition", Proc. IEEE 86(11), 1998, Section II.B. Input: 1 x 32 x 32.
+
+    ``variant="paper"``: C1 (6 maps, 5x5), S2 (trainable subsampling), C3 (16 maps, 5x5, the
+    partial connections of Table I, 1,516 parameters), S4, C5 (120 maps, 5x5 on a 5x5 input),
+    F6 (84 units), all followed by the scaled tanh, then 10 Euclidean RBF units with fixed codes.
+    Trainable parameters: exactly the paper's 60,000. Its 340,908 "connections" are our 325,680
+    MACs plus bias additions (6,508), subsampling (7,880) and the RBF layer (840); the RBF
+    distances are element-wise operations, which ``FlopCounterMode`` does not count.
+
+    ``variant="modern"``: the version of most tutorials: ReLU, 2x2 max pooling, a full C3
+    (2,416 parameters) and a linear output layer: 61,706 parameters.
+
+    torchvision has no LeNet. ``num_classes`` defaults to the paper's ten digits.
+    """
+    if variant == "modern":
+        features = [nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
+                    nn.MaxPool2d(2), nn.Conv2d(16, 120, 5), nn.ReLU()]
+        head = [nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, num_classes)]
+    else:
+        features = [nn.Conv2d(1, 6, 5), ScaledTanh(), Subsample(6), ScaledTanh(),
+                    PartialConv(LENET5_C3_TABLE, 5), ScaledTanh(), Subsample(16), ScaledTanh(),
+                    nn.Conv2d(16, 120, 5), ScaledTanh()]
+        head = [nn.Linear(120, 84), ScaledTanh(), EuclideanRBF(84, num_classes)]
+    return nn.Sequential(*features, nn.Flatten(), *head)
+
+
+# =============================================================================================
+# AlexNet and ZFNet
+# =============================================================================================
+
+
+def _fc_head(in_features: int, num_classes: int, hidden: int = 4096, dropout: float = 0.5,
+             dropout_first: bool = False) -> list[nn.Module]:
+    """Two hidden dense layers with ReLU and dropout, then the classifier."""
+    if dropout_first:   # torchvision's AlexNet: dropout before each hidden layer
+        return [nn.Dropout(dropout), nn.Linear(in_features, hidden), nn.ReLU(), nn.Dropout(dropout),
+                nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, num_classes)]
+    return [nn.Linear(in_features, hidden), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, num_classes)]
+
+
+def alexnet(num_classes: int = 1000, variant: str = "torchvision", input_size: int = 227) -> nn.Module:
+    """AlexNet of Krizhevsky, Sutskever & Hinton, "ImageNet classification with deep
+    convolutional neural networks", NeurIPS 2012.
+
+    ``variant="torchvision"`` (default) is ``torchvision.models.alexnet``, which follows
+    Krizhevsky's single-GPU network of "One weird trick for parallelizing convolutional neural
+    networks" (2014): 64, 192, 384, 256, 256 filters, padding 2 in conv1, no grouping, no local
+    response normalization, and an adaptive 6x6 average pool so that 224 x 224 inputs work.
+    Dropout comes before each hidden dense layer. 61,100,840 parameters.
+
+    ``variant="paper"`` is the two-GPU network of 2012: 96, 256, 384, 384, 256 filters; conv2,
+    conv4 and conv5 see only the maps of their own GPU (``groups=2``); local response
+    normalization after the first two ReLUs; overlapping 3x3/2 max pooling; a 227 x 227 input
+    (the paper's text says 224, which does not give its 55 x 55 conv1 output without padding),
+    no adaptive pooling. 60,965,224 parameters and 724 M MACs (Sze et al., "Efficient processing
+    of deep neural networks", Proc. IEEE 2017, Table III). ``input_size`` sets the size of the
+    first dense layer, computed with :mod:`cnnbook_lib.formulas`.
+    """
+    if variant == "paper":
+        features = [nn.Conv2d(3, 96, 11, 4), nn.ReLU(), _lrn(), nn.MaxPool2d(3, 2),
+                    nn.Conv2d(96, 256, 5, padding=2, groups=2), nn.ReLU(), _lrn(), nn.MaxPool2d(3, 2),
+                    nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
+                    nn.Conv2d(384, 384, 3, padding=1, groups=2), nn.ReLU(),
+                    nn.Conv2d(384, 256, 3, padding=1, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2)]
+        n = _feature_size(input_size, features)
+        return nn.Sequential(*features, nn.Flatten(), *_fc_head(256 * n * n, num_classes))
+    features = [nn.Conv2d(3, 64, 11, 4, 2), nn.ReLU(), nn.MaxPool2d(3, 2),
+                nn.Conv2d(64, 192, 5, padding=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+                nn.Conv2d(192, 384, 3, padding=1), nn.ReLU(), nn.Conv2d(384, 256, 3, padding=1),
+                nn.ReLU(), nn.Conv2d(256, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2)]
+    return nn.Sequential(*features, nn.AdaptiveAvgPool2d(6), nn.Flatten(),
+                         *_fc_head(256 * 6 * 6, num_classes, dropout_first=True))
+
+
+def zfnet(num_classes: int = 1000, variant: str = "paper", input_size: int = 224) -> nn.Module:
+    """ZFNet of Zeiler & Fergus, "Visualizing and understanding convolutional networks",
+    ECCV 2014, Figure 3. Input: 3 x 224 x 224.
+
+    AlexNet with a finer first layer (96 filters of 7x7, stride 2 instead of 11x11, stride 4),
+    conv2 with stride 2, and dense (ungrouped) conv3-conv5 of 384, 384, 256 filters, trained on
+    one GPU. Each of the first two layers is convolution, ReLU, 3x3/2 max pooling, then
+    contrast normalization (here :func:`_lrn`, AlexNet's). Choices where Figure 3 is silent:
+    padding 1 in conv1 and ``ceil_mode`` in the first two poolings (as in Caffe), which give the
+    figure's 110, 55, 26 and 13 pixel maps. Dense layers as in AlexNet. torchvision has no ZFNet.
+    """
+    features = [nn.Conv2d(3, 96, 7, 2, 1), nn.ReLU(), nn.MaxPool2d(3, 2, ceil_mode=True), _lrn(),
+                nn.Conv2d(96, 256, 5, 2), nn.ReLU(), nn.MaxPool2d(3, 2, ceil_mode=True), _lrn(),
+                nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(), nn.Conv2d(384, 384, 3, padding=1),
+                nn.ReLU(), nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2)]
+    n = _feature_size(input_size, features)
+    return nn.Sequential(*features, nn.Flatten(), *_fc_head(256 * n * n, num_classes))
+
+
+# =============================================================================================
+# VGG
+# =============================================================================================
+
+#: Configurations A, B, D, E of Simonyan & Zisserman (2015), Table 1: channels, "M" = max pool.
+VGG_CONFIGS = {
+    11: (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"),
+    13: (64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"),
+    16: (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"),
+    19: (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+         512, 512, 512, 512, "M"),
+}
+
+
+def vgg(depth: int, num_classes: int = 1000, variant: str = "torchvision",
+        batch_norm: bool = False) -> nn.Module:
+    """VGG-11/13/16/19 of Simonyan & Zisserman, "Very deep convolutional networks for
+    large-scale image recognition", ICLR 2015 (configurations A, B, D, E of Table 1).
+
+    3x3 convolutions (padding 1) with ReLU, 2x2 max pooling, three dense layers. torchvision's
+    layout is the paper's; it adds an adaptive 7x7 average pool before the dense layers (the
+    identity at 224 x 224), and ``batch_norm=True`` gives its ``vgg*_bn`` networks (batch
+    normalization, not in the paper, after each convolution). The paper's parameter counts
+    (133, 133, 138, 144 million, Table 2) are these, rounded; ``variant="paper"`` is the same.
+    """
+    layers, c_in = [], 3
+    for v in VGG_CONFIGS[depth]:
+        if v == "M":
+            layers.append(nn.MaxPool2d(2))
+        elif batch_norm:
+            layers.append(ConvBNAct(c_in, v, 3, bias=True))     # torchvision keeps the bias
+            c_in = v
+        else:
+            layers += [nn.Conv2d(c_in, v, 3, padding=1), nn.ReLU()]
+            c_in = v
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(7), nn.Flatten(),
+                         *_fc_head(512 * 7 * 7, num_classes))
+
+
+# =============================================================================================
+# GoogLeNet
+# =============================================================================================
+
+#: Inception modules of Szegedy et al. (2015), Table 1, by stage: name, input channels, #1x1,
+#: #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj. Stages 4 and 5 start with a max pooling.
+GOOGLENET_STAGES = (
+    (("3a", 192, 64, 96, 128, 16, 32, 32), ("3b", 256, 128, 128, 192, 32, 96, 64)),
+    (("4a", 480, 192, 96, 208, 16, 48, 64), ("4b", 512, 160, 112, 224, 24, 64, 64),
+     ("4c", 512, 128, 128, 256, 24, 64, 64), ("4d", 512, 112, 144, 288, 32, 64, 64),
+     ("4e", 528, 256, 160, 320, 32, 128, 128)),
+    (("5a", 832, 256, 160, 320, 32, 128, 128), ("5b", 832, 384, 192, 384, 48, 128, 128)),
+)
+
+
+class InceptionAux(nn.Sequential):
+    """GoogLeNet's auxiliary classifier: 5x5/3 average pool (torchvision: adaptive 4x4),
+    1x1 convolution to 128 maps, a dense layer of 1024 with 70 % dropout, the classifier."""
+
+    def __init__(self, c_in: int, num_classes: int, conv: Callable[..., nn.Module],
+                 paper: bool = False):
+        pool = nn.AvgPool2d(5, 3) if paper else nn.AdaptiveAvgPool2d(4)
+        super().__init__(pool, conv(c_in, 128, 1), nn.Flatten(), nn.Linear(2048, 1024), nn.ReLU(),
+                         nn.Dropout(0.7), nn.Linear(1024, num_classes))
+
+
+class GoogLeNet(nn.Module):
+    """The network of :func:`googlenet`. In training with ``aux_logits``, ``forward`` returns
+    ``(logits, aux1, aux2)`` (aux1 after inception 4a, aux2 after 4d), else the logits."""
+
+    def __init__(self, num_classes: int = 1000, paper: bool = False, aux_logits: bool = False):
+        super().__init__()
+        conv = partial(ConvBNAct, norm=False) if paper else partial(ConvBNAct, eps=1e-3)
+        pool = partial(nn.MaxPool2d, 3, 2, ceil_mode=True)
+        lrn = [_lrn()] if paper else []
+        self.stem = nn.Sequential(conv(3, 64, 7, 2), pool(), *lrn, conv(64, 64, 1),
+                                  conv(64, 192, 3), *lrn, pool())
+        pools = (None, pool(), pool() if paper else nn.MaxPool2d(2, 2, ceil_mode=True))
+        for stage, (modules, first) in enumerate(zip(GOOGLENET_STAGES, pools), start=3):
+            seq = nn.Sequential(*([first] if first is not None else []))
+            for name, *channels in modules:
+                seq.add_module(name, Inception(*channels, k5=5 if paper else 3, conv=conv))
+            setattr(self, f"inception{stage}", seq)
+        self.aux_logits = aux_logits
+        if aux_logits:
+            self.aux1 = InceptionAux(512, num_classes, conv, paper)   # on the output of 4a
+            self.aux2 = InceptionAux(528, num_classes, conv, paper)   # on the output of 4d
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                                  nn.Dropout(0.4 if paper else 0.2), nn.Linear(1024, num_classes))
+
+    def forward(self, x: torch.Tensor):
+        x = self.inception3(self.stem(x))
+        x = self.inception4[:2](x)            # pool, 4a
+        aux1 = self.aux1(x) if self.aux_logits and self.training else None
+        x = self.inception4[2:5](x)           # 4b, 4c, 4d
+        aux2 = self.aux2(x) if self.aux_logits and self.training else None
+        x = self.head(self.inception5(self.inception4[5:](x)))
+        return (x, aux1, aux2) if aux1 is not None else x
+
+
+def googlenet(num_classes: int = 1000, variant: str = "torchvision",
+              aux_logits: bool = False) -> nn.Module:
+    """GoogLeNet (Inception v1) of Szegedy et al., "Going deeper with convolutions", CVPR 2015.
+
+    ``variant="torchvision"`` matches ``torchvision.models.googlenet(weights=None,
+    aux_logits=False, init_weights=False)``: 6,624,904 parameters. torchvision differs from the
+    paper: batch normalization (eps 1e-3) after every convolution, which then has no bias (the
+    paper predates batch normalization); a 3x3 instead of 5x5 convolution in the "5x5" branch (a
+    slip kept for compatibility with its weights); no local response normalization; a 2x2/2
+    last pooling instead of 3x3/2 (both give 7x7); dropout 0.2 instead of 0.4; adaptive pooling
+    in the auxiliary heads. torchvision enables the auxiliary classifiers by default when no
+    weights are loaded; here ``aux_logits=True`` adds them (13,004,888 parameters with them,
+    torchvision's count too), used only in training mode.
+
+    ``variant="paper"``: biased convolutions with ReLU, 5x5 branches, local response
+    normalization (Caffe's parameters), 3x3/2 poolings, dropout 0.4. The "ops" column of the
+    paper's Table 1 gives each inception module's MACs (3a: 128 M ... 5b: 71 M).
+    """
+    return GoogLeNet(num_classes, paper=variant == "paper", aux_logits=aux_logits)
+
+
+# =============================================================================================
+# ResNet
+# =============================================================================================
+
+#: Blocks per stage and block type, He et al. (2016), Table 1.
+RESNET_CONFIGS = {
+    18: (basic_block, (2, 2, 2, 2)), 34: (basic_block, (3, 4, 6, 3)),
+    50: (bottleneck, (3, 4, 6, 3)), 101: (bottleneck, (3, 4, 23, 3)), 152: (bottleneck, (3, 8, 36, 3)),
+}
+
+
+def resnet(depth: int, num_classes: int = 1000, variant: str = "torchvision") -> nn.Module:
+    """ResNet-18/34/50/101/152 of He, Zhang, Ren & Sun, "Deep residual learning for image
+    recognition", CVPR 2016, Table 1, with projection shortcuts only where the shape changes
+    (option B).
+
+    ``variant="torchvision"`` (default) is torchvision's "ResNet v1.5": in a downsampling
+    bottleneck the stride sits in the 3x3 convolution. ``variant="paper"`` puts it in the first
+    1x1 convolution, as the paper (and its Caffe models) do: the same parameters, fewer MACs
+    (ResNet-50: 3.87 G instead of 4.09 G; Table 1 says 3.8 x 10^9 "FLOPs", which are
+    multiply-adds). ResNet-18 and -34 have no 1x1 convolution in their blocks: both variants
+    are the same network.
+    """
+    block, counts = RESNET_CONFIGS[depth]
+    layers = [ConvBNAct(3, 64, 7, 2), nn.MaxPool2d(3, 2, 1)]
+    c_in = 64
+    for stage, count in enumerate(counts):
+        width = 64 * 2 ** stage
+        blocks = []
+        for i in range(count):
+            stride = 2 if stage > 0 and i == 0 else 1
+            blocks.append(block(c_in, width, stride, stride_in_1x1=variant == "paper"))
+            c_in = width * block.expansion
+        layers.append(nn.Sequential(*blocks))
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, num_classes))
+
+
+# =============================================================================================
+# MobileNet v1 and v2
+# =============================================================================================
+
+#: Howard et al. (2017), Table 1: (output channels, stride) of each depthwise-separable layer.
+MOBILENET_V1_CONFIG = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1),
+                       (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1))
+
+
+def mobilenet_v1(num_classes: int = 1000, variant: str = "paper", width: float = 1.0) -> nn.Module:
+    """MobileNet (v1) of Howard et al., "MobileNets: Efficient convolutional neural networks for
+    mobile vision applications", 2017, Table 1.
+
+    A 3x3/2 convolution, then 13 depthwise-separable layers (3x3 depthwise, 1x1 pointwise, each
+    with batch normalization and ReLU), global average pooling and a dense classifier. The width
+    multiplier alpha (``width``) scales every channel count, rounded down. Any input resolution
+    works (global pooling); the paper's resolution multiplier is the input size. At width 1.0
+    and 224 x 224: 4.2 M parameters and 569 M mult-adds (Tables 6 and 7 give the other widths and
+    resolutions). Table 1's last depthwise layer says stride 2 but keeps 7x7 maps: stride 1 here,
+    as in the reference code. torchvision has no MobileNet v1.
+    """
+    def ch(c: int) -> int:
+        return max(1, int(c * width))
+
+    layers, c_in = [ConvBNAct(3, ch(32), 3, 2)], ch(32)
+    for c, s in MOBILENET_V1_CONFIG:
+        layers.append(nn.Sequential(ConvBNAct(c_in, c_in, 3, s, groups=c_in), ConvBNAct(c_in, ch(c), 1)))
+        c_in = ch(c)
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, num_classes))
+
+
+#: Sandler et al. (2018), Table 2: expansion t, channels c, repeats n, stride s.
+MOBILENET_V2_CONFIG = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+                       (6, 160, 3, 2), (6, 320, 1, 1))
+
+
+def inverted_residual(c_in: int, c_out: int, stride: int, expand: int,
+                      act: Callable[[], nn.Module] = nn.ReLU6) -> nn.Module:
+    """MobileNet v2's inverted residual: 1x1 expansion (skipped when ``expand`` is 1), 3x3
+    depthwise, linear 1x1 projection; residual when stride 1 and the channels are kept."""
+    hidden = round(c_in * expand)
+    body = nn.Sequential(*([ConvBNAct(c_in, hidden, 1, act=act)] if expand != 1 else []),
+                         ConvBNAct(hidden, hidden, 3, stride, groups=hidden, act=act),
+                         ConvBNAct(hidden, c_out, 1, act=None))
+    return Residual(body) if stride == 1 and c_in == c_out else body
+
+
+def mobilenet_v2(num_classes: int = 1000, variant: str = "torchvision", width: float = 1.0) -> nn.Module:
+    """MobileNet v2 of Sandler et al., "MobileNetV2: Inverted residuals and linear bottlenecks",
+    CVPR 2018, Table 2; torchvision's ``mobilenet_v2(width_mult=width)`` layout.
+
+    Channels are scaled by ``width`` and rounded by :func:`make_divisible`; the last 1x1
+    convolution keeps 1280 channels for widths below 1 (as in the paper). Dropout 0.2 before the
+    classifier. 3,504,872 parameters and 300.8 M MACs at width 1.0, 224 x 224 (the paper: 3.4 M
+    and 300 M). The paper's network is the same (``variant="paper"``).
+    """
+    c_in, last = make_divisible(32 * width), make_divisible(1280 * max(1.0, width))
+    layers = [ConvBNAct(3, c_in, 3, 2, act=nn.ReLU6)]
+    for t, c, n, s in MOBILENET_V2_CONFIG:
+        for i in range(n):
+            layers.append(inverted_residual(c_in, make_divisible(c * width), s if i == 0 else 1, t))
+            c_in = make_divisible(c * width)
+    layers.append(ConvBNAct(c_in, last, 1, act=nn.ReLU6))
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2),
+                         nn.Linear(last, num_classes))
+
+
+# =============================================================================================
+# EfficientNet
+# =============================================================================================
+
+#: Tan & Le (2019), Table 1 (B0): expansion, kernel, stride, input channels, output channels,
+#: layers of each MBConv stage.
+EFFICIENTNET_B0_CONFIG = ((1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2),
+                          (6, 3, 2, 40, 80, 3), (6, 5, 1, 80, 112, 3), (6, 5, 2, 112, 192, 4),
+                          (6, 3, 1, 192, 320, 1))
+
+#: (width, depth, resolution, dropout) of B0-B7 in the reference code (and torchvision).
+EFFICIENTNET_SCALING = {
+    "b0": (1.0, 1.0, 224, 0.2), "b1": (1.0, 1.1, 240, 0.2), "b2": (1.1, 1.2, 260, 0.3),
+    "b3": (1.2, 1.4, 300, 0.3), "b4": (1.4, 1.8, 380, 0.4), "b5": (1.6, 2.2, 456, 0.4),
+    "b6": (1.8, 2.6, 528, 0.5), "b7": (2.0, 3.1, 600, 0.5),
+}
+
+
+def compound_scaling(phi: float, alpha: float = 1.2, beta: float = 1.1, gamma: float = 1.15,
+                     resolution: int = 224) -> tuple[float, float, float]:
+    """The compound-scaling rule of Tan & Le (2019), eq. 3: depth ``alpha^phi``, width
+    ``beta^phi``, resolution ``gamma^phi`` times B0's, with ``alpha * beta^2 * gamma^2 ~ 2``
+    (so MACs grow about ``2^phi``). Returns (width, depth, resolution).
+
+    The published B1-B7 (:data:`EFFICIENTNET_SCALING`) were rounded by hand from this rule and do
+    not follow it exactly (B7 is not phi = 7: its width 2.0 = 1.1^7.3 but depth 3.1 = 1.2^6.2).
+    """
+    return beta ** phi, alpha ** phi, resolution * gamma ** phi
+
+
+def mbconv(c_in: int, c_out: int, kernel: int, stride: int, expand: int, drop_prob: float = 0.0,
+           bn: dict | None = None) -> nn.Module:
+    """EfficientNet's MBConv: 1x1 expansion, depthwise ``kernel`` x ``kernel``, squeeze-excitation
+    (squeezing to a quarter of the block's *input* channels), linear 1x1 projection; SiLU
+    activations; a residual with stochastic depth when stride 1 and the channels are kept."""
+    hidden, bn = make_divisible(c_in * expand), bn or {}
+    body = nn.Sequential(*([ConvBNAct(c_in, hidden, 1, act=nn.SiLU, **bn)] if hidden != c_in else []),
+                         ConvBNAct(hidden, hidden, kernel, stride, groups=hidden, act=nn.SiLU, **bn),
+                         SqueezeExcitation(hidden, max(1, c_in // 4)),
+                         ConvBNAct(hidden, c_out, 1, act=None, **bn))
+    return Residual(body, drop_prob=drop_prob) if stride == 1 and c_in == c_out else body
+
+
+def efficientnet(scale: str, num_classes: int = 1000, variant: str = "torchvision",
+                 width: float | None = None, depth: float | None = None,
+                 dropout: float | None = None, stochastic_depth: float = 0.2) -> nn.Module:
+    """EfficientNet-B0 to B7 of Tan & Le, "EfficientNet: Rethinking model scaling for
+    convolutional neural networks", ICML 2019: torchvision's ``efficientnet_b*`` layout, which
+    is the reference code's.
+
+    B0 is Table 1. B1-B7 scale every stage's channels by ``width`` (rounded with
+    :func:`make_divisible`) and its layers by ``depth`` (rounded up), with the coefficients of
+    :data:`EFFICIENTNET_SCALING`; ``width`` and ``depth`` may be overridden (see
+    :func:`compound_scaling`). Each network is meant for its resolution in that table (B0: 224,
+    B7: 600); the paper's Table 2 gives the counts there (B0: 5.3 M parameters, 0.39 G "FLOPs",
+    which are multiply-adds). Stochastic depth grows linearly from 0 to ``stochastic_depth``
+    over the blocks. B5-B7 use batch normalization with eps 1e-3 and momentum 0.01 (weights
+    ported from TensorFlow), as torchvision does. The paper's network is the same
+    (``variant="paper"``).
+    """
+    w, d, _, p = EFFICIENTNET_SCALING[scale]
+    w, d, p = width or w, depth or d, p if dropout is None else dropout
+    bn = dict(eps=1e-3, momentum=0.01) if scale in ("b5", "b6", "b7") else {}
+    stages = [(e, k, s, make_divisible(ci * w), make_divisible(co * w), math.ceil(n * d))
+              for e, k, s, ci, co, n in EFFICIENTNET_B0_CONFIG]
+    total, block_id = sum(st[-1] for st in stages), 0
+    layers = [ConvBNAct(3, stages[0][3], 3, 2, act=nn.SiLU, **bn)]
+    for e, k, s, c_in, c_out, n in stages:
+        blocks = []
+        for i in range(n):
+            blocks.append(mbconv(c_in if i == 0 else c_out, c_out, k, s if i == 0 else 1, e,
+                                 stochastic_depth * block_id / total, bn))
+            block_id += 1
+        layers.append(nn.Sequential(*blocks))
+    last = 4 * stages[-1][4]
+    layers.append(ConvBNAct(stages[-1][4], last, 1, act=nn.SiLU, **bn))
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(p),
+                         nn.Linear(last, num_classes))
+
+
+# =============================================================================================
+# Registry
+# =============================================================================================
+
+_TV, _PAPER = ("torchvision", "paper"), ("paper",)
+
+#: name -> (builder, fixed arguments, valid variants; the first is the default).
+_REGISTRY: dict[str, tuple[Callable[..., nn.Module], dict, tuple[str, ...]]] = {
+    "lenet5": (lenet5, {}, ("paper", "modern")),
+    "alexnet": (alexnet, {}, _TV),
+    "zfnet": (zfnet, {}, _PAPER),
+    **{f"vgg{d}": (vgg, {"depth": d}, _TV) for d in VGG_CONFIGS},
+    "googlenet": (googlenet, {}, _TV),
+    **{f"resnet{d}": (resnet, {"depth": d}, _TV) for d in RESNET_CONFIGS},
+    "mobilenet_v1": (mobilenet_v1, {}, _PAPER),
+    "mobilenet_v2": (mobilenet_v2, {}, _TV),
+    **{f"efficientnet_{s}": (efficientnet, {"scale": s}, _TV) for s in EFFICIENTNET_SCALING},
+}
+
+
+def names() -> list[str]:
+    """Names accepted by :func:`build`, in historical order."""
+    return list(_REGISTRY)
+
+
+def options(name: str) -> dict[str, object]:
+    """The options of network ``name`` with their defaults (``variant``: the default one)."""
+    builder, fixed, variants = _lookup(name)
+    sig = inspect.signature(builder).parameters
+    opts = {k: p.default for k, p in sig.items() if k not in fixed}
+    opts["variant"] = variants[0]
+    return opts
+
+
+def variants(name: str) -> tuple[str, ...]:
+    """The variants of network ``name``; the first is the default."""
+    return _lookup(name)[2]
+
+
+def _lookup(name: str):
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown network {name!r}; valid: {', '.join(_REGISTRY)}")
+    return _REGISTRY[name]
+
+
+def _check_option(name: str, key: str, value, default) -> None:
+    """Validate one option by the type of its default."""
+    if key == "num_classes" or key == "input_size":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}: {key} must be a positive integer, got {value!r}")
+    elif isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{name}: {key} must be True or False, got {value!r}")
+    elif key in ("width", "depth"):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not 0 < value <= 10):
+            raise ValueError(f"{name}: {key} must be a number in (0, 10], got {value!r}")
+    elif key in ("dropout", "stochastic_depth"):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not 0 <= value < 1):
+            raise ValueError(f"{name}: {key} must be a probability in [0, 1), got {value!r}")
+
+
+def build(name: str, **options) -> nn.Module:
+    """Build network ``name`` (see :func:`names`) with PyTorch's default initialization.
+
+    Every network takes ``num_classes`` and ``variant`` (see :func:`variants`); other options
+    are listed by :func:`options`. Unknown names, options or variants, and invalid values, raise
+    ``ValueError`` naming what is valid. Build inside ``with torch.device("meta"):`` to count
+    parameters and MACs without allocating memory.
+    """
+    builder, fixed, valid_variants = _lookup(name)
+    valid = {k: p.default for k, p in inspect.signature(builder).parameters.items() if k not in fixed}
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ValueError(f"{name}: unknown option(s) {', '.join(unknown)}; "
+                         f"valid: {', '.join(valid)}")
+    variant = options.setdefault("variant", valid_variants[0])
+    if variant not in valid_variants:
+        raise ValueError(f"{name}: unknown variant {variant!r}; valid: {', '.join(valid_variants)}")
+    for key, value in options.items():
+        _check_option(name, key, value, valid[key])
+    return builder(**fixed, **options)
