@@ -1,0 +1,47 @@
+"""Command line: ``python -m cnnbook_lib.bench sweep [--quick] [--device cpu|cuda] [--out FILE]``."""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import sys
+import time
+
+from cnnbook_lib.bench.sweep import run_sweep, save_results, sweep_configs
+from cnnbook_lib.bench.timing import resolve_device
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="python -m cnnbook_lib.bench",
+                                     description="Time convolution layers and their roofline.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sw = sub.add_parser("sweep", help="time a sweep of convolution layers, write JSON")
+    sw.add_argument("--quick", action="store_true", help="fewer, smaller layers")
+    sw.add_argument("--device", choices=["cpu", "cuda"], default=None,
+                    help="default: cuda when available, else cpu")
+    sw.add_argument("--out", default=None,
+                    help="output JSON (default: bench-results/sweep-<device>-<date>.json)")
+    sw.add_argument("--label", default=None, help="a label stored in the result")
+    sw.add_argument("--threads", type=int, default=None, help="CPU threads (default: current)")
+    sw.add_argument("--repeats", type=int, default=None, help="samples per layer")
+    sw.add_argument("--limit", type=int, default=None, help="only the first N configurations")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+
+    device = resolve_device(args.device)
+    configs = sweep_configs(args.quick, device)[:args.limit]
+    started = time.perf_counter()
+    doc = run_sweep(quick=args.quick, device=device, configs=configs, label=args.label,
+                    threads=args.threads, repeats=args.repeats, progress=not args.no_progress,
+                    argv=["python -m cnnbook_lib.bench", *argv])
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out = args.out or f"bench-results/sweep-{device.type}-{stamp}.json"
+    path = save_results(doc, out)
+    noisy = sum(row["noisy"] for row in doc["rows"])
+    print(f"{len(doc['rows'])} layers ({noisy} noisy) on {doc['metadata']['device_name']} "
+          f"in {time.perf_counter() - started:.1f} s -> {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

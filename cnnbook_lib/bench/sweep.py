@@ -1,0 +1,280 @@
+"""The sweep: many convolution layers timed in one run, with the ceilings that explain them.
+
+A result is one JSON document::
+
+    {"schema": "cnnbook-bench-sweep", "schema_version": 1, "label": ..., "metadata": {...},
+     "ceilings": {...}, "rows": [{layer fields, settings, formulas' counts, predictions,
+     measured median/IQR/samples, kernels}, ...]}
+
+:func:`load_results` reads one (shipped in ``cnnbook_lib/data/`` or any path) into a table.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+
+import cnnbook_lib
+from cnnbook_lib.bench.roofline import Ceilings, ConvLayer, ceilings, predict
+from cnnbook_lib.bench.timing import resolve_device, time_conv
+
+__all__ = ["sweep_configs", "run_sweep", "metadata", "save_results", "load_results",
+           "list_results", "validate_results", "SCHEMA", "SCHEMA_VERSION"]
+
+SCHEMA = "cnnbook-bench-sweep"
+SCHEMA_VERSION = 1
+ROW_KEYS = ("family", "c_in", "c_out", "k", "hw", "batch", "stride", "padding", "groups",
+            "dilation", "dtype", "layout", "cudnn_benchmark", "tf32", "out_hw", "macs", "flops",
+            "min_bytes", "intensity", "pred_roofline_s", "pred_flops_only_s", "bound",
+            "median_s", "iqr_s", "noisy", "samples_s", "kernels")
+
+
+# ---------------------------------------------------------------------------------------------
+# Which layers
+# ---------------------------------------------------------------------------------------------
+
+def _layer(family: str, c_in: int, c_out: int, k: int, hw: int, **kw) -> dict[str, Any]:
+    padding = kw.pop("padding", (k // 2) * kw.get("dilation", 1))
+    return dict(family=family, c_in=c_in, c_out=c_out, k=k, hw=hw, padding=padding, **kw)
+
+
+def _layers(quick: bool, cuda: bool) -> list[dict[str, Any]]:
+    """The layers of a sweep (dtype and layout are added per device)."""
+    s = 4 if cuda else 1                              # GPUs get bigger batches
+    big = (lambda q, f: q if quick else f)
+    rows = []
+    # standard 3x3 convolutions: channels, sizes and batches of ResNet-like stages
+    for c, hw in big([(16, 56), (64, 28), (128, 14)],
+                     [(16, 112), (32, 56), (64, 56), (128, 28), (256, 14), (512, 7)]):
+        for batch in big([1, 8], [1, 8, 32]):
+            rows.append(_layer("3x3", c, c, 3, hw, batch=batch * s))
+    # channel counts that are and are not multiples of 8
+    for c in big([63, 64, 65], [31, 32, 33, 63, 64, 65, 127, 128, 129]):
+        rows.append(_layer("channels", c, c, 3, 28, batch=2 * s))
+    # pointwise
+    for c_in, c_out, hw in big([(64, 128, 28), (256, 64, 14)],
+                               [(64, 128, 56), (64, 256, 56), (256, 64, 56), (512, 128, 28),
+                                (1024, 256, 14)]):
+        rows.append(_layer("1x1", c_in, c_out, 1, hw, batch=2 * s))
+    # depthwise
+    for c, hw in big([(64, 56), (256, 14)], [(32, 112), (64, 56), (128, 56), (256, 28), (512, 14)]):
+        rows.append(_layer("depthwise", c, c, 3, hw, groups=c, batch=2 * s))
+    # grouped: G from 1 (dense) to C (depthwise)
+    c = 64 if quick else 128
+    for gr in big([1, 4, 16, 64], [1, 2, 4, 8, 16, 32, 64, 128]):
+        rows.append(_layer("grouped", c, c, 3, 28, groups=gr, batch=2 * s))
+    # dilated
+    for d in big([2, 4], [2, 4, 8]):
+        rows.append(_layer("dilated", 64, 64, 3, 28, dilation=d, batch=2 * s))
+    # strided
+    for c_in, c_out, k, hw in big([(64, 128, 3, 56), (64, 128, 1, 56)],
+                                  [(64, 128, 3, 56), (128, 256, 3, 28), (64, 128, 1, 56),
+                                   (3, 64, 7, 224)]):
+        rows.append(_layer("strided", c_in, c_out, k, hw, stride=2, batch=2 * s,
+                           padding=k // 2))
+    return rows
+
+
+def sweep_configs(quick: bool = False, device="cpu") -> list[dict[str, Any]]:
+    """Every configuration of a sweep: layer fields plus dtype, layout and cuDNN benchmark.
+
+    CPU: float32, NCHW. CUDA: float32, tf32, float16 and bfloat16, each NCHW and channels_last,
+    cuDNN benchmark off; the 3x3 family is repeated with benchmark on.
+    """
+    cuda = torch.device(device).type == "cuda"        # no CUDA needed to list its configs
+    configs = []
+    for layer in _layers(quick, cuda):
+        if not cuda:
+            configs.append(dict(layer, dtype="float32", channels_last=False, cudnn_benchmark=False))
+            continue
+        for dtype in ("float32", "tf32", "float16", "bfloat16"):
+            for channels_last in (False, True):
+                benches = (False, True) if layer["family"] == "3x3" else (False,)
+                for bench in benches:
+                    configs.append(dict(layer, dtype=dtype, channels_last=channels_last,
+                                        cudnn_benchmark=bench))
+    return configs
+
+
+# ---------------------------------------------------------------------------------------------
+# Metadata
+# ---------------------------------------------------------------------------------------------
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def metadata(device=None) -> dict[str, Any]:
+    """What a reader needs to compare a result with theirs (no host name, no user name)."""
+    dev = resolve_device(device)
+    meta: dict[str, Any] = {
+        "device_type": dev.type,
+        "device_name": (torch.cuda.get_device_name(dev) if dev.type == "cuda" else _cpu_name()),
+        "cpu_name": _cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "torch_version": torch.__version__,
+        "cuda_version": torch.version.cuda,
+        "cudnn_version": torch.backends.cudnn.version() if torch.backends.cudnn.is_available()
+        else None,
+        "mkldnn_enabled": bool(torch.backends.mkldnn.is_available()),
+        "threads": torch.get_num_threads(),
+        "python_version": platform.python_version(),
+        "os": f"{platform.system()} {platform.release()}",
+        "machine": platform.machine(),
+        "cnnbook_lib_version": cnnbook_lib.__version__,
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    if dev.type == "cuda":
+        props = torch.cuda.get_device_properties(dev)
+        meta.update(gpu_memory_bytes=int(props.total_memory),
+                    l2_cache_bytes=int(getattr(props, "L2_cache_size", 0)),
+                    sm_count=int(props.multi_processor_count),
+                    compute_capability=f"{props.major}.{props.minor}")
+    return meta
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------------------------
+
+def _row(config: dict[str, Any], ceils: Ceilings, **timing) -> dict[str, Any]:
+    layer = ConvLayer.from_mapping(config)
+    pred = predict(layer, ceils)
+    m = time_conv(layer.c_in, layer.c_out, layer.k, layer.hw, batch=layer.batch,
+                  stride=layer.stride, padding=layer.padding, groups=layer.groups,
+                  dilation=layer.dilation, dtype=layer.dtype, device=ceils.device,
+                  channels_last=config.get("channels_last", False),
+                  cudnn_benchmark=config.get("cudnn_benchmark", False), **timing)
+    return dict(
+        family=config.get("family", ""), **layer.to_dict(), layout=m.config["layout"],
+        cudnn_benchmark=m.config["cudnn_benchmark"], tf32=m.config["tf32"],
+        threads=m.threads, rotation_copies=m.config["rotation_copies"],
+        out_hw=layer.out_hw, macs=layer.macs, flops=pred.flops, min_bytes=pred.min_bytes,
+        intensity=pred.intensity, pred_roofline_s=pred.roofline_s,
+        pred_flops_only_s=pred.flops_only_s, bound=pred.bound,
+        median_s=m.median, iqr_s=m.iqr, q1_s=m.q1, q3_s=m.q3, noisy=m.noisy, number=m.number,
+        repeats=len(m.samples), achieved_flops_per_s=pred.flops / m.median,
+        achieved_bytes_per_s=pred.min_bytes / m.median, samples_s=m.samples, kernels=m.kernels)
+
+
+def run_sweep(*, quick: bool = False, device=None, configs: Sequence[dict] | None = None,
+              label: str | None = None, ceils: Ceilings | None = None,
+              threads: int | None = None, repeats: int | None = None,
+              progress: bool = True, argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Measure ceilings, then time every configuration; returns the JSON-ready document."""
+    from tqdm.auto import tqdm
+
+    dev = resolve_device(device)
+    if dev.type == "cpu" and threads is None:
+        threads = torch.get_num_threads()
+    configs = list(configs) if configs is not None else sweep_configs(quick, dev)
+    started = _dt.datetime.now(_dt.timezone.utc)
+    if ceils is None:
+        ceils = ceilings(dev, threads=threads)
+    rows = []
+    bar = tqdm(configs, desc="sweep", unit="layer", disable=not progress, file=sys.stderr)
+    for config in bar:
+        bar.set_postfix_str(f"{config.get('family', '')} c={config['c_in']} hw={config['hw']}")
+        rows.append(_row(config, ceils, threads=threads, repeats=repeats))
+    meta = metadata(dev)
+    meta.update(threads=threads if dev.type == "cpu" else None, quick=bool(quick),
+                wall_s=(_dt.datetime.now(_dt.timezone.utc) - started).total_seconds(),
+                command=list(argv) if argv is not None else None)
+    kind = "GPU" if dev.type == "cuda" else "CPU"
+    return dict(
+        schema=SCHEMA, schema_version=SCHEMA_VERSION,
+        label=label or f"{kind}: {meta['device_name']} ({'quick' if quick else 'full'} sweep)",
+        metadata=meta, ceilings=ceils.to_dict(),
+        protocol=dict(
+            timer="CUDA events" if dev.type == "cuda" else "time.perf_counter",
+            statistic="median", spread="IQR", noisy_if="IQR / median > 0.1",
+            inputs="seeded standard normal (He-scaled weights)",
+            cache=("inputs rotated over copies exceeding 2x L2" if dev.type == "cuda"
+                   else "warm cache, one input set"),
+            mode="forward, torch.inference_mode", bias=False),
+        rows=rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Saving and loading
+# ---------------------------------------------------------------------------------------------
+
+def validate_results(doc: dict[str, Any]) -> dict[str, Any]:
+    """Check a result document's schema; raise ``ValueError`` naming what is wrong."""
+    if not isinstance(doc, dict):
+        raise ValueError(f"a result must be a JSON object, got {type(doc).__name__}")
+    if doc.get("schema") != SCHEMA:
+        raise ValueError(f"schema must be {SCHEMA!r}, got {doc.get('schema')!r}")
+    if doc.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(f"schema_version {doc.get('schema_version')!r} is not {SCHEMA_VERSION}")
+    for key in ("label", "metadata", "ceilings", "rows"):
+        if key not in doc:
+            raise ValueError(f"result lacks {key!r}")
+    for key in ("device_type", "device_name", "torch_version", "date", "threads"):
+        if key not in doc["metadata"]:
+            raise ValueError(f"metadata lacks {key!r}")
+    Ceilings.from_dict(doc["ceilings"])
+    for i, row in enumerate(doc["rows"]):
+        missing = [key for key in ROW_KEYS if key not in row]
+        if missing:
+            raise ValueError(f"row {i} lacks {', '.join(missing)}")
+    return doc
+
+
+def save_results(doc: dict[str, Any], path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(validate_results(doc), indent=1) + "\n")
+    return path
+
+
+def list_results() -> list[str]:
+    """Names of the result files shipped with the library (``cnnbook_lib/data/*.json``)."""
+    data = resources.files("cnnbook_lib") / "data"
+    if not data.is_dir():
+        return []
+    return sorted(p.name[:-5] for p in data.iterdir() if p.name.endswith(".json"))
+
+
+def load_results(name_or_path=None):
+    """A sweep result as a ``pandas.DataFrame``, one row per layer configuration.
+
+    ``None``: the shipped GPU result if there is one, else the shipped CPU result. A name
+    (``"sweep-cpu-quick"``) is looked up in the package data; anything else is a file path.
+    ``df.attrs`` holds ``label``, ``metadata``, ``ceilings``, ``protocol`` and ``source``.
+    """
+    import pandas as pd
+
+    if name_or_path is None:
+        names = list_results()
+        if not names:
+            raise FileNotFoundError("no results are shipped in cnnbook_lib/data")
+        gpu = [n for n in names if "cuda" in n or "gpu" in n]
+        name_or_path = (gpu or names)[0]
+    path = Path(name_or_path)
+    if str(name_or_path) in list_results():
+        text = (resources.files("cnnbook_lib") / "data" / f"{name_or_path}.json").read_text()
+        source = f"cnnbook_lib/data/{name_or_path}.json"
+    elif path.is_file():
+        text, source = path.read_text(), str(path)
+    else:
+        raise FileNotFoundError(f"no result named {name_or_path!r}; shipped: "
+                                f"{', '.join(list_results()) or 'none'}; nor is it a file")
+    doc = validate_results(json.loads(text))
+    df = pd.DataFrame(doc["rows"])
+    df.attrs.update(label=doc["label"], metadata=doc["metadata"], ceilings=doc["ceilings"],
+                    protocol=doc.get("protocol", {}), source=source)
+    return df

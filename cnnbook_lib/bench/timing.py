@@ -1,0 +1,341 @@
+"""Timing protocol: :func:`measure` for any callable, :func:`time_conv` for one convolution.
+
+CPU protocol
+    The thread count is fixed for the measurement (``torch.set_num_threads``), recorded and
+    restored. After ``warmup`` calls, the number of calls per sample is chosen so that one sample
+    lasts at least ``min_sample_s`` (the clock's resolution and Python's overhead then do not
+    matter); each of ``repeats`` samples is the mean time of those calls. Inputs stay the same
+    (a warm cache, as in a network whose activations fit in the last-level cache).
+CUDA protocol
+    Seeded random inputs (never zeros: some kernels skip zeros, and zeros draw less power),
+    ``warmup`` calls, then each sample between two CUDA events on the current stream. Inputs
+    rotate over enough copies that the working set exceeds twice the L2 cache, so every call
+    reads from memory, as a layer in a network does; a callable without rotation can instead
+    ask for an L2 flush (a write of twice L2) before every sample, outside the events.
+Both
+    The median of the samples is the result, the interquartile range its spread, and a
+    measurement whose IQR exceeds ``noisy_threshold`` times its median is flagged ``noisy``.
+    cuDNN benchmark mode and TF32 are set per measurement and restored afterwards; the operators
+    or kernels that ran are captured once per configuration with ``torch.profiler``.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from cnnbook_lib import formulas
+
+__all__ = ["Measurement", "measure", "bench_settings", "time_conv", "resolve_device",
+           "rotation_count", "capture_kernels", "conv_inputs", "torch_dtype"]
+
+NOISY_THRESHOLD = 0.1
+
+
+@dataclass
+class Measurement:
+    """Timing of one configuration; times in seconds per call."""
+
+    median: float
+    iqr: float
+    q1: float
+    q3: float
+    samples: list[float]
+    device: str
+    number: int = 1                 # calls averaged into one sample
+    warmup: int = 0
+    noisy: bool = False
+    noisy_threshold: float = NOISY_THRESHOLD
+    threads: int | None = None      # CPU threads used (None on CUDA)
+    kernels: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_samples(cls, samples: Sequence[float], device: str, *,
+                     noisy_threshold: float = NOISY_THRESHOLD, **extra) -> "Measurement":
+        """Median, quartiles (linear interpolation, as ``numpy.percentile``) and the noisy flag."""
+        arr = np.asarray(samples, dtype=float)
+        if arr.size == 0:
+            raise ValueError("samples must not be empty")
+        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError("samples must be finite, non-negative times")
+        q1, median, q3 = (float(v) for v in np.percentile(arr, [25, 50, 75]))
+        iqr = q3 - q1
+        noisy = bool(median == 0 or iqr / median > noisy_threshold)
+        return cls(median=median, iqr=iqr, q1=q1, q3=q3, samples=[float(v) for v in arr],
+                   device=str(device), noisy=noisy, noisy_threshold=noisy_threshold, **extra)
+
+    @property
+    def relative_iqr(self) -> float:
+        return self.iqr / self.median if self.median else math.inf
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def resolve_device(device=None) -> torch.device:
+    """``None`` means CUDA when available, else CPU."""
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(device)
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but CUDA is not available")
+    return device
+
+
+# ---------------------------------------------------------------------------------------------
+# Global settings, set for a measurement and restored afterwards
+# ---------------------------------------------------------------------------------------------
+
+def _tf32_state() -> tuple:
+    mm, conv = torch.backends.cuda.matmul, torch.backends.cudnn
+    if hasattr(mm, "fp32_precision") and hasattr(conv, "conv"):
+        return ("new", mm.fp32_precision, conv.conv.fp32_precision)
+    return ("legacy", mm.allow_tf32, conv.allow_tf32)
+
+
+def _set_tf32_state(state: tuple) -> None:
+    kind, a, b = state
+    if kind == "new":
+        torch.backends.cuda.matmul.fp32_precision = a
+        torch.backends.cudnn.conv.fp32_precision = b
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = a
+        torch.backends.cudnn.allow_tf32 = b
+
+
+def _tf32_on(on: bool) -> tuple:
+    kind = _tf32_state()[0]
+    if kind == "new":
+        value = "tf32" if on else "ieee"
+        return ("new", value, value)
+    return ("legacy", bool(on), bool(on))
+
+
+def tf32_enabled() -> bool:
+    """Whether float32 matmuls and convolutions may use TF32 now (both must)."""
+    kind, a, b = _tf32_state()
+    return (a == "tf32" and b == "tf32") if kind == "new" else bool(a and b)
+
+
+@contextlib.contextmanager
+def bench_settings(*, threads: int | None = None, cudnn_benchmark: bool | None = None,
+                   tf32: bool | None = None) -> Iterator[None]:
+    """Set CPU threads, cuDNN benchmark mode and TF32 (matmul and convolution) for the block;
+    restore the previous values afterwards, also after an exception. ``None`` leaves a setting."""
+    saved_threads = torch.get_num_threads()
+    saved_bench = torch.backends.cudnn.benchmark
+    saved_tf32 = _tf32_state()
+    try:
+        if threads is not None:
+            if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+                raise ValueError(f"threads must be a positive integer, got {threads!r}")
+            torch.set_num_threads(threads)
+        if cudnn_benchmark is not None:
+            torch.backends.cudnn.benchmark = bool(cudnn_benchmark)
+        if tf32 is not None:
+            _set_tf32_state(_tf32_on(tf32))
+        yield
+    finally:
+        torch.set_num_threads(saved_threads)
+        torch.backends.cudnn.benchmark = saved_bench
+        _set_tf32_state(saved_tf32)
+
+
+# ---------------------------------------------------------------------------------------------
+# measure
+# ---------------------------------------------------------------------------------------------
+
+def rotation_count(bytes_per_set: int, cache_bytes: int, factor: float = 2.0,
+                   max_copies: int = 256) -> int:
+    """Copies of the inputs to rotate over so that together they exceed ``factor`` x the cache:
+    ``ceil(factor * cache / bytes_per_set)``, at least 1 and at most ``max_copies``."""
+    if bytes_per_set <= 0:
+        raise ValueError(f"bytes_per_set must be positive, got {bytes_per_set}")
+    if cache_bytes < 0:
+        raise ValueError(f"cache_bytes must be >= 0, got {cache_bytes}")
+    return int(min(max_copies, max(1, math.ceil(factor * cache_bytes / bytes_per_set))))
+
+
+def _l2_bytes(device: torch.device) -> int:
+    props = torch.cuda.get_device_properties(device)
+    return int(getattr(props, "L2_cache_size", 0) or 50 * 2 ** 20)
+
+
+def measure(fn: Callable[..., Any], *, warmup: int = 5, repeats: int = 30, device=None,
+            rotate: Sequence[tuple] | None = None, number: int | None = None,
+            min_sample_s: float = 1e-3, threads: int | None = None, flush_l2: bool = False,
+            noisy_threshold: float = NOISY_THRESHOLD,
+            clock: Callable[[], float] = time.perf_counter) -> Measurement:
+    """Time ``fn`` by the protocol of this module; returns seconds per call.
+
+    ``rotate``: argument tuples; call ``i`` runs ``fn(*rotate[i % len(rotate)])`` (else ``fn()``).
+    ``number``: calls per sample (CPU default: calibrated so a sample lasts ``min_sample_s``;
+    CUDA default 1). ``threads``: CPU threads during the measurement (default: the current
+    count, recorded). ``flush_l2`` (CUDA): overwrite twice the L2 cache before every sample.
+    ``clock`` (CPU) lets tests drive the protocol with a fake clock.
+    """
+    dev = resolve_device(device)
+    if warmup < 0 or repeats < 1:
+        raise ValueError(f"need warmup >= 0 and repeats >= 1, got {warmup} and {repeats}")
+    if number is not None and number < 1:
+        raise ValueError(f"number must be >= 1, got {number}")
+    args = list(rotate) if rotate else [()]
+    state = {"i": 0}
+
+    def call():
+        a = args[state["i"] % len(args)]
+        state["i"] += 1
+        return fn(*a)
+
+    if dev.type == "cpu":
+        with bench_settings(threads=threads):
+            used_threads = torch.get_num_threads()
+            warm = []
+            for _ in range(max(warmup, 1)):
+                t0 = clock()
+                call()
+                warm.append(clock() - t0)
+            if number is None:
+                one = max(float(np.median(warm)), 1e-9)
+                number = max(1, math.ceil(min_sample_s / one))
+            samples = []
+            for _ in range(repeats):
+                t0 = clock()
+                for _ in range(number):
+                    call()
+                samples.append((clock() - t0) / number)
+        return Measurement.from_samples(samples, str(dev), noisy_threshold=noisy_threshold,
+                                        number=number, warmup=warmup, threads=used_threads)
+
+    number = number or 1
+    with torch.cuda.device(dev):
+        flush = None
+        if flush_l2:
+            flush = torch.empty(2 * _l2_bytes(dev) // 4, dtype=torch.float32, device=dev)
+        for _ in range(warmup):
+            call()
+        torch.cuda.synchronize(dev)
+        events = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+                  for _ in range(repeats)]
+        for start, end in events:
+            if flush is not None:
+                flush.fill_(1.0)              # outside the events: evicts L2
+            start.record()
+            for _ in range(number):
+                call()
+            end.record()
+        torch.cuda.synchronize(dev)
+        samples = [start.elapsed_time(end) / 1e3 / number for start, end in events]
+    return Measurement.from_samples(samples, str(dev), noisy_threshold=noisy_threshold,
+                                    number=number, warmup=warmup, threads=None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernel names
+# ---------------------------------------------------------------------------------------------
+
+def capture_kernels(fn: Callable[[], Any], device) -> list[str]:
+    """Names of what ran in one call of ``fn``: CUDA kernels on CUDA, ``aten::`` operators on
+    CPU (e.g. ``aten::mkldnn_convolution``), in first-seen order."""
+    from torch.profiler import ProfilerActivity, profile
+
+    dev = resolve_device(device)
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        fn()
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+    names: list[str] = []
+    for event in prof.events():
+        is_gpu = str(getattr(event, "device_type", "")).endswith("CUDA")
+        keep = is_gpu if dev.type == "cuda" else event.name.startswith("aten::")
+        if keep and event.name not in names:
+            names.append(event.name)
+    return names
+
+
+# ---------------------------------------------------------------------------------------------
+# time_conv
+# ---------------------------------------------------------------------------------------------
+
+_DTYPES = {"float32": torch.float32, "tf32": torch.float32, "float16": torch.float16,
+           "bfloat16": torch.bfloat16, "float64": torch.float64}
+
+
+def torch_dtype(dtype: str) -> torch.dtype:
+    """The torch dtype of a dtype name; ``"tf32"`` is float32 storage."""
+    name = str(dtype).replace("torch.", "")
+    if name not in _DTYPES:
+        raise ValueError(f"dtype {dtype!r} is not supported; valid: {', '.join(_DTYPES)}")
+    return _DTYPES[name]
+
+
+def conv_inputs(c_in: int, c_out: int, k: int, hw: int, *, batch: int = 1, groups: int = 1,
+                dtype: str = "float32", device="cpu", channels_last: bool = False,
+                seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded random input and weight (standard normal, scaled like a He-initialised layer)."""
+    dev = resolve_device(device)
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    x = torch.randn((batch, c_in, hw, hw), generator=gen)
+    w = torch.randn((c_out, c_in // groups, k, k), generator=gen) * math.sqrt(
+        2.0 / (c_in // groups * k * k))
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    return (x.to(device=dev, dtype=torch_dtype(dtype)).contiguous(memory_format=fmt),
+            w.to(device=dev, dtype=torch_dtype(dtype)).contiguous(memory_format=fmt))
+
+
+def time_conv(c_in: int, c_out: int, k: int, hw: int, *, batch: int = 1, stride: int = 1,
+              padding: int = 0, groups: int = 1, dilation: int = 1, dtype: str = "float32",
+              device=None, channels_last: bool = False, cudnn_benchmark: bool = False,
+              tf32: bool = False, warmup: int | None = None, repeats: int | None = None,
+              threads: int | None = None, seed: int = 0, kernels: bool = True,
+              min_sample_s: float = 2e-3) -> Measurement:
+    """Time ``torch.nn.functional.conv2d`` (forward, inference mode) on one layer.
+
+    ``dtype="tf32"`` means float32 with TF32 allowed (same as ``tf32=True``). On CUDA the inputs
+    rotate over enough copies to exceed twice the L2 cache (:func:`rotation_count`). The
+    returned ``Measurement.config`` records every setting; ``.kernels`` what ran.
+    """
+    dev = resolve_device(device)
+    tf32 = bool(tf32 or dtype == "tf32")
+    out_hw = formulas.conv_output_size(hw, k, stride, padding, dilation)   # validates the layer
+    formulas.conv_params(c_in, c_out, k, groups)                         # validates groups
+    if warmup is None:
+        warmup = 10 if dev.type == "cuda" else 3
+    if repeats is None:
+        repeats = 50 if dev.type == "cuda" else 25
+    name = "float32" if dtype == "tf32" else str(dtype).replace("torch.", "")
+    elem = formulas.bytes_per_element(name)
+    set_bytes = (formulas.tensor_bytes((batch, c_in, hw, hw), name)
+                 + formulas.tensor_bytes((c_out, c_in // groups, k, k), name)
+                 + formulas.conv_activation_bytes(c_out, out_hw, batch, name))
+    copies = rotation_count(set_bytes, _l2_bytes(dev)) if dev.type == "cuda" else 1
+    sets = [conv_inputs(c_in, c_out, k, hw, batch=batch, groups=groups, dtype=name, device=dev,
+                        channels_last=channels_last, seed=seed + i) for i in range(copies)]
+
+    def conv(x, w):
+        return torch.nn.functional.conv2d(x, w, None, stride, padding, dilation, groups)
+
+    with torch.inference_mode(), bench_settings(threads=threads, cudnn_benchmark=cudnn_benchmark,
+                                                tf32=tf32):
+        used_threads = torch.get_num_threads()
+        result = measure(conv, warmup=warmup, repeats=repeats, device=dev, rotate=sets,
+                         min_sample_s=min_sample_s)
+        names = capture_kernels(lambda: conv(*sets[0]), dev) if kernels else []
+    result.kernels = names
+    result.config = dict(
+        c_in=c_in, c_out=c_out, k=k, hw=hw, batch=batch, stride=stride, padding=padding,
+        groups=groups, dilation=dilation, dtype=str(dtype), storage_dtype=name,
+        bytes_per_element=elem, layout="channels_last" if channels_last else "NCHW",
+        cudnn_benchmark=bool(cudnn_benchmark), tf32=tf32, device=str(dev),
+        threads=used_threads if dev.type == "cpu" else None, rotation_copies=copies, seed=seed,
+        warmup=warmup, repeats=repeats)
+    return result
