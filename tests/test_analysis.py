@@ -210,3 +210,14 @@ def test_errors(call, message):
 def test_input_that_does_not_fit_reports_torch_error():
     with pytest.raises(RuntimeError):
         analysis.summarize(nn.Conv2d(3, 4, 7), (1, 3, 5, 5))
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "googlenet", "alexnet"])
+def test_real_networks_match_flop_counter(name):
+    from cnnbook_lib import architectures
+    with torch.device("meta"):
+        model = architectures.build(name).eval()
+    s = analysis.summarize(model, (2, 3, 224, 224))
+    assert s.params == sum(p.numel() for p in model.parameters())
+    assert s.flops == real_flops(model, torch.empty(2, 3, 224, 224, device="meta"))
+    assert s.unattributed_flops == 0
