@@ -1,0 +1,106 @@
+"""Architecture explorer: per-layer parameters, MACs and activation memory of the book's networks.
+
+The static page embeds the summaries (computed by :func:`cnnbook_lib.analysis.summarize` on
+``cnnbook_lib.architectures.build(name)``, built on the meta device: no weights are allocated);
+the live widget recomputes the summary of the chosen network.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from .core import Interactive, Output, Param
+
+
+def input_size(name: str) -> tuple[int, int, int, int]:
+    """The input each network was designed for (batch 1)."""
+    from .. import architectures as A
+    if name == "lenet5":
+        return (1, 1, 32, 32)
+    opts = A.options(name)
+    if "input_size" in opts:
+        return (1, 3, int(opts["input_size"]), int(opts["input_size"]))
+    if name.startswith("efficientnet_"):
+        res = A.EFFICIENTNET_SCALING[name.split("_", 1)[1]][2]
+        return (1, 3, res, res)
+    return (1, 3, 224, 224)
+
+
+@lru_cache(maxsize=None)
+def network_summary(name: str) -> dict:
+    """Totals and the rows of layers with parameters or MACs, as embedded in the static page."""
+    import torch
+
+    from .. import analysis, architectures as A
+    size = input_size(name)
+    with torch.device("meta"):
+        model = A.build(name)
+    s = analysis.summarize(model, size)
+    rows = [[r.name, r.type, r.params, r.macs, r.activation_bytes]
+            for r in s.rows if r.params or r.macs]
+    return {"input": list(size), "params": s.params, "macs": s.macs, "flops": s.flops,
+            "activation_bytes": s.activation_bytes, "rows": rows}
+
+
+def network_names() -> list[str]:
+    from .. import architectures as A
+    return A.names()
+
+
+def _summaries() -> dict:
+    return {name: network_summary(name) for name in network_names()}
+
+
+def _explore(v: dict, data) -> dict:
+    net = data[v["network"]] if data is not None else network_summary(v["network"])
+    rows = list(net["rows"])
+    if v["order"] == "macs":
+        rows = sorted(rows, key=lambda row: -row[3])[:25]
+    shape = "×".join(map(str, net["input"]))
+    return {"outputs": {"params": net["params"], "macs": net["macs"], "flops": net["flops"],
+                        "activation_bytes": net["activation_bytes"], "layers": len(net["rows"]),
+                        "input": shape},
+            "figure": [{"kind": "bars", "title": f"{v['network']}, input {shape}",
+                        "series": ["parameters", "MACs", "activation memory"],
+                        "fmts": ["short", "short", "shortbytes"],
+                        "rows": [{"label": f"{r[0]} ({r[1]})", "values": [r[2], r[3], r[4]]}
+                                 for r in rows]}]}
+
+
+_EXPLORE_JS = r"""
+function (v, F, DATA, fail) {
+  var net = DATA[v.network], rows = net.rows.slice();
+  if (v.order === "macs") {
+    rows = rows.map(function (r, i) { return [r, i]; })
+      .sort(function (a, b) { return (b[0][3] - a[0][3]) || (a[1] - b[1]); })
+      .slice(0, 25).map(function (x) { return x[0]; });
+  }
+  var shape = net.input.join("×");
+  return {outputs: {params: net.params, macs: net.macs, flops: net.flops,
+                    activation_bytes: net.activation_bytes, layers: net.rows.length, input: shape},
+          figure: [{kind: "bars", title: v.network + ", input " + shape,
+                    series: ["parameters", "MACs", "activation memory"],
+                    fmts: ["short", "short", "shortbytes"],
+                    rows: rows.map(function (r) { return {label: r[0] + " (" + r[1] + ")", values: [r[2], r[3], r[4]]}; })}]};
+}
+"""
+
+
+def architecture_explorer(names: list[str] | None = None) -> Interactive:
+    """Choose a network: per-layer bars of parameters, MACs and activation memory."""
+    names = list(names or network_names())
+    default = "resnet18" if "resnet18" in names else names[0]
+    return Interactive(
+        name="architecture_explorer", title="Architecture explorer",
+        description="Layers with parameters or multiply-accumulates, from the meta-device trace "
+                    "of cnnbook_lib.analysis.summarize. Activation memory: the layer's output, float32.",
+        params=[Param("network", "network", default, control="select", choices=names),
+                Param("order", "layers", "model", control="select",
+                      choices=[("model", "all, in model order"), ("macs", "top 25 by MACs")])],
+        outputs=[Output("input", "input shape", "text"), Output("params", "parameters"),
+                 Output("macs", "MACs"), Output("flops", "FLOPs (conv + linear)"),
+                 Output("activation_bytes", "activation memory (all outputs)", "bytes"),
+                 Output("layers", "layers shown")],
+        compute=_explore, js_compute=_EXPLORE_JS,
+        live_compute=lambda v, data: _explore(v, None),
+        data=lambda: {name: network_summary(name) for name in names},
+    )
