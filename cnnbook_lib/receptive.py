@@ -346,6 +346,15 @@ class _Node:
     is_global: bool = False
     source: torch.Tensor | None = None
     where: str | None = None
+    index: int | None = None             # the operation (counted by the tracer) that made it global
+
+
+class _Stop(Exception):
+    """Raised when the tracer reaches the operation it was told to stop before."""
+
+    def __init__(self, source: torch.Tensor, where: str):
+        super().__init__(where)
+        self.source, self.where = source, where
 
 
 class _HeadFailed(Exception):
@@ -363,9 +372,12 @@ def _fname(func) -> str:
 class _Tracer(TorchFunctionMode):
     """Follows the receptive field of every tensor derived from the input."""
 
-    def __init__(self, linearize: bool = False):
+    def __init__(self, linearize: bool = False, stop: int | None = None):
         super().__init__()
         self.linearize = linearize
+        self.stop = stop                      # index of the operation to stop before
+        self.count = 0                        # operations on tracked tensors so far
+        self.uses: dict[int, int] = {}        # id of another tensor (a weight) -> first use
         self.nodes: dict[int, tuple[torch.Tensor, _Node]] = {}
         self.rows: list[LayerRF] = []
         self.notes: list[str] = []
@@ -384,8 +396,15 @@ class _Tracer(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        tracked = [(t, n) for t in tree_leaves((args, kwargs))
-                   if isinstance(t, torch.Tensor) and (n := self.get(t)) is not None]
+        leaves = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+        tracked = [(t, n) for t in leaves if (n := self.get(t)) is not None]
+        for t in leaves:
+            self.uses.setdefault(id(t), self.count)
+        if tracked:
+            self.count += 1
+            if self.count - 1 == self.stop:
+                source = next((t for t, n in tracked if not n.is_global), tracked[0][0])
+                raise _Stop(source, f"{self.where} ({_fname(func)})")
         impl = _LINEARIZED.get(func) if self.linearize and tracked else None
         try:
             out = impl(args, kwargs) if impl else func(*args, **kwargs)
@@ -416,7 +435,7 @@ class _Tracer(TorchFunctionMode):
             self.rows.append(LayerRF(self.where, op, k, s, d, p, axes))
             return _Node(axes)
         if func in GLOBAL:
-            return _Node(node.axes, True, x, f"{self.where} ({name})")
+            return _Node(node.axes, True, x, f"{self.where} ({name})", self.count - 1)
         if len(tracked) > 1:                              # a merge of branches
             if len(spatial) < len(tracked):
                 note = (f"{self.where}: {name} with a global input (e.g. a squeeze-excitation "
@@ -435,25 +454,39 @@ class _Tracer(TorchFunctionMode):
         if out.dim() >= 2 and x.dim() >= 2 and out.shape[-2:] == x.shape[-2:]:
             return node                                   # elementwise, channel-wise, views
         if out.dim() < x.dim() or tuple(out.shape[-2:]) == (1, 1):
-            return _Node(node.axes, True, x, f"{self.where} ({name})")   # flatten, mean, ...
+            return _Node(node.axes, True, x, f"{self.where} ({name})", self.count - 1)
         raise ValueError(f"{self.where}: cannot follow the receptive field through {name} "
                          f"(spatial size {tuple(x.shape[-2:])} -> {tuple(out.shape[-2:])})")
 
 
-def _meta_copy(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` with parameters and buffers on the meta device (no data copied)."""
-    memo = {}
-    for prm in model.parameters():
-        memo[id(prm)] = nn.Parameter(torch.empty_like(prm, device="meta"),
-                                     requires_grad=prm.requires_grad)
-    for buf in model.buffers():
-        memo[id(buf)] = torch.empty_like(buf, device="meta")
-    return copy.deepcopy(model, memo)
+def _copy(model: nn.Module, keep=None, dtype: torch.dtype | None = None) -> tuple[nn.Module, dict]:
+    """A copy of ``model`` that shares nothing with it. Parameters and buffers whose ids are in
+    ``keep`` are copied to the CPU (floating ones as ``dtype``), the others live on the meta
+    device (no data); ``keep=None`` puts all on the meta device. The copy is in eval mode and
+    needs no gradients. Also returns {id of the copy's tensor: id of the original}."""
+    memo, back = {}, {}
+    for t in list(model.parameters()) + list(model.buffers()):
+        if id(t) in memo:
+            continue
+        if keep is not None and id(t) in keep:
+            new = t.detach().to("cpu", dtype if dtype and t.is_floating_point() else t.dtype,
+                                copy=True)
+        else:
+            new = torch.empty_like(t, device="meta")
+        if isinstance(t, nn.Parameter):
+            new = nn.Parameter(new, requires_grad=False)
+        memo[id(t)] = new
+        back[id(new)] = id(t)
+    return copy.deepcopy(model, memo).eval(), back
 
 
-def _trace(model: nn.Module, x: torch.Tensor, linearize: bool = False):
-    """Run ``model(x)`` under the tracer; return the RF and the last spatial tensor."""
-    tracer = _Tracer(linearize)
+def _trace(model: nn.Module, x: torch.Tensor, linearize: bool = False, stop: int | None = None):
+    """Run ``model(x)`` under the tracer; return the RF, the last spatial tensor and the tracer.
+
+    ``stop``: the index of the operation to stop before (the global operation found by a first
+    trace), which saves running the network's head."""
+    tracer = _Tracer(linearize, stop)
+
     def enter(label):
         def hook(module, inputs) -> None:
             tracer.stack.append(label)
@@ -476,17 +509,23 @@ def _trace(model: nn.Module, x: torch.Tensor, linearize: bool = False):
                      and (n := tracer.get(t)) is not None), None)
         if node is None:
             raise ValueError("the model's output does not depend on its input")
+        feature = node.source if node.is_global else out
+    except _Stop as stopped:
+        spatial = tracer.get(stopped.source)
+        node = _Node(spatial.axes, True, stopped.source, stopped.where, stop)
+        feature = stopped.source
     except _HeadFailed as failed:
         node = failed.node
+        feature = node.source
         notes.append(f"the head after {node.where} failed at input size {tuple(x.shape)} "
                      f"({failed}); the field is that of the tensor before it")
     finally:
         for h in handles:
             h.remove()
-    feature = node.source if node.is_global else out
     rf = RF(node.axes, tuple(tracer.rows), node.where if node.is_global else None,
             tuple(tracer.notes + notes), tuple(x.shape[-2:]), tuple(feature.shape[-2:]))
-    return rf, feature
+    tracer.final = node
+    return rf, feature, tracer
 
 
 def _input_shape(model: nn.Module, input_size) -> tuple[int, ...]:
@@ -522,10 +561,9 @@ def receptive_field(model_or_layers, input_size=None) -> RF:
     if not isinstance(model_or_layers, nn.Module):
         return _from_layers(model_or_layers, input_size)
     model = model_or_layers
-    shape = _input_shape(model, input_size)
-    meta = _meta_copy(model)
+    meta, _ = _copy(model)
     with torch.no_grad():
-        rf, _ = _trace(meta, torch.empty(shape, device="meta"))
+        rf, _, _ = _trace(meta, torch.empty(_input_shape(model, input_size), device="meta"))
     return rf
 
 
@@ -640,16 +678,24 @@ def gradient_receptive_field(model: nn.Module, input_size=None, *, unit: Pair | 
     if erf_weights not in ("random", "model"):
         raise ValueError(f"erf_weights must be 'random' or 'model', got {erf_weights!r}")
     shape = unclipped_input_size(model) if input_size is None else _input_shape(model, input_size)
-    probe = copy.deepcopy(model).to(device="cpu", dtype=torch.float64).eval()
+    # a first trace on the meta device finds the global operation to stop before and the
+    # weights used before it; the copies below leave the head's weights on the meta device
+    meta, back = _copy(model)
+    with torch.no_grad():
+        _, _, plan = _trace(meta, torch.empty(shape, device="meta"))
+    stop = plan.final.index if plan.final.is_global else None
+    keep = {back[i] for i, first in plan.uses.items() if i in back and (stop is None or first < stop)}
+    del meta
+
+    probe, _ = _copy(model, keep, torch.float64)
     with torch.no_grad():
         for prm in probe.parameters():
-            prm.requires_grad_(False)
             if prm.dim() >= 2:
                 prm.fill_(1.0 / prm[0].numel())
             else:
                 prm.zero_()
     x = torch.ones((2,) + tuple(shape[1:]), dtype=torch.float64, requires_grad=True)
-    analytic, feature = _trace(probe, x, linearize=True)
+    analytic, feature, _ = _trace(probe, x, linearize=True, stop=stop)
     oh, ow = feature.shape[-2:]
     unit = (oh // 2, ow // 2) if unit is None else tuple(unit)
     neighbour = (unit[0] + 1 if unit[0] + 1 < oh else unit[0] - 1,
@@ -678,9 +724,7 @@ def gradient_receptive_field(model: nn.Module, input_size=None, *, unit: Pair | 
 
     erf = fraction = None
     if erf_samples:
-        net = copy.deepcopy(model).to(device="cpu", dtype=torch.float32).eval()
-        for prm in net.parameters():
-            prm.requires_grad_(False)
+        net, _ = _copy(model, keep, torch.float32)
         total = torch.zeros(shape[-2:], dtype=torch.float64)
         with torch.random.fork_rng(devices=[]):
             for t in range(erf_samples):
@@ -689,7 +733,7 @@ def gradient_receptive_field(model: nn.Module, input_size=None, *, unit: Pair | 
                     with torch.no_grad():
                         _reinitialize(net)
                 xs = torch.randn(shape, requires_grad=True)
-                _, feat = _trace(net, xs)
+                _, feat, _ = _trace(net, xs, stop=stop)
                 (g,) = torch.autograd.grad(feat[:, :, unit[0], unit[1]].sum(), xs)
                 total += g.abs().sum((0, 1)).double()
         if total.sum() > 0:
