@@ -436,20 +436,21 @@ class GoogLeNet(nn.Module):
                 seq.add_module(name, Inception(*channels, k5=5 if paper else 3, conv=conv))
             setattr(self, f"inception{stage}", seq)
         self.aux_logits = aux_logits
-        if aux_logits:
-            self.aux1 = InceptionAux(512, num_classes, conv, paper)   # on the output of 4a
-            self.aux2 = InceptionAux(528, num_classes, conv, paper)   # on the output of 4d
+        if aux_logits:   # on the outputs of inception 4a (512 maps) and 4d (528 maps)
+            self.aux = nn.ModuleDict({"4a": InceptionAux(512, num_classes, conv, paper),
+                                      "4d": InceptionAux(528, num_classes, conv, paper)})
         self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                                   nn.Dropout(0.4 if paper else 0.2), nn.Linear(1024, num_classes))
 
     def forward(self, x: torch.Tensor):
         x = self.inception3(self.stem(x))
-        x = self.inception4[:2](x)            # pool, 4a
-        aux1 = self.aux1(x) if self.aux_logits and self.training else None
-        x = self.inception4[2:5](x)           # 4b, 4c, 4d
-        aux2 = self.aux2(x) if self.aux_logits and self.training else None
-        x = self.head(self.inception5(self.inception4[5:](x)))
-        return (x, aux1, aux2) if aux1 is not None else x
+        aux = []
+        for name, module in self.inception4.named_children():
+            x = module(x)
+            if self.aux_logits and self.training and name in ("4a", "4d"):
+                aux.append(self.aux[name](x))
+        x = self.head(self.inception5(x))
+        return (x, *aux) if aux else x
 
 
 def googlenet(num_classes: int = 1000, variant: str = "torchvision",
@@ -603,6 +604,7 @@ def compound_scaling(phi: float, alpha: float = 1.2, beta: float = 1.1, gamma: f
 
     The published B1-B7 (:data:`EFFICIENTNET_SCALING`) were rounded by hand from this rule and do
     not follow it exactly (B7 is not phi = 7: its width 2.0 = 1.1^7.3 but depth 3.1 = 1.2^6.2).
+    Rounding the channels and (up) the layer counts makes the MACs grow faster than ``2^phi``.
     """
     return beta ** phi, alpha ** phi, resolution * gamma ** phi
 

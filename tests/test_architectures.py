@@ -1,0 +1,457 @@
+"""Tests of cnnbook_lib.architectures against torchvision's counts and the papers' numbers.
+
+Networks are built on the meta device (no memory, no compute) and counted with
+``torch.utils.flop_counter.FlopCounterMode`` (MACs = FLOPs / 2), except a few small real runs.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from cnnbook_lib import architectures as A
+from cnnbook_lib import formulas as F
+
+# ---------------------------------------------------------------------------------------------
+# Reference values
+# ---------------------------------------------------------------------------------------------
+# Source: torchvision 0.29.1 (with torch 2.14.1), ``torchvision.models.<name>(weights=None)``
+# built on the meta device; googlenet as ``googlenet(weights=None, aux_logits=False,
+# init_weights=False)``; "googlenet_aux" with ``aux_logits=True``; "vgg*_bn" are
+# ``vgg11_bn``/``vgg16_bn``; "mobilenet_v2_w*" are ``mobilenet_v2(width_mult=w)``.
+# Columns: parameters (sum of p.numel()), MACs = FlopCounterMode total / 2 at 1x3x224x224
+# (0: not measured), and the first 16 hex digits of sha256(json.dumps(list of the state_dict's
+# tensor shapes, in order)), a fingerprint of the layout that ignores module names.
+TORCHVISION = {
+    "alexnet": (61_100_840, 714_188_480, "199e0d919e9989a5"),
+    "vgg11": (132_863_336, 7_609_090_048, "437291a3468b9a2d"),
+    "vgg13": (133_047_848, 11_308_466_176, "159c348fe509fcb6"),
+    "vgg16": (138_357_544, 15_470_264_320, "442926a72f1ef618"),
+    "vgg19": (143_667_240, 19_632_062_464, "f65c435a54ae8c0a"),
+    "googlenet": (6_624_904, 1_498_376_192, "31539dd44773b1d8"),
+    "resnet18": (11_689_512, 1_814_073_344, "1185d40e7a93cf01"),
+    "resnet34": (21_797_672, 3_663_761_408, "4a53dd9ca16ab096"),
+    "resnet50": (25_557_032, 4_089_184_256, "6fb60c3c3cb1b55c"),
+    "resnet101": (44_549_160, 7_801_405_440, "26ce5e3b2cbf144a"),
+    "resnet152": (60_192_808, 11_513_626_624, "69e2f213b79cafbc"),
+    "mobilenet_v2": (3_504_872, 300_774_272, "00c6d2b2f94e526c"),
+    "efficientnet_b0": (5_288_548, 385_814_752, "89b2b28659499285"),
+    "efficientnet_b1": (7_794_184, 569_651_680, "a163b09f1d424616"),
+    "efficientnet_b2": (9_109_994, 658_963_440, "21ab2e47954dc82f"),
+    "efficientnet_b3": (12_233_232, 962_708_240, "4dbdf73fede539b0"),
+    "efficientnet_b4": (19_341_616, 1_503_710_432, "1cbbdedcb2f23aab"),
+    "efficientnet_b5": (30_389_784, 2_356_493_184, "b284678cc6f2e7c4"),
+    "efficientnet_b6": (43_040_704, 3_360_166_848, "d6d94b036a33688d"),
+    "efficientnet_b7": (66_347_960, 5_169_865_152, "843f8625962ab918"),
+}
+#: torchvision networks with options: our name and options -> reference key above/below.
+TORCHVISION_OPTIONS = {
+    "vgg11_bn": ("vgg11", {"batch_norm": True}, (132_868_840, 7_609_090_048, "e24cb6f764200cb9")),
+    "vgg16_bn": ("vgg16", {"batch_norm": True}, (138_365_992, 15_470_264_320, "4e95328441c96178")),
+    "googlenet_aux": ("googlenet", {"aux_logits": True}, (13_004_888, 0, "fdb360e64ae70bac")),
+    "mobilenet_v2_w0.5": ("mobilenet_v2", {"width": 0.5}, (1_968_680, 97_131_840, "8aa82401cb551717")),
+    "mobilenet_v2_w0.75": ("mobilenet_v2", {"width": 0.75}, (2_636_424, 209_069_792, "2f63032f2bcefd9c")),
+    "mobilenet_v2_w1.4": ("mobilenet_v2", {"width": 1.4}, (6_108_776, 582_195_824, "fcced728be22b488")),
+}
+#: Same source, MACs of the EfficientNets at their native resolution (the crop size of
+#: Tan & Le 2019, Table 2, and of the reference code).
+EFFICIENTNET_NATIVE = {
+    "efficientnet_b0": (224, 385_814_752), "efficientnet_b1": (240, 686_802_832),
+    "efficientnet_b2": (260, 993_561_872), "efficientnet_b3": (300, 1_827_141_392),
+    "efficientnet_b4": (380, 4_393_771_024), "efficientnet_b5": (456, 10_266_384_752),
+    "efficientnet_b6": (528, 19_067_593_536), "efficientnet_b7": (600, 37_745_884_192),
+}
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def meta(name: str, **options) -> nn.Module:
+    with torch.device("meta"):
+        return A.build(name, **options).eval()
+
+
+def params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def macs(model: nn.Module, size: int = 224, channels: int = 3) -> int:
+    x = torch.empty(1, channels, size, size, device="meta")
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    return counter.get_total_flops() // 2
+
+
+def fingerprint(model: nn.Module) -> str:
+    shapes = [list(t.shape) for t in model.state_dict().values()]
+    return hashlib.sha256(json.dumps(shapes).encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=None)
+def _counted(name: str, options: tuple, size: int) -> tuple[int, int, str]:
+    model = meta(name, **dict(options))
+    return params(model), macs(model, size, 1 if name == "lenet5" else 3), fingerprint(model)
+
+
+def counted(name: str, size: int = 224, **options) -> tuple[int, int, str]:
+    """(parameters, MACs at size x size, fingerprint) of a network; cached across tests."""
+    return _counted(name, tuple(sorted(options.items())), size)
+
+
+def feature_sizes(model: nn.Module, size: int, channels: int = 3) -> list[tuple[int, int]]:
+    """(channels, spatial size) after every Conv2d and MaxPool2d, in execution order."""
+    seen = []
+    hooks = [m.register_forward_hook(lambda m, i, o: seen.append((o.shape[1], o.shape[-1])))
+             for m in model.modules() if isinstance(m, (nn.Conv2d, nn.MaxPool2d))]
+    model(torch.empty(1, channels, size, size, device="meta"))
+    for h in hooks:
+        h.remove()
+    return seen
+
+
+# ---------------------------------------------------------------------------------------------
+# Registry
+# ---------------------------------------------------------------------------------------------
+
+
+def test_names_are_the_issue_list_in_historical_order():
+    assert A.names() == [
+        "lenet5", "alexnet", "zfnet", "vgg11", "vgg13", "vgg16", "vgg19", "googlenet",
+        "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "mobilenet_v1",
+        "mobilenet_v2", *(f"efficientnet_b{i}" for i in range(8)),
+    ]
+
+
+def test_every_torchvision_network_has_a_reference():
+    assert {n for n in A.names() if "torchvision" in A.variants(n)} == set(TORCHVISION)
+
+
+def test_options_lists_defaults():
+    assert A.options("mobilenet_v1") == {"num_classes": 1000, "variant": "paper", "width": 1.0}
+    assert A.options("resnet50") == {"num_classes": 1000, "variant": "torchvision"}
+    assert A.options("lenet5")["num_classes"] == 10
+    assert A.variants("lenet5") == ("paper", "modern")
+
+
+@pytest.mark.parametrize("name, options, match", [
+    ("resnet51", {}, "unknown network 'resnet51'; valid: lenet5, alexnet"),
+    ("resnet50", {"width": 2}, "unknown option.*width; valid: num_classes, variant"),
+    ("resnet50", {"variant": "v1"}, "unknown variant 'v1'; valid: torchvision, paper"),
+    ("zfnet", {"variant": "torchvision"}, "valid: paper"),
+    ("vgg16", {"num_classes": 0}, "num_classes must be a positive integer"),
+    ("vgg16", {"num_classes": 10.0}, "num_classes must be a positive integer"),
+    ("vgg16", {"num_classes": True}, "num_classes must be a positive integer"),
+    ("vgg16", {"batch_norm": 1}, "batch_norm must be True or False"),
+    ("mobilenet_v1", {"width": 0}, r"width must be a number in \(0, 10\]"),
+    ("mobilenet_v2", {"width": "1.0"}, "width must be a number"),
+    ("efficientnet_b3", {"dropout": 1.0}, r"dropout must be a probability in \[0, 1\)"),
+    ("googlenet", {"aux_logits": "yes"}, "aux_logits must be True or False"),
+    # the feature-map arithmetic of cnnbook_lib.formulas rejects a too-small input
+    ("alexnet", {"variant": "paper", "input_size": 32}, "larger than padded input"),
+])
+def test_bad_names_and_options_raise_value_error(name, options, match):
+    with pytest.raises(ValueError, match=match):
+        A.build(name, **options)
+
+
+@pytest.mark.parametrize("name", A.names())
+def test_num_classes_sets_the_output(name):
+    size, channels = (32, 1) if name == "lenet5" else (224, 3)
+    model = meta(name, num_classes=7)
+    assert model(torch.empty(2, channels, size, size, device="meta")).shape == (2, 7)
+
+
+@pytest.mark.parametrize("name", A.names())
+def test_networks_are_fx_traceable(name):
+    """The graph-based tools (receptive fields of branching networks) trace them with torch.fx."""
+    graph = torch.fx.symbolic_trace(meta(name)).graph
+    assert sum(n.op == "call_module" for n in graph.nodes) > 5
+
+
+# ---------------------------------------------------------------------------------------------
+# torchvision layouts: parameter for parameter, MAC for MAC
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", TORCHVISION)
+def test_matches_torchvision(name):
+    assert counted(name) == TORCHVISION[name]
+
+
+@pytest.mark.parametrize("key", TORCHVISION_OPTIONS)
+def test_matches_torchvision_with_options(key):
+    name, options, (ref_params, ref_macs, ref_fp) = TORCHVISION_OPTIONS[key]
+    if ref_macs:
+        assert counted(name, **options) == (ref_params, ref_macs, ref_fp)
+    else:
+        model = meta(name, **options)
+        assert (params(model), fingerprint(model)) == (ref_params, ref_fp)
+
+
+@pytest.mark.parametrize("name", EFFICIENTNET_NATIVE)
+def test_efficientnet_matches_torchvision_at_native_resolution(name):
+    size, ref = EFFICIENTNET_NATIVE[name]
+    assert A.EFFICIENTNET_SCALING[name.split("_")[1]][2] == size
+    assert counted(name, size)[1] == ref
+
+
+def test_examples_of_the_issue():
+    assert counted("resnet50")[:2] == (25_557_032, 4_089_184_256)
+    assert counted("vgg16")[0] == 138_357_544
+
+
+def test_googlenet_aux_logits_only_in_training():
+    model = meta("googlenet", aux_logits=True, num_classes=5)
+    x = torch.empty(2, 3, 224, 224, device="meta")
+    assert model(x).shape == (2, 5)
+    out = model.train()(x)
+    assert [o.shape for o in out] == [(2, 5)] * 3
+
+
+# ---------------------------------------------------------------------------------------------
+# Paper variants and networks without a torchvision version, against the papers
+# ---------------------------------------------------------------------------------------------
+
+#: He et al. (2016), Table 1, "FLOPs" row (multiply-adds), printed to 0.1 x 10^9.
+RESNET_PAPER_MACS = {"resnet18": 1.8e9, "resnet34": 3.6e9, "resnet50": 3.8e9,
+                     "resnet101": 7.6e9, "resnet152": 11.3e9}
+
+
+@pytest.mark.parametrize("name", RESNET_PAPER_MACS)
+def test_resnet_paper_variant_matches_table_1(name):
+    (paper_params, paper_macs, paper_fp), (tv_params, tv_macs, tv_fp) = (
+        counted(name, variant="paper"), counted(name))
+    assert paper_params == tv_params == TORCHVISION[name][0] and paper_fp == tv_fp
+    # within one unit of the paper's last printed digit (its numbers are rounded)
+    assert abs(paper_macs - RESNET_PAPER_MACS[name]) < 0.1e9
+    if name in ("resnet50", "resnet101", "resnet152"):
+        # torchvision's stride-in-3x3 layout costs more than the table can round away
+        assert tv_macs - RESNET_PAPER_MACS[name] > 0.15e9
+    else:
+        assert paper_macs == tv_macs
+
+
+def test_resnet50_paper_strides_in_the_first_1x1():
+    model = meta("resnet50", variant="paper")
+    first_block = model[5][0].body          # stage conv3_x, first block
+    assert [m.stride for m in first_block.modules() if isinstance(m, nn.Conv2d)] == [
+        (2, 2), (1, 1), (1, 1)]
+
+
+def test_alexnet_paper():
+    model = meta("alexnet", variant="paper")
+    # Krizhevsky et al. (2012), Section 3.5 and Figure 2: 96 filters 55x55 in conv1, 256 at
+    # 27x27, 384, 384, 256 at 13x13, 3x3/2 pools; conv2, conv4, conv5 split over two GPUs.
+    assert feature_sizes(model, 227) == [(96, 55), (96, 27), (256, 27), (256, 13), (384, 13),
+                                         (384, 13), (256, 13), (256, 6)]
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert [c.groups for c in convs] == [1, 2, 1, 2, 2]
+    assert sum(isinstance(m, nn.LocalResponseNorm) for m in model.modules()) == 2
+    # parameters from the layer list with cnnbook_lib.formulas (an independent computation)
+    expected = (F.conv_params(3, 96, 11) + F.conv_params(96, 256, 5, groups=2)
+                + F.conv_params(256, 384, 3) + F.conv_params(384, 384, 3, groups=2)
+                + F.conv_params(384, 256, 3, groups=2) + F.linear_params(256 * 36, 4096)
+                + F.linear_params(4096, 4096) + F.linear_params(4096, 1000))
+    assert params(model) == expected == 60_965_224
+    # Sze et al., "Efficient processing of deep neural networks", Proc. IEEE 2017, Table III:
+    # AlexNet 724 M MACs, of which 666 M in the convolutions.
+    total = macs(model, 227)
+    assert round(total / 1e6) == 724
+    assert round((total - 58_621_952) / 1e6) == 666     # minus the dense layers' 58.6 M
+    assert macs(meta("alexnet", variant="paper", input_size=259), 259) > total
+
+
+def test_alexnet_lrn_uses_the_papers_alpha():
+    """PyTorch divides alpha by the window size n; the paper does not."""
+    lrn = A._lrn()
+    x = torch.randn(1, 8, 3, 3, dtype=torch.float64)
+    sq = torch.nn.functional.pad(x.pow(2), (0, 0, 0, 0, 2, 2))
+    window = sum(sq[:, i:i + 8] for i in range(5))
+    expected = x / (2 + 1e-4 * window) ** 0.75
+    torch.testing.assert_close(lrn(x), expected)
+
+
+def test_zfnet_follows_figure_3():
+    model = meta("zfnet")
+    # Zeiler & Fergus (2014), Figure 3: 96 maps of 110 -> pool 55 -> 256 of 26 -> pool 13 ->
+    # 384, 384, 256 of 13 -> pool 6.
+    assert feature_sizes(model, 224) == [(96, 110), (96, 55), (256, 26), (256, 13), (384, 13),
+                                         (384, 13), (256, 13), (256, 6)]
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.kernel_size[0], c.stride[0]) for c in convs] == [(7, 2), (5, 2), (3, 1), (3, 1), (3, 1)]
+    assert params(model) == (F.conv_params(3, 96, 7) + F.conv_params(96, 256, 5)
+                             + F.conv_params(256, 384, 3) + F.conv_params(384, 384, 3)
+                             + F.conv_params(384, 256, 3) + F.linear_params(9216, 4096)
+                             + F.linear_params(4096, 4096) + F.linear_params(4096, 1000))
+
+
+def test_lenet5_paper_parameters_per_layer():
+    # LeCun et al. (1998), Section II.B: C1 156, S2 12, C3 1,516, S4 32, C5 48,120, F6 10,164
+    # trainable parameters; 60,000 in all. The RBF codes are fixed, not parameters.
+    model = meta("lenet5")
+    layers = [m for m in model if any(True for _ in m.parameters(recurse=True))]
+    assert [params(m) for m in layers] == [156, 12, 1516, 32, 48_120, 10_164]
+    assert params(model) == 60_000
+    assert model[-1].codes.shape == (10, 84)
+
+
+def test_lenet5_paper_connections():
+    # The paper's 340,908 connections = MACs + bias additions + subsampling (4 adds and a
+    # multiply per S2/S4 unit, counted 5 per unit) + RBF inputs (84 x 10).
+    model = meta("lenet5")
+    bias_adds = 6 * 28 * 28 + 16 * 10 * 10 + 120 + 84
+    subsampling = 5 * (6 * 14 * 14 + 16 * 5 * 5)
+    assert macs(model, 32, channels=1) + bias_adds + subsampling + 84 * 10 == 340_908
+
+
+def test_lenet5_c3_table():
+    table = A.LENET5_C3_TABLE
+    assert [len(t) for t in table] == [3] * 6 + [4] * 9 + [6]
+    assert all(len(set(t)) == len(t) and set(t) <= set(range(6)) for t in table)
+    assert len(set(table)) == 16
+
+
+def test_lenet5_modern():
+    model = meta("lenet5", variant="modern")
+    assert params(model) == (F.conv_params(1, 6, 5) + F.conv_params(6, 16, 5)
+                             + F.conv_params(16, 120, 5) + F.linear_params(120, 84)
+                             + F.linear_params(84, 10)) == 61_706
+
+
+def test_small_networks_run_for_real():
+    torch.manual_seed(0)
+    lenet = A.build("lenet5").eval()
+    x = torch.randn(3, 1, 32, 32)
+    with torch.no_grad():
+        y = lenet(x)
+    assert y.shape == (3, 10) and torch.isfinite(y).all() and (y >= 0).all()   # squared distances
+    # C3 really is partial: map 0 does not change when S2 maps 3, 4, 5 change
+    s2 = lenet[:4](x)
+    s2b = s2.clone()
+    s2b[:, 3:] += 1
+    c3 = lenet[4]
+    assert torch.equal(c3(s2)[:, 0], c3(s2b)[:, 0])
+    assert not torch.equal(c3(s2)[:, 15], c3(s2b)[:, 15])
+    mobile = A.build("mobilenet_v1", width=0.25, num_classes=4).eval()
+    with torch.no_grad():
+        assert mobile(torch.randn(2, 3, 64, 64)).shape == (2, 4)
+
+
+def test_googlenet_paper_table_1_ops():
+    """Szegedy et al. (2015), Table 1, "ops" column (millions of multiply-adds) per module."""
+    # 5a: the table prints 54 M, but its own channel counts (#5x5 reduce 32) give 51 M; 54 M
+    # would need 48 reduce filters. We follow the channel counts.
+    ops = {"3a": 128, "3b": 304, "4a": 73, "4b": 88, "4c": 100, "4d": 119, "4e": 170,
+           "5a": 51, "5b": 71}
+    sizes = {"3": 28, "4": 14, "5": 7}
+    for variant, k5 in (("paper", 5), ("torchvision", 3)):
+        model = meta("googlenet", variant=variant)
+        found = {name.split(".")[-1]: m for name, m in model.named_modules() if isinstance(m, A.Inception)}
+        assert list(found) == list(ops)
+        for name, module in found.items():
+            assert module.branch3[1][0].kernel_size == (k5, k5)
+            count = macs(module, sizes[name[0]], module.branch1[0].in_channels)
+            assert (abs(count - ops[name] * 1e6) < 1e6) == (variant == "paper"), (variant, name)
+
+
+#: Howard et al. (2017), Table 6 (width multiplier at 224) and Table 7 (resolution at width 1):
+#: millions of mult-adds and of parameters.
+MOBILENET_V1_WIDTH = {1.0: (569, 4.2), 0.75: (325, 2.6), 0.5: (149, 1.3), 0.25: (41, 0.5)}
+MOBILENET_V1_RESOLUTION = {224: 569, 192: 418, 160: 290, 128: 186}
+
+
+@pytest.mark.parametrize("width", MOBILENET_V1_WIDTH)
+def test_mobilenet_v1_table_6(width):
+    n_params, n_macs, _ = counted("mobilenet_v1", width=width)
+    paper_macs, paper_params = MOBILENET_V1_WIDTH[width]
+    assert abs(n_macs / 1e6 - paper_macs) < 1              # printed to 1 M
+    assert abs(n_params / 1e6 - paper_params) < 0.05       # printed to 0.1 M
+
+
+@pytest.mark.parametrize("size", MOBILENET_V1_RESOLUTION)
+def test_mobilenet_v1_table_7(size):
+    assert abs(counted("mobilenet_v1", size)[1] / 1e6 - MOBILENET_V1_RESOLUTION[size]) < 1
+
+
+def _mobilenet_v1_expected(width: float, size: int) -> tuple[int, int]:
+    """Parameters and MACs from Table 1 of the paper with cnnbook_lib.formulas."""
+    def ch(c):
+        return max(1, int(c * width))
+    n = F.conv_output_size(size, 3, 2, 1)
+    c_in = ch(32)
+    p, m = F.conv_params(3, c_in, 3, bias=False) + 2 * c_in, F.conv_macs(3, c_in, 3, n)
+    for c, s in A.MOBILENET_V1_CONFIG:
+        n = F.conv_output_size(n, 3, s, 1)
+        p += F.conv_params(c_in, c_in, 3, groups=c_in, bias=False) + 2 * c_in
+        p += F.conv_params(c_in, ch(c), 1, bias=False) + 2 * ch(c)
+        m += F.conv_macs(c_in, c_in, 3, n, groups=c_in) + F.conv_macs(c_in, ch(c), 1, n)
+        c_in = ch(c)
+    return p + F.linear_params(c_in, 1000), m + F.linear_macs(c_in, 1000)
+
+
+@settings(max_examples=6, deadline=None)
+@given(width=st.floats(0.05, 2.0), size=st.integers(32, 256))
+def test_mobilenet_v1_any_width_and_resolution(width, size):
+    model = meta("mobilenet_v1", width=width)
+    assert (params(model), macs(model, size)) == _mobilenet_v1_expected(width, size)
+
+
+#: Tan & Le (2019), Table 2: millions of parameters and billions of "FLOPs" (multiply-adds) at
+#: the native resolution. The paper does not say how it counted (TensorFlow's profiler counts
+#: more than convolutions and dense layers), so only agreement within 5 % is checked.
+EFFICIENTNET_PAPER = {"b0": (5.3, 0.39), "b1": (7.8, 0.70), "b2": (9.2, 1.0), "b3": (12, 1.8),
+                      "b4": (19, 4.2), "b5": (30, 9.9), "b6": (43, 19), "b7": (66, 37)}
+
+
+@pytest.mark.parametrize("scale", EFFICIENTNET_PAPER)
+def test_efficientnet_paper_table_2(scale):
+    name = f"efficientnet_{scale}"
+    paper_params, paper_macs = EFFICIENTNET_PAPER[scale]
+    n_params, n_macs, _ = counted(name, EFFICIENTNET_NATIVE[name][0])
+    assert n_params / 1e6 == pytest.approx(paper_params, rel=0.02)
+    assert n_macs / 1e9 == pytest.approx(paper_macs, rel=0.05)
+
+
+def test_efficientnet_scaling_options():
+    # overriding width and depth of B0 with B3's coefficients gives B3's layout
+    w, d, _, _ = A.EFFICIENTNET_SCALING["b3"]
+    assert fingerprint(meta("efficientnet_b0", width=w, depth=d)) == TORCHVISION["efficientnet_b3"][2]
+    assert A.compound_scaling(0) == (1.0, 1.0, 224)
+    w1, d1, r1 = A.compound_scaling(1)
+    assert round(d1 * w1 ** 2 * (r1 / 224) ** 2, 2) == 1.92   # "alpha beta^2 gamma^2 ~ 2"
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared blocks
+# ---------------------------------------------------------------------------------------------
+
+
+@given(v=st.floats(1, 4096), divisor=st.sampled_from([1, 2, 4, 8, 16]))
+def test_make_divisible(v, divisor):
+    r = A.make_divisible(v, divisor)
+    assert r % divisor == 0 and r >= divisor and r >= 0.9 * v and r < v + divisor
+
+
+def test_make_divisible_examples():
+    # the rounding of torchvision's MobileNet v2 at width 0.35 and EfficientNet-B2's stem
+    assert [A.make_divisible(c * 0.35) for c in (32, 16, 24, 1280)] == [16, 8, 8, 448]
+    assert A.make_divisible(32 * 1.1) == 32 and A.make_divisible(16 * 1.1) == 16
+
+
+def test_residual_stochastic_depth():
+    torch.manual_seed(0)
+    block = A.Residual(nn.Identity(), drop_prob=0.25)
+    x = torch.ones(4000, 1, 1, 1)
+    block.eval()
+    assert torch.equal(block(x), 2 * x)                      # eval: body always kept
+    out = block.train()(x).flatten()
+    kept = out != 1
+    assert torch.allclose(out[kept], torch.tensor(1 + 1 / 0.75))   # kept bodies rescaled
+    assert abs(kept.float().mean().item() - 0.75) < 0.03
