@@ -569,15 +569,16 @@ def receptive_field(model_or_layers, input_size=None) -> RF:
 
 def unclipped_input_size(model: nn.Module, channels: int | None = None,
                          max_tries: int = 64) -> tuple[int, int, int, int]:
-    """Smallest input size (tried in steps of the jump) at which the central output unit's field
-    lies inside the input with a pixel to spare on each side, and a neighbouring unit exists."""
+    """Smallest input size (tried in steps of the jump) at which the fields of the central
+    output unit and of its diagonal neighbour lie inside the input with a pixel to spare."""
     c = _input_shape(model, None)[1] if channels is None else channels
     rf = receptive_field(model, (1, c, 224, 224))
     hw = [max(16, a.size + 2) for a in rf.axes]
     for _ in range(max_tries):
         rf = receptive_field(model, (1, c, *hw))
         (oh, ow), (nh, nw) = rf.output_hw, rf.input_hw
-        top, left, bottom, right = rf.box(oh // 2, ow // 2)
+        top, left, _, _ = rf.box(oh // 2, ow // 2)
+        _, _, bottom, right = rf.box(oh // 2 + 1, ow // 2 + 1)
         ok_h = top >= 1 and bottom <= nh - 2 and oh >= 2
         ok_w = left >= 1 and right <= nw - 2 and ow >= 2
         if ok_h and ok_w:
@@ -598,8 +599,10 @@ class GradientRF(_AxesView):
     ``axes`` holds the measured size, jump and start (the jump from two neighbouring units; jump
     and start are ``None`` on an axis where both supports touch both borders). ``boxes`` are the measured
     supports (top, left, bottom, right) of ``unit`` and ``neighbour``; ``clipped_hw`` says per
-    axis whether the unit's support touches the input's border (it may then be cut off; the jump
-    is read from an edge that neither support touches). The axes are measured independently, so a
+    axis whether either support may be cut off by the border: it touches the border, or the traced
+    field extends past it (a field with gaps, stride larger than kernel, can lose its outer pixels
+    without touching the border). Measured values are exact only on unclipped axes; the jump is
+    read from an edge that neither support touches. The axes are measured independently, so a
     tall, narrow input measures the height axis at a fraction of the cost. ``analytic`` is the
     traced RF of the same run.
 
@@ -652,7 +655,8 @@ def erf_fraction(erf: torch.Tensor, box: tuple[int, int, int, int], mass: float 
     values = erf[top:bottom + 1, left:right + 1].flatten().double()
     values = values.sort(descending=True).values
     cumulative = values.cumsum(0) / values.sum()
-    needed = int(torch.searchsorted(cumulative, torch.tensor(mass, dtype=cumulative.dtype))) + 1
+    target = torch.tensor(mass - 1e-6, dtype=cumulative.dtype)     # forgive float32 rounding
+    needed = int(torch.searchsorted(cumulative, target)) + 1
     return min(needed, len(values)) / len(values)
 
 
@@ -705,16 +709,20 @@ def gradient_receptive_field(model: nn.Module, input_size=None, *, unit: Pair | 
     support = grad.sum(1) > 0
     boxes = (_support_box(support[0]), _support_box(support[1]))
     axes, clipped = [], []
+    traced = (analytic.box(*unit), analytic.box(*neighbour))
     for a, (lo, hi) in enumerate(((0, 2), (1, 3))):
         n = x.shape[-2 + a]
         (b0_lo, b0_hi), (b1_lo, b1_hi) = [(b[lo], b[hi]) for b in boxes]
-        clipped.append(b0_lo == 0 or b0_hi == n - 1)
+        # a support touching the border may be cut off; so may a field with gaps (stride larger
+        # than kernel) that does not touch it, which only the traced field reveals
+        clipped.append(b0_lo == 0 or b0_hi == n - 1 or b1_lo == 0 or b1_hi == n - 1
+                       or any(t[lo] < 0 or t[hi] > n - 1 for t in traced))
         step = neighbour[a] - unit[a]
         # the jump from whichever edge neither support touches
         edge = (b1_lo - b0_lo) if b0_lo > 0 and b1_lo > 0 else (b1_hi - b0_hi)
         jump = Fraction(edge, step)
         centre = Fraction(b0_lo + b0_hi, 2)
-        if jump.denominator != 1 or jump < 1:       # both edges touch the border: unmeasurable
+        if jump.denominator != 1 or jump < 1:       # both edges cut off: unmeasurable
             if not clipped[-1]:
                 raise ValueError(f"measured jump {jump} along axis {a} is not a positive integer "
                                  f"(supports {boxes})")
