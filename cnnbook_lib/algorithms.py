@@ -144,8 +144,9 @@ def im2col_conv2d(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0,
 # ---------------------------------------------------------------------------------------------
 
 def _fft_products(xf: torch.Tensor, wf: torch.Tensor) -> torch.Tensor:
-    """Frequency-domain stage: ``Y[n, o] = sum_c X[n, c] * conj(W[o, c])`` at every frequency."""
-    return torch.einsum("nchw,ochw->nohw", xf, wf.conj())
+    """Frequency-domain stage: ``Y[n, o] = sum_c X[n, c] * conj(W[o, c])`` at every frequency;
+    one elementwise product of all images' spectra per (output channel, input channel) pair."""
+    return torch.stack([(xf * w_o.conj()).sum(dim=1) for w_o in wf], dim=1)
 
 
 def fft_conv2d(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0,
@@ -212,15 +213,17 @@ def winograd_conv2d(x: torch.Tensor, w: torch.Tensor, padding=0,
     extra_h, extra_w = th * m + r - 1 - xp.shape[2], tw * m + r - 1 - xp.shape[3]
     xp = torch.nn.functional.pad(xp, (0, extra_w, 0, extra_h))
     a_t, g_mat, b_t = _winograd_tensors(m, r, x.dtype, x.device)
-    # Input tiles d: (N, C, th, tw, a, a), overlapping by r - 1, stride m.
-    rows = (torch.arange(th, device=x.device) * m)[:, None] + torch.arange(a, device=x.device)
-    cols = (torch.arange(tw, device=x.device) * m)[:, None] + torch.arange(a, device=x.device)
-    d = xp[:, :, rows[:, None, :, None], cols[None, :, None, :]]
-    d = d.reshape(x.shape[0], x.shape[1], th * tw, a, a)
-    v = b_t @ d @ b_t.T                                      # input transform  B^T d B
-    u = g_mat @ w @ g_mat.T                                  # kernel transform G g G^T
+    # Input tiles d[n, c, t, i, j]: a x a tiles at stride m (overlapping by r - 1), filled
+    # with one strided copy per position (i, j) inside the tile, like im2col_matrix.
+    d = x.new_empty((x.shape[0], x.shape[1], th, tw, a, a))
+    for i in range(a):
+        for j in range(a):
+            d[..., i, j] = xp[:, :, i:i + m * (th - 1) + 1:m, j:j + m * (tw - 1) + 1:m]
+    d = d.view(x.shape[0], x.shape[1], th * tw, a, a)
+    v = torch.einsum("ij,nctjk,lk->nctil", b_t, d, b_t)      # input transform  B^T d B
+    u = torch.einsum("ij,ocjk,lk->ocil", g_mat, w, g_mat)    # kernel transform G g G^T
     prod = _winograd_products(u, v)                          # (N, C_out, T, a, a)
-    y = a_t @ prod @ a_t.T                                   # output transform A^T M A
+    y = torch.einsum("ij,notjk,lk->notil", a_t, prod, a_t)   # output transform A^T M A
     y = y.view(x.shape[0], w.shape[0], th, tw, m, m).permute(0, 1, 2, 4, 3, 5)
     y = y.reshape(x.shape[0], w.shape[0], th * m, tw * m)[:, :, :ho, :wo]
     return _add_bias(y.contiguous(), bias)

@@ -7,6 +7,7 @@ import sympy as sp
 import torch
 import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnnbook_lib import algorithms as A
@@ -144,7 +145,30 @@ def test_shape_errors_name_the_parameter():
 SHAPES = [((1, 2, 5, 5), (3, 2, 3, 3), 1, 0), ((2, 3, 7, 6), (4, 3, 3, 3), 1, 1),
           ((1, 3, 9, 9), (2, 3, 3, 3), 1, 0), ((2, 4, 6, 6), (5, 4, 3, 3), 2, 1),
           ((1, 2, 8, 5), (3, 2, 1, 1), 1, 0)]
-# (C_in = 1 is left out: einsum then multiplies elementwise, which FlopCounterMode does not see.)
+
+
+class ProductCounter(TorchDispatchMode):
+    """Counts the scalar products that run: the elements of every ``mul`` (real or complex) and
+    ``m k n`` per ``mm``/``bmm``. Unlike FlopCounterMode it also sees elementwise products."""
+
+    def __init__(self):
+        super().__init__()
+        self.products = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        name = func.overloadpacket.__name__
+        if name == "mul":
+            self.products += out.numel()
+        elif name in ("mm", "bmm"):
+            self.products += args[0].numel() * args[1].shape[-1]
+        return out
+
+
+def _products(fn) -> int:
+    with ProductCounter() as counter:
+        fn()
+    return counter.products
 
 
 def _flop_count(fn) -> int:
@@ -159,6 +183,14 @@ def test_direct_im2col_counts_match_flop_counter(method, x_shape, w_shape, strid
     x, w = torch.randn(x_shape, dtype=torch.float64), torch.randn(w_shape, dtype=torch.float64)
     flops = _flop_count(lambda: A.conv2d(x, w, method, stride, padding))
     assert flops == 2 * A.multiplications(method, x_shape, w_shape, stride, padding)
+
+
+@pytest.mark.parametrize("x_shape,w_shape", [((1, 1, 8, 5), (2, 1, 3, 3)), ((2, 3, 6, 7), (4, 3, 3, 3))])
+def test_direct_count_matches_product_counter(x_shape, w_shape):
+    """With C_in = 1 the einsum becomes an elementwise product, which FlopCounterMode misses."""
+    x, w = torch.randn(x_shape, dtype=torch.float64), torch.randn(w_shape, dtype=torch.float64)
+    assert _products(lambda: A.conv2d(x, w, "direct", padding=1)) == A.multiplications(
+        "direct", x_shape, w_shape, padding=1)
 
 
 def test_direct_count_matches_naive_loop():
@@ -221,13 +253,16 @@ def test_winograd_count_matches_products_stage(monkeypatch, x_shape, w_shape, st
 
 @pytest.mark.parametrize("x_shape,w_shape,stride,padding", SHAPES)
 def test_fft_count_matches_products_stage(monkeypatch, x_shape, w_shape, stride, padding):
-    calls = _spy(monkeypatch, "_fft_products")
     x, w = torch.randn(x_shape, dtype=torch.float64), torch.randn(w_shape, dtype=torch.float64)
-    A.conv2d(x, w, "fft", stride, padding)
-    (call,) = calls
+    stage = A._fft_products
+    counted = []
+    monkeypatch.setattr(A, "_fft_products",
+                        lambda xf, wf: counted.append(_products(lambda: stage(xf, wf))) or
+                        stage(xf, wf))
+    out = A.conv2d(x, w, "fft", stride, padding)
+    torch.testing.assert_close(out, F.conv2d(x, w, stride=stride, padding=padding), **TOL)
     costs = A.fft_costs(x_shape, w_shape, stride, padding)
-    # FlopCounterMode counts 2 FLOPs per (complex) multiply-accumulate of the einsum
-    assert call["flops"] == 2 * costs["complex_products"]
+    assert counted == [costs["complex_products"]]
     assert A.multiplications("fft", x_shape, w_shape, stride, padding) == 4 * costs["complex_products"]
     assert costs["transform_multiplications_estimate"] > 0
 

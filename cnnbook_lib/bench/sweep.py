@@ -41,8 +41,10 @@ ROW_KEYS = ("family", "c_in", "c_out", "k", "hw", "batch", "stride", "padding", 
 # ---------------------------------------------------------------------------------------------
 
 def _layer(family: str, c_in: int, c_out: int, k: int, hw: int, **kw) -> dict[str, Any]:
-    padding = kw.pop("padding", (k // 2) * kw.get("dilation", 1))
-    return dict(family=family, c_in=c_in, c_out=c_out, k=k, hw=hw, padding=padding, **kw)
+    layer = dict(family=family, c_in=c_in, c_out=c_out, k=k, hw=hw, batch=1, stride=1,
+                 padding=(k // 2) * kw.get("dilation", 1), groups=1, dilation=1)
+    layer.update(kw)
+    return layer
 
 
 def _layers(quick: bool, cuda: bool) -> list[dict[str, Any]]:

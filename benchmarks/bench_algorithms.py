@@ -1,0 +1,84 @@
+"""The four convolution algorithms of ``cnnbook_lib.algorithms`` next to ``F.conv2d`` on CPU.
+
+3x3 convolutions, stride 1, padding 1, float32 (so that every method applies). For each layer:
+the median time of each method (``cnnbook_lib.bench.measure``, fixed threads), its ratio to
+``torch.nn.functional.conv2d``, the multiplications it performs and the workspace it needs.
+These are teaching implementations: only im2col (one big GEMM) is expected to come near torch
+(within 3x).
+
+    python benchmarks/bench_algorithms.py [--threads N] [--out FILE]
+
+(with the library installed, ``pip install -e .``, or ``PYTHONPATH=.`` from the repository root)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from cnnbook_lib import algorithms
+from cnnbook_lib.bench import measure, metadata
+from cnnbook_lib.bench.timing import conv_inputs
+
+# (batch, channels in, channels out, size)
+LAYERS = [(1, 16, 16, 32), (1, 64, 64, 28), (4, 64, 64, 28), (1, 128, 128, 14), (1, 32, 64, 56)]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+    threads = args.threads or torch.get_num_threads()
+    meta = metadata("cpu")
+    meta["threads"] = threads
+    print(f"# {meta['device_name']} | torch {meta['torch_version']} | threads {threads}"
+          f" | {meta['date']}")
+    methods = ["torch", *algorithms.METHODS]
+    rows = []
+    with torch.inference_mode():
+        for batch, c_in, c_out, hw in LAYERS:
+            x, w = conv_inputs(c_in, c_out, 3, hw, batch=batch)
+            ref = F.conv2d(x, w, padding=1)
+            row = dict(batch=batch, c_in=c_in, c_out=c_out, hw=hw)
+            for name in methods:
+                fn = ((lambda: F.conv2d(x, w, padding=1)) if name == "torch"
+                      else (lambda name=name: algorithms.conv2d(x, w, name, padding=1)))
+                if name != "torch":
+                    err = float((fn() - ref).abs().max() / ref.abs().max())
+                    row[f"{name}_max_rel_err"] = err
+                    row[f"{name}_mults"] = algorithms.multiplications(name, x.shape, w.shape,
+                                                                      padding=1)
+                    row[f"{name}_extra_bytes"] = algorithms.extra_memory(name, x.shape, w.shape,
+                                                                         padding=1)
+                m = measure(fn, warmup=2, repeats=args.repeats, device="cpu", threads=threads)
+                row[f"{name}_s"] = m.median
+                row[f"{name}_iqr_s"] = m.iqr
+                row[f"{name}_noisy"] = m.noisy
+            rows.append(row)
+
+    print(f"{'layer':24s}" + "".join(f"{n:>11s}" for n in methods)
+          + "".join(f"{'/' + n:>10s}" for n in methods[1:]))
+    for r in rows:
+        label = f"N{r['batch']} {r['c_in']}->{r['c_out']} {r['hw']}px"
+        times = "".join(f"{r[n + '_s'] * 1e3:9.2f}ms" for n in methods)
+        ratios = "".join(f"{r[n + '_s'] / r['torch_s']:10.2f}" for n in methods[1:])
+        print(f"{label:24s}{times}{ratios}")
+    print("# ratios are method time / F.conv2d time; multiplications (winograd/direct):",
+          ", ".join(f"{r['winograd_mults'] / r['direct_mults']:.3f}" for r in rows))
+    worst = max(r["im2col_s"] / r["torch_s"] for r in rows)
+    print(f"# im2col is at most {worst:.2f}x slower than F.conv2d here"
+          f" ({'within' if worst <= 3 else 'NOT within'} 3x)")
+    out = Path(args.out or "bench-results/algorithms-cpu.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(dict(metadata=meta, rows=rows), indent=1) + "\n")
+    print(f"# saved {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

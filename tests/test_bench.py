@@ -1,0 +1,360 @@
+"""Tests of the timing harness: statistics, protocol logic, settings, roofline, JSON results.
+
+No test asserts a speed: timings on a shared machine vary. GPU tests carry ``@pytest.mark.gpu``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from cnnbook_lib import bench
+from cnnbook_lib.bench import sweep as sweep_mod
+from cnnbook_lib.bench import timing
+from cnnbook_lib.bench.roofline import Ceilings, ConvLayer, predict
+
+ROOT = Path(__file__).resolve().parents[1]
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurement statistics
+# ---------------------------------------------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(1e-7, 1.0), min_size=1, max_size=50), st.floats(0.01, 1.0))
+def test_statistics_match_numpy(samples, threshold):
+    m = bench.Measurement.from_samples(samples, "cpu", noisy_threshold=threshold)
+    q1, med, q3 = np.percentile(samples, [25, 50, 75])
+    assert m.median == pytest.approx(np.median(samples), rel=1e-12)
+    assert m.median == pytest.approx(med, rel=1e-12)
+    assert m.iqr == pytest.approx(q3 - q1, rel=1e-9, abs=1e-15)
+    assert (m.q1, m.q3) == (pytest.approx(q1), pytest.approx(q3))
+    assert m.samples == list(map(float, samples))
+    assert m.noisy == ((q3 - q1) / med > threshold)
+
+
+def test_noisy_flag_on_hand_picked_samples():
+    calm = bench.Measurement.from_samples([1.0, 1.01, 0.99, 1.0, 1.02], "cpu")
+    assert not calm.noisy and calm.median == 1.0
+    rough = bench.Measurement.from_samples([1.0, 2.0, 1.0, 3.0, 1.0, 2.5], "cpu")
+    assert rough.noisy and rough.relative_iqr > 0.1
+    with pytest.raises(ValueError, match="empty"):
+        bench.Measurement.from_samples([], "cpu")
+    with pytest.raises(ValueError, match="non-negative"):
+        bench.Measurement.from_samples([1.0, -1.0], "cpu")
+
+
+# ---------------------------------------------------------------------------------------------
+# The CPU protocol, driven by a fake clock
+# ---------------------------------------------------------------------------------------------
+
+class FakeWork:
+    """A callable whose every call advances a fake clock by the next duration."""
+
+    def __init__(self, durations):
+        self.durations = list(durations)
+        self.now = 0.0
+        self.calls = 0
+        self.args = []
+
+    def __call__(self, *args):
+        self.args.append(args)
+        self.now += self.durations[self.calls % len(self.durations)]
+        self.calls += 1
+
+    def clock(self):
+        return self.now
+
+
+def test_measure_calibrates_calls_per_sample():
+    work = FakeWork([1e-4])
+    m = bench.measure(work, warmup=3, repeats=7, device="cpu", min_sample_s=1e-3,
+                      clock=work.clock)
+    assert m.number == 10                      # ceil(1e-3 / 1e-4)
+    assert work.calls == 3 + 7 * 10
+    assert m.samples == pytest.approx([1e-4] * 7)
+    assert m.warmup == 3 and not m.noisy
+
+
+def test_measure_samples_are_block_means_and_inputs_rotate():
+    durations = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    work = FakeWork(durations)
+    sets = [("a",), ("b",), ("c",)]
+    m = bench.measure(work, warmup=2, repeats=4, number=2, device="cpu", rotate=sets,
+                      clock=work.clock)
+    # after 2 warm-up calls, blocks of 2 calls: (3,4), (5,6), (1,2), (3,4)
+    assert m.samples == pytest.approx([3.5, 5.5, 1.5, 3.5])
+    assert m.median == pytest.approx(3.5)
+    assert [a[0] for a in work.args] == ["a", "b", "c"] * 3 + ["a"]
+
+
+def test_measure_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="repeats"):
+        bench.measure(lambda: None, repeats=0, device="cpu")
+    with pytest.raises(ValueError, match="number"):
+        bench.measure(lambda: None, number=0, device="cpu")
+    with pytest.raises(ValueError, match="device"):
+        bench.measure(lambda: None, device="meta")
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings are set and restored
+# ---------------------------------------------------------------------------------------------
+
+def _state():
+    return (torch.get_num_threads(), torch.backends.cudnn.benchmark, timing._tf32_state())
+
+
+def test_settings_restored_after_exception():
+    before = _state()
+    with pytest.raises(RuntimeError, match="inside"):
+        with bench.bench_settings(threads=1, cudnn_benchmark=not before[1], tf32=True):
+            assert torch.get_num_threads() == 1
+            assert torch.backends.cudnn.benchmark == (not before[1])
+            assert timing.tf32_enabled()
+            raise RuntimeError("inside")
+    assert _state() == before
+    with bench.bench_settings(tf32=False):
+        assert not timing.tf32_enabled()
+    assert _state() == before
+    with pytest.raises(ValueError, match="threads"):
+        with bench.bench_settings(threads=0):
+            pass
+    assert _state() == before
+
+
+def test_measure_fixes_and_records_threads():
+    before = _state()
+    seen = []
+    m = bench.measure(lambda: seen.append(torch.get_num_threads()), warmup=1, repeats=3,
+                      number=1, device="cpu", threads=1)
+    assert set(seen) == {1} and m.threads == 1
+    assert _state() == before
+
+
+def test_time_conv_cpu_records_config_and_restores():
+    before = _state()
+    m = bench.time_conv(4, 8, 3, 12, batch=2, padding=1, groups=2, threads=1, repeats=5,
+                        cudnn_benchmark=True, tf32=True, device="cpu")
+    assert _state() == before
+    assert m.median > 0 and len(m.samples) == 5 and m.device == "cpu"
+    assert m.threads == 1 and m.config["threads"] == 1
+    assert m.config["groups"] == 2 and m.config["layout"] == "NCHW"
+    assert m.config["cudnn_benchmark"] is True and m.config["tf32"] is True
+    assert any("conv" in name for name in m.kernels)
+    assert m.config["rotation_copies"] == 1
+
+
+def test_time_conv_validates_the_layer():
+    with pytest.raises(ValueError, match="larger than padded input"):
+        bench.time_conv(3, 3, 7, 4, device="cpu")
+    with pytest.raises(ValueError, match="groups 3 does not divide"):
+        bench.time_conv(4, 6, 3, 8, groups=3, device="cpu")
+    with pytest.raises(ValueError, match="dtype"):
+        bench.time_conv(4, 6, 3, 8, dtype="int7", device="cpu")
+
+
+def test_conv_inputs_are_seeded_and_never_zero():
+    x1, w1 = timing.conv_inputs(3, 4, 3, 8, seed=5)
+    x2, w2 = timing.conv_inputs(3, 4, 3, 8, seed=5)
+    x3, _ = timing.conv_inputs(3, 4, 3, 8, seed=6)
+    assert torch.equal(x1, x2) and torch.equal(w1, w2) and not torch.equal(x1, x3)
+    assert x1.abs().min() > 0 and w1.std() > 0
+    xl, _ = timing.conv_inputs(3, 4, 3, 8, channels_last=True)
+    assert xl.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_rotation_count():
+    assert bench.rotation_count(10 * 2 ** 20, 50 * 2 ** 20) == 10    # 2 x 50 MiB / 10 MiB
+    assert bench.rotation_count(3, 10) == 7                           # ceil(20 / 3)
+    assert bench.rotation_count(2 ** 30, 50 * 2 ** 20) == 1
+    assert bench.rotation_count(1, 2 ** 30) == 256                    # capped
+    with pytest.raises(ValueError, match="bytes_per_set"):
+        bench.rotation_count(0, 10)
+
+
+# ---------------------------------------------------------------------------------------------
+# Roofline
+# ---------------------------------------------------------------------------------------------
+
+def test_roofline_by_hand():
+    layer = ConvLayer(c_in=64, c_out=128, k=3, hw=56, batch=2, padding=1)
+    ceils = Ceilings(device="cpu", bandwidth=100e9, flops={"float32": 1e12})
+    flops = 2 * (2 * 128 * 56 * 56) * (64 * 3 * 3)                 # 2 x outputs x MACs each
+    nbytes = 4 * (2 * 64 * 56 * 56 + 128 * 64 * 3 * 3 + 2 * 128 * 56 * 56)
+    pred = predict(layer, ceils)
+    assert (pred.flops, pred.min_bytes) == (flops, nbytes) == (924_844_032, 5_111_808)
+    assert pred.flops_only_s == pytest.approx(flops / 1e12)
+    assert pred.memory_s == pytest.approx(nbytes / 100e9)
+    assert pred.roofline_s == pytest.approx(max(flops / 1e12, nbytes / 100e9))
+    assert pred.intensity == pytest.approx(flops / nbytes)
+    assert pred.ridge == pytest.approx(10.0)
+    assert pred.bound == "compute"
+
+
+def test_roofline_memory_bound_depthwise_half():
+    layer = dict(c_in=256, c_out=256, k=3, hw=14, batch=4, padding=1, groups=256, dtype="float16")
+    ceils = Ceilings(device="cuda", bandwidth=2e12, flops={"float16": 500e12})
+    flops = 2 * 4 * 256 * 14 * 14 * 9
+    nbytes = 2 * (4 * 256 * 14 * 14 + 256 * 9 + 4 * 256 * 14 * 14)
+    pred = predict(layer, ceils)
+    assert pred.bound == "memory"
+    assert pred.roofline_s == pytest.approx(nbytes / 2e12)
+    assert pred.flops_only_s == pytest.approx(flops / 500e12)
+    assert pred.roofline_s / pred.flops_only_s > 10        # what the naive model misses
+    with pytest.raises(ValueError, match="no measured peak for dtype 'bfloat16'"):
+        predict(dict(layer, dtype="bfloat16"), ceils)
+
+
+def test_ceilings_cpu_small():
+    before = _state()
+    c = bench.ceilings("cpu", copy_bytes=4 * 2 ** 20, matmul_n=128, repeats=3, threads=1)
+    assert _state() == before
+    assert c.bandwidth > 0 and set(c.flops) == {"float32"} and c.flops["float32"] > 0
+    assert c.details["threads"] == 1
+    assert Ceilings.from_dict(json.loads(json.dumps(c.to_dict()))) == c
+
+
+# ---------------------------------------------------------------------------------------------
+# Sweep configurations and JSON results
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_sweep_covers_the_families(quick):
+    configs = bench.sweep_configs(quick, "cpu")
+    families = {c["family"] for c in configs}
+    assert families >= {"3x3", "1x1", "depthwise", "grouped", "dilated", "strided", "channels"}
+    grouped = [c for c in configs if c["family"] == "grouped"]
+    assert {c["groups"] for c in grouped} >= {1, grouped[0]["c_in"]}
+    assert any(c["c_in"] % 8 for c in configs) and any(c["c_in"] % 8 == 0 for c in configs)
+    assert any(c["stride"] > 1 for c in configs) and any(c["dilation"] > 1 for c in configs)
+    assert len({c["batch"] for c in configs if c["family"] == "3x3"}) >= 2
+    assert {c["dtype"] for c in configs} == {"float32"}
+    for c in configs:
+        ConvLayer.from_mapping(c)                      # every layer is valid
+
+
+def test_sweep_cuda_configs_cover_dtypes_and_layouts():
+    configs = bench.sweep_configs(True, "cuda")
+    assert {c["dtype"] for c in configs} == {"float32", "tf32", "float16", "bfloat16"}
+    assert {c["channels_last"] for c in configs} == {False, True}
+    assert {c["cudnn_benchmark"] for c in configs if c["family"] == "3x3"} == {False, True}
+
+
+def _tiny_doc():
+    configs = [dict(family="3x3", c_in=4, c_out=4, k=3, hw=8, padding=1, dtype="float32"),
+               dict(family="depthwise", c_in=8, c_out=8, k=3, hw=8, padding=1, groups=8,
+                    dtype="float32")]
+    ceils = Ceilings(device="cpu", bandwidth=1e10, flops={"float32": 1e11})
+    return bench.run_sweep(device="cpu", configs=configs, ceils=ceils, repeats=3,
+                           progress=False, label="CPU: test")
+
+
+def test_results_round_trip(tmp_path):
+    doc = _tiny_doc()
+    path = bench.save_results(doc, tmp_path / "r.json")
+    text = path.read_text()
+    hostname = socket.gethostname()
+    if len(hostname) > 4:
+        assert hostname not in text
+    df = bench.load_results(path)
+    assert len(df) == 2 and set(sweep_mod.ROW_KEYS) <= set(df.columns)
+    assert df.attrs["label"] == "CPU: test" and df.attrs["metadata"]["device_type"] == "cpu"
+    assert df.attrs["metadata"]["torch_version"] == torch.__version__
+    assert df.attrs["ceilings"]["flops"] == {"float32": 1e11}
+    row = df.iloc[1]
+    layer = ConvLayer(8, 8, 3, 8, padding=1, groups=8)
+    assert row["flops"] == layer.flops and row["min_bytes"] == layer.min_bytes
+    assert row["pred_roofline_s"] == pytest.approx(max(layer.flops / 1e11, layer.min_bytes / 1e10))
+    assert row["median_s"] == pytest.approx(float(np.median(row["samples_s"])))
+    assert json.loads(text) == doc
+
+
+def test_validate_results_rejects_broken_documents():
+    doc = _tiny_doc()
+    bad = json.loads(json.dumps(doc))
+    del bad["rows"][0]["median_s"]
+    with pytest.raises(ValueError, match="row 0 lacks median_s"):
+        bench.validate_results(bad)
+    with pytest.raises(ValueError, match="schema"):
+        bench.validate_results(dict(doc, schema="other"))
+    with pytest.raises(ValueError, match="metadata lacks 'date'"):
+        bench.validate_results(dict(doc, metadata={k: v for k, v in doc["metadata"].items()
+                                                   if k != "date"}))
+
+
+def test_shipped_results_load():
+    names = bench.list_results()
+    assert any("cpu" in name for name in names)
+    df = bench.load_results()
+    assert len(df) > 10 and df.attrs["metadata"]["device_type"] in ("cpu", "cuda")
+    cpu = bench.load_results(next(n for n in names if "cpu" in n))
+    assert cpu.attrs["label"].startswith("CPU")
+    assert (cpu["median_s"] > 0).all() and (cpu["pred_roofline_s"] >= cpu["pred_flops_only_s"]).all()
+    with pytest.raises(FileNotFoundError, match="no result named"):
+        bench.load_results("no-such-result")
+
+
+def test_cli_sweep(tmp_path):
+    out = tmp_path / "cli.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnnbook_lib.bench", "sweep", "--quick", "--device", "cpu",
+         "--limit", "2", "--repeats", "3", "--threads", "1", "--no-progress", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    df = bench.load_results(out)
+    assert len(df) == 2 and (df["threads"] == 1).all()
+    assert df.attrs["metadata"]["quick"] is True and df.attrs["metadata"]["threads"] == 1
+    assert "--quick" in df.attrs["metadata"]["command"]
+
+
+# ---------------------------------------------------------------------------------------------
+# CUDA
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.gpu
+@needs_cuda
+def test_time_conv_cuda_rotates_and_names_kernels():
+    before = _state()
+    m = bench.time_conv(64, 64, 3, 28, batch=2, padding=1, device="cuda", tf32=True,
+                        cudnn_benchmark=True, repeats=10)
+    assert _state() == before
+    assert m.device.startswith("cuda") and m.median > 0 and m.threads is None
+    assert m.kernels, "no CUDA kernel captured"
+    assert m.config["rotation_copies"] > 1       # a 0.5 MB working set is far below 2 x L2
+
+
+@pytest.mark.gpu
+@needs_cuda
+@pytest.mark.parametrize("dtype", ["float32", "tf32", "float16", "bfloat16"])
+def test_time_conv_cuda_dtypes_and_layouts(dtype):
+    for channels_last in (False, True):
+        m = bench.time_conv(32, 32, 3, 16, padding=1, dtype=dtype, device="cuda",
+                            channels_last=channels_last, repeats=5, kernels=False)
+        assert m.config["layout"] == ("channels_last" if channels_last else "NCHW")
+        assert m.config["tf32"] == (dtype == "tf32")
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_measure_cuda_events_and_flush():
+    a = torch.randn(1024, 1024, device="cuda")
+    m = bench.measure(lambda: a @ a, warmup=2, repeats=5, device="cuda", flush_l2=True)
+    assert len(m.samples) == 5 and all(s > 0 for s in m.samples)
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_ceilings_cuda():
+    c = bench.ceilings("cuda", copy_bytes=256 * 2 ** 20, matmul_n=2048, repeats=5)
+    assert set(c.flops) == {"float32", "tf32", "float16", "bfloat16"}
+    assert c.flops["float16"] > c.flops["float32"] and c.bandwidth > 1e11
