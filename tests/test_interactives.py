@@ -31,9 +31,16 @@ CHROMIUM = "/usr/bin/chromium"
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
 
+#: Networks the explorer embeds in these tests (all of them take ~10 s to trace; the book's
+#: gallery embeds every one of ``architectures.names()``).
+NETWORKS = ["lenet5", "alexnet", "resnet18", "mobilenet_v1", "efficientnet_b0"]
+
+
 @functools.lru_cache(maxsize=None)
 def _examples():
-    return I.examples()
+    ex = I.examples()
+    ex["architecture_explorer"] = I.architecture_explorer(NETWORKS)
+    return ex
 
 
 def example(name):
@@ -108,10 +115,13 @@ NAMES = ["conv_arithmetic", "layer_cost", "receptive_stack", "factorization", "a
 
 
 def test_examples_offer_every_interactive():
-    ex = _examples()
+    from cnnbook_lib import architectures
+    ex = I.examples()
     assert list(ex) == NAMES
     for name, inter in ex.items():
         assert inter.name == name and isinstance(inter, I.Interactive)
+    network = ex["architecture_explorer"].params[0]
+    assert [c[0] for c in network.choices] == architectures.names()
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -260,7 +260,7 @@ var CB = (function () {
   function Explanation(message) { this.message = message; this.cbUser = true; }
   function fail(message) { throw new Explanation(message); }
   function esc(s) {
-    return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+    return String(s).replace(/&/g, "&amp;").replace(/[<]/g, "&lt;").replace(/>/g, "&gt;")
       .replace(/"/g, "&quot;").replace(/'/g, "&#x27;");
   }
   function round(v, scale) { return Math.floor(v * scale + 0.5 + 1e-9); }
@@ -457,17 +457,18 @@ CB.mount = function (root, spec, F, DATA, compute) {
       parsed[p.name] = p.kind === "int" && /^-?\d+$/.test(String(rawValues[p.name]).trim())
         ? parseInt(rawValues[p.name], 10) : rawValues[p.name];
     });
-    var res = CB.evaluate(spec, compute, F, DATA, rawValues);
+    var res = CB.evaluate(spec, compute, F, DATA, rawValues), clamped = false;
     spec.params.forEach(function (p) {
       var box = root.querySelector('[data-param="' + p.name + '"]');
       box.hidden = !CB.when(p.visible_when, parsed);
-      var out = box.querySelector("output");
-      if (out) { out.textContent = control(p.name).value; }
       if (p.max_from && !res.error && (p.max_from in res.outputs)) {
         control(p.name).max = String(res.outputs[p.max_from]);
-        if (out) { out.textContent = control(p.name).value; }
+        clamped = clamped || control(p.name).value !== rawValues[p.name];
       }
+      var out = box.querySelector("output");
+      if (out) { out.textContent = control(p.name).value; }
     });
+    if (clamped) { res = CB.evaluate(spec, compute, F, DATA, raw()); }  // a maximum moved a value
     view.innerHTML = CB.renderView(spec, res);
     root.cnnbookResult = res;
     root.cnnbookUpdateMs = performance.now() - t0;
