@@ -138,9 +138,12 @@ class Interactive:
         return self._data
 
     def spec(self) -> dict:
-        return {"name": self.name, "params": [p.spec() for p in self.params],
-                "outputs": [o.spec() for o in self.outputs],
-                "formulas": [f.spec() for f in self.formulas]}
+        """The declaration as JSON-ready data (built once: printing formulas takes time)."""
+        if getattr(self, "_spec", None) is None:
+            self._spec = {"name": self.name, "params": [p.spec() for p in self.params],
+                          "outputs": [o.spec() for o in self.outputs],
+                          "formulas": [f.spec() for f in self.formulas]}
+        return self._spec
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
