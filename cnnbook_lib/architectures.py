@@ -663,16 +663,18 @@ def efficientnet(scale: str, num_classes: int = 1000, variant: str = "torchvisio
 # Registry
 # =============================================================================================
 
-_TV, _PAPER = ("torchvision", "paper"), ("paper",)
+_TV, _BOTH, _PAPER = ("torchvision",), ("torchvision", "paper"), ("paper",)
 
-#: name -> (builder, fixed arguments, valid variants; the first is the default).
+#: name -> (builder, fixed arguments, distinct variants; the first is the default). Every
+#: network also accepts ``variant="paper"``: where it is not listed, the paper's network is the
+#: default one (see the builder's docstring).
 _REGISTRY: dict[str, tuple[Callable[..., nn.Module], dict, tuple[str, ...]]] = {
     "lenet5": (lenet5, {}, ("paper", "modern")),
-    "alexnet": (alexnet, {}, _TV),
+    "alexnet": (alexnet, {}, _BOTH),
     "zfnet": (zfnet, {}, _PAPER),
     **{f"vgg{d}": (vgg, {"depth": d}, _TV) for d in VGG_CONFIGS},
-    "googlenet": (googlenet, {}, _TV),
-    **{f"resnet{d}": (resnet, {"depth": d}, _TV) for d in RESNET_CONFIGS},
+    "googlenet": (googlenet, {}, _BOTH),
+    **{f"resnet{d}": (resnet, {"depth": d}, _BOTH if d >= 50 else _TV) for d in RESNET_CONFIGS},
     "mobilenet_v1": (mobilenet_v1, {}, _PAPER),
     "mobilenet_v2": (mobilenet_v2, {}, _TV),
     **{f"efficientnet_{s}": (efficientnet, {"scale": s}, _TV) for s in EFFICIENTNET_SCALING},
@@ -694,7 +696,10 @@ def options(name: str) -> dict[str, object]:
 
 
 def variants(name: str) -> tuple[str, ...]:
-    """The variants of network ``name``; the first is the default."""
+    """The distinct variants of network ``name``; the first is the default.
+
+    ``"paper"`` is accepted by every network; it is listed only where it differs.
+    """
     return _lookup(name)[2]
 
 
@@ -725,7 +730,8 @@ def _check_option(name: str, key: str, value, default) -> None:
 def build(name: str, **options) -> nn.Module:
     """Build network ``name`` (see :func:`names`) with PyTorch's default initialization.
 
-    Every network takes ``num_classes`` and ``variant`` (see :func:`variants`); other options
+    Every network takes ``num_classes`` and ``variant`` (see :func:`variants`; ``"paper"`` is
+    accepted everywhere); other options
     are listed by :func:`options`. Unknown names, options or variants, and invalid values, raise
     ``ValueError`` naming what is valid. Build inside ``with torch.device("meta"):`` to count
     parameters and MACs without allocating memory.
@@ -737,8 +743,11 @@ def build(name: str, **options) -> nn.Module:
         raise ValueError(f"{name}: unknown option(s) {', '.join(unknown)}; "
                          f"valid: {', '.join(valid)}")
     variant = options.setdefault("variant", valid_variants[0])
-    if variant not in valid_variants:
-        raise ValueError(f"{name}: unknown variant {variant!r}; valid: {', '.join(valid_variants)}")
+    if variant == "paper" and variant not in valid_variants:
+        options["variant"] = valid_variants[0]     # the paper's network is the default one
+    elif variant not in valid_variants:
+        allowed = valid_variants if "paper" in valid_variants else (*valid_variants, "paper")
+        raise ValueError(f"{name}: unknown variant {variant!r}; valid: {', '.join(allowed)}")
     for key, value in options.items():
         _check_option(name, key, value, valid[key])
     return builder(**fixed, **options)

@@ -138,13 +138,22 @@ def test_options_lists_defaults():
     assert A.options("resnet50") == {"num_classes": 1000, "variant": "torchvision"}
     assert A.options("lenet5")["num_classes"] == 10
     assert A.variants("lenet5") == ("paper", "modern")
+    assert A.variants("resnet50") == ("torchvision", "paper")
+    assert A.variants("resnet18") == A.variants("vgg16") == ("torchvision",)
+
+
+@pytest.mark.parametrize("name", ["vgg16", "resnet18", "mobilenet_v2", "efficientnet_b0"])
+def test_paper_variant_is_the_default_where_they_agree(name):
+    assert counted(name, variant="paper") == counted(name)
 
 
 @pytest.mark.parametrize("name, options, match", [
     ("resnet51", {}, "unknown network 'resnet51'; valid: lenet5, alexnet"),
     ("resnet50", {"width": 2}, "unknown option.*width; valid: num_classes, variant"),
     ("resnet50", {"variant": "v1"}, "unknown variant 'v1'; valid: torchvision, paper"),
-    ("zfnet", {"variant": "torchvision"}, "valid: paper"),
+    ("vgg16", {"variant": "v1"}, "unknown variant 'v1'; valid: torchvision, paper"),
+    ("zfnet", {"variant": "torchvision"}, "valid: paper$"),
+    ("lenet5", {"variant": "torchvision"}, "valid: paper, modern$"),
     ("vgg16", {"num_classes": 0}, "num_classes must be a positive integer"),
     ("vgg16", {"num_classes": 10.0}, "num_classes must be a positive integer"),
     ("vgg16", {"num_classes": True}, "num_classes must be a positive integer"),
