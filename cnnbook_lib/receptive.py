@@ -212,7 +212,8 @@ def _hw(name: str, value) -> Pair:
 
 def _parse_layer(entry, index: int):
     if not isinstance(entry, (tuple, list)) or not 2 <= len(entry) <= 4:
-        raise ValueError(f"layer {index} must be (k, s), (k, s, d) or (k, s, d, p); got {entry!r}")
+        raise ValueError(f"layer {index + 1} must be (k, s), (k, s, d) or (k, s, d, p); "
+                         f"got {entry!r}")
     k, s = entry[0], entry[1]
     d = entry[2] if len(entry) > 2 else 1
     p = entry[3] if len(entry) > 3 else 0
@@ -597,7 +598,8 @@ class GradientRF(_AxesView):
     """Receptive field measured with autograd, comparable with :class:`RF`.
 
     ``axes`` holds the measured size, jump and start (the jump from two neighbouring units; jump
-    and start are ``None`` on an axis where both supports touch both borders). ``boxes`` are the measured
+    and start are ``None`` on an axis with a single output unit or where both supports are cut
+    off at both ends). ``boxes`` are the measured
     supports (top, left, bottom, right) of ``unit`` and ``neighbour``; ``clipped_hw`` says per
     axis whether either support may be cut off by the border: it touches the border, or the traced
     field extends past it (a field with gaps, stride larger than kernel, can lose its outer pixels
@@ -665,8 +667,8 @@ def gradient_receptive_field(model: nn.Module, input_size=None, *, unit: Pair | 
                              erf_mass: float = 0.95, seed: int = 0) -> GradientRF:
     """Measure the receptive field of ``model``'s last spatial tensor with autograd (on CPU).
 
-    (a) Theoretical support: a float64 copy of the model with every weight ``1/fan_in`` (biases
-    0), activations, batch/local-response normalization and dropout replaced by the identity and
+    (a) Theoretical support: a float64 copy of the model with every weight ``1/fan_in`` (vector
+    and scalar parameters such as biases and per-channel scales 1), activations, batch/local-response normalization and dropout replaced by the identity and
     max pooling by an averaging pool of the same geometry; input all ones. The network is then
     linear with non-negative coefficients, so the gradient of the unit (summed over channels) is
     positive exactly on the pixels connected to it. Two units are measured (``unit``, default the
@@ -694,16 +696,13 @@ def gradient_receptive_field(model: nn.Module, input_size=None, *, unit: Pair | 
     probe, _ = _copy(model, keep, torch.float64)
     with torch.no_grad():
         for prm in probe.parameters():
-            if prm.dim() >= 2:
-                prm.fill_(1.0 / prm[0].numel())
-            else:
-                prm.zero_()
+            # weights average their inputs; vectors and scalars (biases, per-channel scales) are 1
+            prm.fill_(1.0 / prm[0].numel() if prm.dim() >= 2 else 1.0)
     x = torch.ones((2,) + tuple(shape[1:]), dtype=torch.float64, requires_grad=True)
     analytic, feature, _ = _trace(probe, x, linearize=True, stop=stop)
     oh, ow = feature.shape[-2:]
     unit = (oh // 2, ow // 2) if unit is None else tuple(unit)
-    neighbour = (unit[0] + 1 if unit[0] + 1 < oh else unit[0] - 1,
-                 unit[1] + 1 if unit[1] + 1 < ow else unit[1] - 1)
+    neighbour = tuple(u + 1 if u + 1 < n else max(u - 1, 0) for u, n in zip(unit, (oh, ow)))
     loss = feature[0, :, unit[0], unit[1]].sum() + feature[1, :, neighbour[0], neighbour[1]].sum()
     (grad,) = torch.autograd.grad(loss, x)
     support = grad.sum(1) > 0
@@ -720,10 +719,10 @@ def gradient_receptive_field(model: nn.Module, input_size=None, *, unit: Pair | 
         step = neighbour[a] - unit[a]
         # the jump from whichever edge neither support touches
         edge = (b1_lo - b0_lo) if b0_lo > 0 and b1_lo > 0 else (b1_hi - b0_hi)
-        jump = Fraction(edge, step)
+        jump = Fraction(edge, step) if step else Fraction(0)
         centre = Fraction(b0_lo + b0_hi, 2)
-        if jump.denominator != 1 or jump < 1:       # both edges cut off: unmeasurable
-            if not clipped[-1]:
+        if jump.denominator != 1 or jump < 1:       # one unit only, or both edges cut off
+            if step and not clipped[-1]:
                 raise ValueError(f"measured jump {jump} along axis {a} is not a positive integer "
                                  f"(supports {boxes})")
             axes.append(Axis(b0_hi - b0_lo + 1, None, None))

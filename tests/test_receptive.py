@@ -320,6 +320,10 @@ def test_fixed_size_head_does_not_limit_the_input_size():
     at32, at64 = receptive_field(model, (1, 1, 32, 32)), receptive_field(model, (1, 1, 64, 64))
     assert at32.size == at64.size == 32 and at32.output_hw == (1, 1)
     assert any("failed" in note for note in at64.notes)
+    # autograd through the paper's trainable subsampling and partial C3 connections: C5 sees all
+    # 32 x 32 pixels; one output unit, so no jump can be measured
+    g = gradient_receptive_field(model, (1, 1, 32, 32), erf_samples=0)
+    assert g.size == 32 and g.support.all() and g.jump is None and g.clipped
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,7 +388,7 @@ def test_measurement_does_not_change_the_model_or_the_random_state():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="layer 1"):
+    with pytest.raises(ValueError, match="layer 2 "):
         receptive_field([(3, 1), (3,)])
     with pytest.raises(ValueError, match="stride"):
         receptive_field([(3, 0)])
