@@ -51,8 +51,9 @@ class ConvBNAct(nn.Sequential):
     """Convolution with "same" padding ``(k - 1) // 2``, batch normalization, activation.
 
     The convolution has no bias when batch normalization follows (the normalization's shift
-    replaces it; ``bias=True`` keeps it anyway). ``norm=False`` gives a biased convolution and the activation only (the
-    pre-batch-norm networks); ``act=None`` leaves the activation out (before a residual sum).
+    replaces it; ``bias=True`` keeps it anyway). ``norm=False`` gives a biased convolution and
+    the activation only (the pre-batch-norm networks); ``act=None`` leaves the activation out
+    (before a residual sum).
     """
 
     def __init__(self, c_in: int, c_out: int, k: int = 1, stride: int = 1, groups: int = 1,
@@ -300,7 +301,8 @@ def _fc_head(in_features: int, num_classes: int, hidden: int = 4096, dropout: fl
             nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, num_classes)]
 
 
-def alexnet(num_classes: int = 1000, variant: str = "torchvision", input_size: int = 227) -> nn.Module:
+def alexnet(num_classes: int = 1000, variant: str = "torchvision",
+            input_size: int = 227) -> nn.Module:
     """AlexNet of Krizhevsky, Sutskever & Hinton, "ImageNet classification with deep
     convolutional neural networks", NeurIPS 2012.
 
@@ -493,7 +495,7 @@ def resnet(depth: int, num_classes: int = 1000, variant: str = "torchvision") ->
     ``variant="torchvision"`` (default) is torchvision's "ResNet v1.5": in a downsampling
     bottleneck the stride sits in the 3x3 convolution. ``variant="paper"`` puts it in the first
     1x1 convolution, as the paper (and its Caffe models) do: the same parameters, fewer MACs
-    (ResNet-50: 3.87 G instead of 4.09 G; Table 1 says 3.8 x 10^9 "FLOPs", which are
+    (ResNet-50: 3.86 G instead of 4.09 G; Table 1 says 3.8 x 10^9 "FLOPs", which are
     multiply-adds). ResNet-18 and -34 have no 1x1 convolution in their blocks: both variants
     are the same network.
     """
@@ -537,7 +539,8 @@ def mobilenet_v1(num_classes: int = 1000, variant: str = "paper", width: float =
 
     layers, c_in = [ConvBNAct(3, ch(32), 3, 2)], ch(32)
     for c, s in MOBILENET_V1_CONFIG:
-        layers.append(nn.Sequential(ConvBNAct(c_in, c_in, 3, s, groups=c_in), ConvBNAct(c_in, ch(c), 1)))
+        depthwise, pointwise = ConvBNAct(c_in, c_in, 3, s, groups=c_in), ConvBNAct(c_in, ch(c), 1)
+        layers.append(nn.Sequential(depthwise, pointwise))
         c_in = ch(c)
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, num_classes))
 
@@ -558,7 +561,8 @@ def inverted_residual(c_in: int, c_out: int, stride: int, expand: int,
     return Residual(body) if stride == 1 and c_in == c_out else body
 
 
-def mobilenet_v2(num_classes: int = 1000, variant: str = "torchvision", width: float = 1.0) -> nn.Module:
+def mobilenet_v2(num_classes: int = 1000, variant: str = "torchvision",
+                 width: float = 1.0) -> nn.Module:
     """MobileNet v2 of Sandler et al., "MobileNetV2: Inverted residuals and linear bottlenecks",
     CVPR 2018, Table 2; torchvision's ``mobilenet_v2(width_mult=width)`` layout.
 
@@ -615,8 +619,10 @@ def mbconv(c_in: int, c_out: int, kernel: int, stride: int, expand: int, drop_pr
     (squeezing to a quarter of the block's *input* channels), linear 1x1 projection; SiLU
     activations; a residual with stochastic depth when stride 1 and the channels are kept."""
     hidden, bn = make_divisible(c_in * expand), bn or {}
-    body = nn.Sequential(*([ConvBNAct(c_in, hidden, 1, act=nn.SiLU, **bn)] if hidden != c_in else []),
-                         ConvBNAct(hidden, hidden, kernel, stride, groups=hidden, act=nn.SiLU, **bn),
+    expansion = [ConvBNAct(c_in, hidden, 1, act=nn.SiLU, **bn)] if hidden != c_in else []
+    body = nn.Sequential(*expansion,
+                         ConvBNAct(hidden, hidden, kernel, stride, groups=hidden, act=nn.SiLU,
+                                   **bn),
                          SqueezeExcitation(hidden, max(1, c_in // 4)),
                          ConvBNAct(hidden, c_out, 1, act=None, **bn))
     return Residual(body, drop_prob=drop_prob) if stride == 1 and c_in == c_out else body
@@ -737,7 +743,8 @@ def build(name: str, **options) -> nn.Module:
     parameters and MACs without allocating memory.
     """
     builder, fixed, valid_variants = _lookup(name)
-    valid = {k: p.default for k, p in inspect.signature(builder).parameters.items() if k not in fixed}
+    signature = inspect.signature(builder).parameters
+    valid = {k: p.default for k, p in signature.items() if k not in fixed}
     unknown = sorted(set(options) - set(valid))
     if unknown:
         raise ValueError(f"{name}: unknown option(s) {', '.join(unknown)}; "
