@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from pathlib import Path
 
 import torch
@@ -29,11 +30,13 @@ LAYERS = [(1, 16, 16, 32), (1, 64, 64, 28), (4, 64, 64, 28), (1, 128, 128, 14), 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads (default 1: steadiest on a shared machine)")
+    parser.add_argument("--repeats", type=int, default=7, help="samples per round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
-    threads = args.threads or torch.get_num_threads()
+    threads = args.threads
     meta = metadata("cpu")
     meta["threads"] = threads
     print(f"# {meta['device_name']} | torch {meta['torch_version']} | threads {threads}"
@@ -45,20 +48,26 @@ def main(argv=None) -> int:
             x, w = conv_inputs(c_in, c_out, 3, hw, batch=batch)
             ref = F.conv2d(x, w, padding=1)
             row = dict(batch=batch, c_in=c_in, c_out=c_out, hw=hw)
+            fns = {"torch": lambda: F.conv2d(x, w, padding=1)}
+            for name in algorithms.METHODS:
+                fns[name] = lambda name=name: algorithms.conv2d(x, w, name, padding=1)
+                row[f"{name}_max_rel_err"] = float((fns[name]() - ref).abs().max()
+                                                   / ref.abs().max())
+                row[f"{name}_mults"] = algorithms.multiplications(name, x.shape, w.shape,
+                                                                  padding=1)
+                row[f"{name}_extra_bytes"] = algorithms.extra_memory(name, x.shape, w.shape,
+                                                                     padding=1)
+            # Rounds interleave the methods, so that interference from other processes
+            # falls on all of them alike; the result is the median over rounds.
+            per_round = {name: [] for name in methods}
+            for _ in range(args.rounds):
+                for name in methods:
+                    m = measure(fns[name], warmup=1, repeats=args.repeats, device="cpu",
+                                threads=threads)
+                    per_round[name].append(m.median)
             for name in methods:
-                fn = ((lambda: F.conv2d(x, w, padding=1)) if name == "torch"
-                      else (lambda name=name: algorithms.conv2d(x, w, name, padding=1)))
-                if name != "torch":
-                    err = float((fn() - ref).abs().max() / ref.abs().max())
-                    row[f"{name}_max_rel_err"] = err
-                    row[f"{name}_mults"] = algorithms.multiplications(name, x.shape, w.shape,
-                                                                      padding=1)
-                    row[f"{name}_extra_bytes"] = algorithms.extra_memory(name, x.shape, w.shape,
-                                                                         padding=1)
-                m = measure(fn, warmup=2, repeats=args.repeats, device="cpu", threads=threads)
-                row[f"{name}_s"] = m.median
-                row[f"{name}_iqr_s"] = m.iqr
-                row[f"{name}_noisy"] = m.noisy
+                row[f"{name}_s"] = statistics.median(per_round[name])
+                row[f"{name}_rounds_s"] = per_round[name]
             rows.append(row)
 
     print(f"{'layer':24s}" + "".join(f"{n:>11s}" for n in methods)

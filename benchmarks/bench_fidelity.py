@@ -2,7 +2,7 @@
 
 CPU: ``cnnbook_lib.bench.time_conv`` (median) against ``torch.utils.benchmark.Timer``
 (``blocked_autorange``, median). CUDA (when present): also ``triton.testing.do_bench`` in
-median mode, if triton is importable. The two timers are run alternately, ``--rounds`` times,
+median mode, if triton is importable. The timers run in alternating order, ``--rounds`` times,
 and the median over rounds is compared; the ratios should sit within 5% of 1.
 
     python benchmarks/bench_fidelity.py [--device cpu|cuda] [--threads N] [--out FILE]
@@ -52,14 +52,15 @@ def triton_timer(x, w, stride, padding, groups):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=["cpu", "cuda"], default=None)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads (default 1: steadiest on a shared machine)")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--min-run-time", type=float, default=0.2,
                         help="seconds per torch.utils.benchmark measurement")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     dev = resolve_device(args.device)
-    threads = args.threads or torch.get_num_threads()
+    threads = args.threads
     meta = metadata(dev)
     meta["threads"] = threads if dev.type == "cpu" else None
     print(f"# {meta['device_name']} | torch {meta['torch_version']} | CUDA {meta['cuda_version']}"
@@ -68,15 +69,21 @@ def main(argv=None) -> int:
     for label, c_in, c_out, k, hw, batch, stride, padding, groups in LAYERS:
         x, w = conv_inputs(c_in, c_out, k, hw, batch=batch, groups=groups, device=dev)
         ours, theirs, trit = [], [], []
-        for _ in range(args.rounds):
-            m = time_conv(c_in, c_out, k, hw, batch=batch, stride=stride, padding=padding,
-                          groups=groups, device=dev, threads=threads, kernels=False)
-            ours.append(m.median)
-            with torch.inference_mode(), bench_settings(threads=threads):
-                theirs.append(torch_timer(x, w, stride, padding, groups, threads,
-                                          args.min_run_time))
-                if dev.type == "cuda":
-                    trit.append(triton_timer(x, w, stride, padding, groups))
+        for i in range(args.rounds):
+            def run_ours():
+                m = time_conv(c_in, c_out, k, hw, batch=batch, stride=stride, padding=padding,
+                              groups=groups, device=dev, threads=threads, kernels=False)
+                ours.append(m.median)
+
+            def run_theirs():
+                with torch.inference_mode(), bench_settings(threads=threads):
+                    theirs.append(torch_timer(x, w, stride, padding, groups, threads,
+                                              args.min_run_time))
+                    if dev.type == "cuda":
+                        trit.append(triton_timer(x, w, stride, padding, groups))
+
+            for run in ((run_ours, run_theirs) if i % 2 == 0 else (run_theirs, run_ours)):
+                run()                                    # alternate which timer goes first
         row = dict(layer=label, harness_s=statistics.median(ours),
                    torch_benchmark_s=statistics.median(theirs), harness_rounds_s=ours,
                    torch_benchmark_rounds_s=theirs)

@@ -116,17 +116,22 @@ def im2col_matrix(x: torch.Tensor, kernel: Pair, stride=1, padding=0) -> torch.T
     """The patch matrix, shape ``(N, C_in * k_h * k_w, H_out * W_out)``.
 
     Column ``i * W_out + j`` of image ``n`` holds the receptive field of output ``(i, j)``, in
-    the order (channel, kernel row, kernel column) of a flattened weight. Filled with one strided
-    copy per kernel offset, like ``torch.nn.functional.unfold``.
+    the order (channel, kernel row, kernel column) of a flattened weight:
+    ``cols[n, (c, u, v), (i, j)] = x_padded[n, c, s_h i + u, s_w j + v]``.
+
+    The six-index array on the right is a *view* of the padded input: moving one step in ``u``
+    or ``i`` moves ``1`` or ``s_h`` rows, so both get the row stride (times ``s_h`` for ``i``).
+    ``as_strided`` builds that view without copying; ``reshape`` then copies it into the patch
+    matrix, each input value ``k_h k_w / (s_h s_w)`` times on average (what
+    ``torch.nn.functional.unfold`` does).
     """
     kh, kw = _pair("kernel", kernel, 1)
     (sh, sw), pad, _, (ho, wo) = _shapes(x.shape, (1, x.shape[1], kh, kw), stride, padding)
     xp = _pad(x, pad)
-    cols = x.new_empty((x.shape[0], x.shape[1], kh, kw, ho, wo))
-    for u in range(kh):
-        for v in range(kw):
-            cols[:, :, u, v] = xp[:, :, u:u + sh * (ho - 1) + 1:sh, v:v + sw * (wo - 1) + 1:sw]
-    return cols.view(x.shape[0], x.shape[1] * kh * kw, ho * wo)
+    n_str, c_str, h_str, w_str = xp.stride()
+    windows = xp.as_strided((x.shape[0], x.shape[1], kh, kw, ho, wo),
+                            (n_str, c_str, h_str, w_str, h_str * sh, w_str * sw))
+    return windows.reshape(x.shape[0], x.shape[1] * kh * kw, ho * wo)   # the copy
 
 
 def im2col_conv2d(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0,
