@@ -1,0 +1,89 @@
+"""Every page of the built book, opened in headless Chromium with the network blocked: no
+external request, no console error, all math typeset, every interactive responds to its controls.
+
+Needs the HTML build (``make test`` builds it before running pytest)."""
+from __future__ import annotations
+
+import os
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+HTML = pathlib.Path(os.environ.get("CNNBOOK_HTML", ROOT / "_build" / "html"))
+PAGES = sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
+               if "_static" not in p.parts and "_sources" not in p.parts) if HTML.exists() else []
+
+pytestmark = pytest.mark.browser
+
+
+def test_book_is_built():
+    if not PAGES:
+        if os.environ.get("CNNBOOK_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"no built book in {HTML}: run `make book` first")
+        pytest.skip(f"no built book in {HTML}: run `make book` first")
+    assert "index.html" in PAGES and "intro.html" in PAGES
+
+
+WAIT_FOR_MATH = """async () => {
+  if (!window.MathJax) return 'no MathJax';
+  if (window.MathJax.startup && window.MathJax.startup.promise) await window.MathJax.startup.promise;
+  return 'ok';
+}"""
+
+UNRENDERED_MATH = """() => Array.from(document.querySelectorAll('.math'))
+  .filter(el => !el.querySelector('mjx-container')).map(el => el.textContent.slice(0, 60))"""
+
+# Change one control (by index) of one interactive and report whether the interactive changed.
+MOVE_CONTROL = """([root, i]) => {
+  const controls = root.querySelectorAll('input, select');
+  const c = controls[i];
+  const before = root.innerHTML;
+  if (c.tagName === 'SELECT') {
+    c.selectedIndex = (c.selectedIndex + 1) % c.options.length;
+  } else if (c.type === 'checkbox') {
+    c.checked = !c.checked;
+  } else {
+    const lo = c.min === '' ? -1e9 : Number(c.min), hi = c.max === '' ? 1e9 : Number(c.max);
+    const step = c.step === '' || c.step === 'any' ? 1 : Number(c.step);
+    let v = Number(c.value) + step;
+    if (v > hi) v = Number(c.value) - step;
+    if (v < lo) v = lo;
+    c.value = String(v);
+  }
+  c.dispatchEvent(new Event('input', {bubbles: true}));
+  c.dispatchEvent(new Event('change', {bubbles: true}));
+  return {name: c.name || c.id || c.tagName, changed: root.innerHTML !== before};
+}"""
+
+
+@pytest.mark.parametrize("page_path", PAGES or ["(not built)"])
+def test_page_offline_clean(page_path, serve, watched_page):
+    if not PAGES:
+        pytest.skip("book not built")
+    base = serve(HTML)
+    page, watch = watched_page(base)
+    html = (HTML / page_path).read_text(encoding="utf-8")
+    if 'http-equiv="Refresh"' in html:        # index.html only redirects to the first page
+        target = html.split("url=", 1)[1].split('"', 1)[0]
+        assert (HTML / target).exists()
+        with page.expect_navigation(url=base + target):
+            page.goto(base + page_path)
+        page.wait_for_load_state("load")
+    else:
+        page.goto(base + page_path, wait_until="load")
+    assert page.evaluate(WAIT_FOR_MATH) in ("ok", "no MathJax")
+    page.wait_for_timeout(200)         # late scripts (theme, search) get to run
+
+    assert page.evaluate(UNRENDERED_MATH) == []
+    unresponsive = []
+    for root in page.query_selector_all("[data-cnnbook-interactive]"):
+        n = root.evaluate("r => r.querySelectorAll('input, select').length")
+        assert n > 0, f"interactive {root.get_attribute('data-cnnbook-interactive')} has no controls"
+        for i in range(n):
+            result = page.evaluate(MOVE_CONTROL, [root, i])
+            if not result["changed"]:
+                unresponsive.append((root.get_attribute("data-cnnbook-interactive"), result["name"]))
+    assert unresponsive == [], f"controls that change nothing: {unresponsive}"
+    assert watch.external == [], f"external requests: {watch.external}"
+    assert watch.errors == [], f"console errors: {watch.errors}"
