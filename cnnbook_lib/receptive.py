@@ -302,15 +302,18 @@ UNSUPPORTED = {F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d, F.con
                F.interpolate, F.upsample, F.pixel_shuffle, F.pixel_unshuffle, F.grid_sample,
                F.unfold, F.fold, F.max_unpool2d, torch.roll}
 
-# In the support measurement, these become the identity: with positive weights and inputs the
+# In the support measurement these become the identity: with positive weights and inputs the
 # network is then linear with non-negative coefficients, so no gradient can cancel or saturate.
 _IDENTITY_WHEN_LINEARIZED = {
     F.relu, torch.relu, torch.relu_, F.relu_, F.relu6, F.hardtanh, F.hardtanh_, F.leaky_relu,
-    F.elu, F.selu, F.celu, F.gelu, F.silu, F.mish, F.hardswish, F.hardsigmoid, F.sigmoid,
-    torch.sigmoid, F.tanh, torch.tanh, F.softplus, F.batch_norm, F.local_response_norm,
-    F.dropout, F.dropout2d, F.alpha_dropout, torch.Tensor.relu, torch.Tensor.relu_,
-    torch.Tensor.sigmoid, torch.Tensor.tanh,
+    F.elu, F.selu, F.celu, F.gelu, F.silu, F.mish, F.hardswish, F.softplus, F.batch_norm,
+    F.local_response_norm, F.dropout, F.dropout2d, F.alpha_dropout, torch.Tensor.relu,
+    torch.Tensor.relu_,
 }
+# Gates (squeeze-excitation multiplies a tensor by one) become t / (1 + t): positive, increasing
+# and at most 1, so a product with a gate cannot overflow however many blocks there are.
+_GATES = {F.sigmoid, torch.sigmoid, torch.Tensor.sigmoid, F.hardsigmoid, F.tanh, torch.tanh,
+          torch.Tensor.tanh}
 
 
 def _sum_pool(args, kwargs):
@@ -336,6 +339,8 @@ _LINEARIZED = {fn: (lambda args, kwargs: args[0] if args else next(iter(kwargs.v
 for _fn in (F.max_pool2d, F._max_pool2d, F.max_pool2d_with_indices, torch.max_pool2d):
     _LINEARIZED[_fn] = _sum_pool
 _LINEARIZED[F.adaptive_max_pool2d] = lambda args, kwargs: F.adaptive_avg_pool2d(*args, **kwargs)
+for _fn in _GATES:
+    _LINEARIZED[_fn] = lambda args, kwargs: args[0] / (1 + args[0])
 
 
 @dataclass
@@ -668,11 +673,14 @@ def gradient_receptive_field(model: nn.Module, input_size=None, *, unit: Pair | 
     """Measure the receptive field of ``model``'s last spatial tensor with autograd (on CPU).
 
     (a) Theoretical support: a float64 copy of the model with every weight ``1/fan_in`` (vector
-    and scalar parameters such as biases and per-channel scales 1), activations, batch/local-response normalization and dropout replaced by the identity and
-    max pooling by an averaging pool of the same geometry; input all ones. The network is then
-    linear with non-negative coefficients, so the gradient of the unit (summed over channels) is
-    positive exactly on the pixels connected to it. Two units are measured (``unit``, default the
-    central one, and its diagonal neighbour) in one backward pass, giving size, jump and start.
+    and scalar parameters such as biases and per-channel scales 1); activations, batch and
+    local-response normalization and dropout replaced by the identity, sigmoid-like gates by
+    ``t / (1 + t)`` and max pooling by an averaging pool of the same geometry; input all ones.
+    Every value and every partial derivative is then positive (the network is linear with
+    non-negative coefficients, up to the products with gates), so the gradient of the unit, summed
+    over channels, is positive exactly on the pixels connected to it: nothing cancels, saturates
+    or overflows. Two units are measured (``unit``, default the central one, and its diagonal
+    neighbour) in one backward pass, giving size, jump and start.
 
     (b) Effective receptive field (Luo et al., NeurIPS 2016): the model's own nonlinearities and
     pooling, ``erf_weights="random"`` (each layer's ``reset_parameters``) or ``"model"`` (the
