@@ -358,3 +358,10 @@ def test_ceilings_cuda():
     c = bench.ceilings("cuda", copy_bytes=256 * 2 ** 20, matmul_n=2048, repeats=5)
     assert set(c.flops) == {"float32", "tf32", "float16", "bfloat16"}
     assert c.flops["float16"] > c.flops["float32"] and c.bandwidth > 1e11
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message given without CUDA")
+def test_cli_cuda_without_gpu_is_a_clear_error():
+    proc = subprocess.run([sys.executable, "-m", "cnnbook_lib.bench", "sweep", "--device", "cuda"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "CUDA is not available" in proc.stderr

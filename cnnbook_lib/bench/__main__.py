@@ -28,7 +28,12 @@ def main(argv: list[str] | None = None) -> int:
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
-    device = resolve_device(args.device)
+    try:
+        device = resolve_device(args.device)
+    except ValueError as err:
+        parser.error(str(err))
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
     configs = sweep_configs(args.quick, device)[:args.limit]
     started = time.perf_counter()
     doc = run_sweep(quick=args.quick, device=device, configs=configs, label=args.label,
