@@ -270,6 +270,7 @@ def test_results_round_trip(tmp_path):
     assert len(df) == 2 and set(sweep_mod.ROW_KEYS) <= set(df.columns)
     assert df.attrs["label"] == "CPU: test" and df.attrs["metadata"]["device_type"] == "cpu"
     assert df.attrs["metadata"]["torch_version"] == torch.__version__
+    assert df.attrs["metadata"]["flags"]["cudnn_benchmark_default"] == torch.backends.cudnn.benchmark
     assert df.attrs["ceilings"]["flops"] == {"float32": 1e11}
     row = df.iloc[1]
     layer = ConvLayer(8, 8, 3, 8, padding=1, groups=8)

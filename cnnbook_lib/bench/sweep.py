@@ -119,6 +119,26 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def _global_flags() -> dict[str, Any]:
+    """Process-wide settings that change what a convolution or matmul computes or how fast."""
+    from cnnbook_lib.bench.timing import _tf32_state
+
+    kind, matmul_tf32, conv_tf32 = _tf32_state()
+    cuda_matmul = torch.backends.cuda.matmul
+    return {
+        "cudnn_enabled": bool(torch.backends.cudnn.enabled),
+        "cudnn_deterministic": bool(torch.backends.cudnn.deterministic),
+        "cudnn_benchmark_default": bool(torch.backends.cudnn.benchmark),
+        "tf32_api": kind, "tf32_matmul_default": matmul_tf32, "tf32_conv_default": conv_tf32,
+        "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        "fp16_reduced_precision_reduction": bool(
+            getattr(cuda_matmul, "allow_fp16_reduced_precision_reduction", False)),
+        "bf16_reduced_precision_reduction": bool(
+            getattr(cuda_matmul, "allow_bf16_reduced_precision_reduction", False)),
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+    }
+
+
 def metadata(device=None) -> dict[str, Any]:
     """What a reader needs to compare a result with theirs (no host name, no user name)."""
     dev = resolve_device(device)
@@ -138,6 +158,7 @@ def metadata(device=None) -> dict[str, Any]:
         "machine": platform.machine(),
         "cnnbook_lib_version": cnnbook_lib.__version__,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "flags": _global_flags(),
     }
     if dev.type == "cuda":
         props = torch.cuda.get_device_properties(dev)
