@@ -333,3 +333,17 @@ def test_winograd_fp16_error_behaviour():
     big = table[table.scale == 1e4].set_index("m")
     assert big.loc[4, "overflow"] and np.isinf(big.loc[4, "winograd_max_rel"])
     assert not big.loc[2, "overflow"] and big.loc[2, "max_abs_ref"] < 65504
+
+
+def test_algorithm_formulas_by_hand():
+    assert formulas.winograd_tiles((5, 7)) == 3 * 4                       # ceil(5/2) ceil(7/2)
+    assert formulas.winograd_multiplications(2, 3, (5, 7), batch=2) == 2 * 2 * 3 * 12 * 16
+    assert formulas.winograd_multiplications(1, 1, 4, m=4) == 36         # one 6x6 tile
+    assert formulas.rfft2_elements((8, 9)) == 8 * 5
+    assert formulas.fft_products(3, 4, (8, 9), batch=2) == 2 * 3 * 4 * 40
+    # one input, one kernel, one inverse transform of 16 points: 16 log2 16 = 64 each
+    assert formulas.fft_transform_multiplications(1, 1, (4, 4)) == 192
+    with pytest.raises(ValueError, match="points must have m \\+ r - 1 = 4"):
+        formulas.winograd_matrices(2, 3, points=[0, 1, sp.oo])
+    with pytest.raises(ValueError, match="output size"):
+        formulas.winograd_tiles(0)

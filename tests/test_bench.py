@@ -366,3 +366,32 @@ def test_cli_cuda_without_gpu_is_a_clear_error():
     proc = subprocess.run([sys.executable, "-m", "cnnbook_lib.bench", "sweep", "--device", "cuda"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "CUDA is not available" in proc.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Roofline formulas (cnnbook_lib.formulas, "Roofline" section)
+# ---------------------------------------------------------------------------------------------
+
+def test_roofline_formulas_numeric_and_symbolic_agree():
+    import sympy as sp
+
+    from cnnbook_lib import formulas as fm
+
+    values = {fm.work: 3e9, fm.traffic: 2e8, fm.peak_flops: 1e11, fm.bandwidth: 1e10}
+    assert float(fm.roofline_time_expr.subs(values)) == pytest.approx(
+        fm.roofline_time(3e9, 2e8, 1e11, 1e10)) == pytest.approx(0.03)
+    assert fm.ridge_point(1e11, 1e10) == pytest.approx(10.0)
+    assert fm.arithmetic_intensity(3e9, 2e8) == pytest.approx(15.0)
+    # the closed-form intensity equals FLOPs / minimum bytes of a grouped, strided layer
+    layer = ConvLayer(c_in=32, c_out=64, k=3, hw=20, batch=3, stride=2, padding=1, groups=4,
+                      dtype="bfloat16")
+    subs = {fm.N: 3, fm.c_in: 32, fm.c_out: 64, fm.k_h: 3, fm.k_w: 3, fm.h_in: 20, fm.w_in: 20,
+            fm.h_out: layer.out_hw, fm.w_out: layer.out_hw, fm.g: 4, fm.b: 2}
+    assert sp.nsimplify(fm.conv_intensity_expr.subs(subs)) == sp.Rational(layer.flops,
+                                                                           layer.min_bytes)
+    for name in ("conv_min_bytes", "roofline_time", "ridge_point", "winograd_mults", "fft_products"):
+        assert sp.jscode(fm.EXPRESSIONS[name])          # the interactives can compile them
+    with pytest.raises(ValueError, match="bandwidth must be a positive"):
+        fm.roofline_time(1, 1, 1, 0)
+    with pytest.raises(ValueError, match="groups 3 does not divide"):
+        fm.conv_min_bytes(4, 6, 3, 8, 6, groups=3)
