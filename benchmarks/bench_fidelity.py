@@ -96,8 +96,8 @@ def main(argv=None) -> int:
     print(f"{'layer':26s} {'harness':>11s} {'torch.utils':>11s} {'ratio':>7s}"
           + (f" {'triton':>11s} {'ratio':>7s}" if dev.type == "cuda" else ""))
     for r in rows:
-        line = (f"{r['layer']:26s} {r['harness_s'] * 1e6:9.1f}us {r['torch_benchmark_s'] * 1e6:9.1f}us"
-                f" {r['ratio_torch']:7.3f}")
+        line = (f"{r['layer']:26s} {r['harness_s'] * 1e6:9.1f}us"
+                f" {r['torch_benchmark_s'] * 1e6:9.1f}us {r['ratio_torch']:7.3f}")
         if "triton_s" in r:
             line += f" {r['triton_s'] * 1e6:9.1f}us {r['ratio_triton']:7.3f}"
         print(line)

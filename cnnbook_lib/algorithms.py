@@ -92,7 +92,7 @@ def _add_bias(y: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
 
 def direct_conv2d(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0,
                   bias: torch.Tensor | None = None) -> torch.Tensor:
-    """Direct convolution: ``y[n, o, i, j] = sum_{c, u, v} w[o, c, u, v] x[n, c, s i + u, s j + v]``.
+    """Direct convolution: ``y[n, o, i, j] = sum_{c,u,v} w[o, c, u, v] x[n, c, s i + u, s j + v]``.
 
     The sum over the kernel offsets ``(u, v)`` is a Python loop; at each offset the sum over
     channels is one tensor contraction over all images and output positions.
@@ -178,9 +178,11 @@ def fft_conv2d(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0,
 
 def _winograd_tensors(m: int, r: int, dtype, device) -> tuple[torch.Tensor, ...]:
     a_t, g_mat, b_t = formulas.winograd_matrices(m, r)
-    as_t = lambda mat: torch.tensor(np.array(mat.evalf(), dtype=np.float64), dtype=dtype,  # noqa: E731
-                                    device=device)
-    return as_t(a_t), as_t(g_mat), as_t(b_t)
+    def as_tensor(mat) -> torch.Tensor:
+        values = np.array(mat.evalf(), dtype=np.float64)
+        return torch.tensor(values, dtype=dtype, device=device)
+
+    return as_tensor(a_t), as_tensor(g_mat), as_tensor(b_t)
 
 
 def _winograd_products(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

@@ -270,7 +270,8 @@ def test_results_round_trip(tmp_path):
     assert len(df) == 2 and set(sweep_mod.ROW_KEYS) <= set(df.columns)
     assert df.attrs["label"] == "CPU: test" and df.attrs["metadata"]["device_type"] == "cpu"
     assert df.attrs["metadata"]["torch_version"] == torch.__version__
-    assert df.attrs["metadata"]["flags"]["cudnn_benchmark_default"] == torch.backends.cudnn.benchmark
+    flags = df.attrs["metadata"]["flags"]
+    assert flags["cudnn_benchmark_default"] == torch.backends.cudnn.benchmark
     assert df.attrs["ceilings"]["flops"] == {"float32": 1e11}
     row = df.iloc[1]
     layer = ConvLayer(8, 8, 3, 8, padding=1, groups=8)
@@ -300,7 +301,8 @@ def test_shipped_results_load():
     assert len(df) > 10 and df.attrs["metadata"]["device_type"] in ("cpu", "cuda")
     cpu = bench.load_results(next(n for n in names if "cpu" in n))
     assert cpu.attrs["label"].startswith("CPU")
-    assert (cpu["median_s"] > 0).all() and (cpu["pred_roofline_s"] >= cpu["pred_flops_only_s"]).all()
+    assert (cpu["median_s"] > 0).all()
+    assert (cpu["pred_roofline_s"] >= cpu["pred_flops_only_s"]).all()
     with pytest.raises(FileNotFoundError, match="no result named"):
         bench.load_results("no-such-result")
 
@@ -389,7 +391,8 @@ def test_roofline_formulas_numeric_and_symbolic_agree():
             fm.h_out: layer.out_hw, fm.w_out: layer.out_hw, fm.g: 4, fm.b: 2}
     assert sp.nsimplify(fm.conv_intensity_expr.subs(subs)) == sp.Rational(layer.flops,
                                                                            layer.min_bytes)
-    for name in ("conv_min_bytes", "roofline_time", "ridge_point", "winograd_mults", "fft_products"):
+    for name in ("conv_min_bytes", "roofline_time", "ridge_point", "winograd_mults",
+                 "fft_products"):
         assert sp.jscode(fm.EXPRESSIONS[name])          # the interactives can compile them
     with pytest.raises(ValueError, match="bandwidth must be a positive"):
         fm.roofline_time(1, 1, 1, 0)

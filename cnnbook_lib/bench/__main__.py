@@ -1,4 +1,7 @@
-"""Command line: ``python -m cnnbook_lib.bench sweep [--quick] [--device cpu|cuda] [--out FILE]``."""
+"""Command line.
+
+``python -m cnnbook_lib.bench sweep [--quick] [--device cpu|cuda] [--out FILE]``
+"""
 from __future__ import annotations
 
 import argparse
