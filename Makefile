@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 JB     := $(VENV)/bin/jupyter-book
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test install lab clean browser-deps
+.PHONY: book student test install lab clean browser-deps
 
 install: $(STAMP)
 
@@ -24,11 +24,25 @@ book: $(STAMP)
 	@echo
 	@echo "The book is built. Open $(CURDIR)/_build/html/index.html in a browser."
 
+# The student edition: the same book with every solution removed (sphinx-exercise's
+# hide_solutions), built from a generated copy of _config.yml into _build/student/html.
+student: $(STAMP)
+	mkdir -p _build
+	$(PY) -c "import yaml; c = yaml.safe_load(open('_config.yml')); \
+	c['title'] += ' (student edition)'; c['sphinx']['config']['hide_solutions'] = True; \
+	c['execute']['cache'] = '$(CURDIR)/_build/.jupyter_cache'; \
+	yaml.safe_dump(c, open('_build/student_config.yml', 'w'), sort_keys=False)"
+	rm -rf _build/student
+	$(JB) build . --builder html --config _build/student_config.yml --path-output _build/student $(JBFLAGS)
+	mv _build/student/_build/html _build/student/html
+	@echo "The student edition is built. Open $(CURDIR)/_build/student/html/index.html"
+
 # The test build starts from an empty execution cache, so a failing cell cannot hide behind a
 # cached result, and turns every Sphinx warning into an error (-W), listing them all first.
 test: $(STAMP)
 	rm -rf _build/.jupyter_cache
 	$(JB) build . --builder html -W -n --keep-going
+	$(MAKE) student JBFLAGS="-W -n --keep-going"
 	$(PY) -m pytest
 
 lab: $(STAMP)

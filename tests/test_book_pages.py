@@ -34,11 +34,17 @@ WAIT_FOR_MATH = """async () => {
 UNRENDERED_MATH = """() => Array.from(document.querySelectorAll('.math'))
   .filter(el => !el.querySelector('mjx-container')).map(el => el.textContent.slice(0, 60))"""
 
-# Change one control (by index) of one interactive and report whether the interactive changed.
+# Change one control (by index) of one interactive, report whether the interactive changed, and
+# put the control back, so that every control is tried from the default state.
 MOVE_CONTROL = """([root, i]) => {
   const controls = root.querySelectorAll('input, select');
   const c = controls[i];
   const before = root.innerHTML;
+  const old = {value: c.value, index: c.selectedIndex, checked: c.checked};
+  const fire = () => {
+    c.dispatchEvent(new Event('input', {bubbles: true}));
+    c.dispatchEvent(new Event('change', {bubbles: true}));
+  };
   if (c.tagName === 'SELECT') {
     c.selectedIndex = (c.selectedIndex + 1) % c.options.length;
   } else if (c.type === 'checkbox') {
@@ -51,9 +57,13 @@ MOVE_CONTROL = """([root, i]) => {
     if (v < lo) v = lo;
     c.value = String(v);
   }
-  c.dispatchEvent(new Event('input', {bubbles: true}));
-  c.dispatchEvent(new Event('change', {bubbles: true}));
-  return {name: c.name || c.id || c.tagName, changed: root.innerHTML !== before};
+  fire();
+  const changed = root.innerHTML !== before;
+  if (c.tagName === 'SELECT') c.selectedIndex = old.index;
+  else if (c.type === 'checkbox') c.checked = old.checked;
+  else c.value = old.value;
+  fire();
+  return {name: c.name || c.id || c.tagName, changed: changed};
 }"""
 
 
