@@ -297,3 +297,17 @@ def test_torch_agrees_these_are_errors():
                             output_padding=2)
     with pytest.raises(RuntimeError):
         TF.max_pool2d(torch.empty(1, 1, 8, 8), 2, 2, 2)
+
+
+@pytest.mark.parametrize("tokens, dim, heads, batch", [(1, 8, 1, 1), (50, 64, 4, 3), (196, 32, 8, 2)])
+def test_attention_macs_match_flop_counter(tokens, dim, heads, batch):
+    """Self-attention MACs against FlopCounterMode on torch's MultiheadAttention (with the
+    attention weights computed, so the score and weighted-sum products run as bmm)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    layer = torch.nn.MultiheadAttention(dim, heads, batch_first=True)
+    x = torch.randn(batch, tokens, dim)
+    with FlopCounterMode(display=False) as counter:
+        layer(x, x, x, need_weights=True)
+    assert F.macs_to_flops(F.attention_macs(tokens, dim, batch)) == counter.get_total_flops()
+    with pytest.raises(ValueError, match="tokens must be a positive integer"):
+        F.attention_macs(0, dim)

@@ -107,7 +107,8 @@ def assert_same(py, js, where=""):
         assert py == js, f"{where}: python {py!r} != javascript {js!r}"
 
 
-NAMES = ["conv_arithmetic", "layer_cost", "receptive_stack", "factorization", "architecture_explorer"]
+NAMES = ["conv_arithmetic", "layer_cost", "receptive_stack", "factorization", "architecture_explorer",
+         "conv_algorithms"]
 
 # ---------------------------------------------------------------------------------------------
 # Declaration and static HTML
@@ -453,3 +454,21 @@ def test_browser_clicks_buttons_and_instances_are_independent(gallery_page):
     assert root.locator('[data-param="k4"]').is_visible() and not root.locator('[data-param="k5"]').is_visible()
     _check_display(page, example("receptive_stack"), rf, "after +")
     assert blocked == [] and console == []
+
+
+def test_conv_algorithms_matches_the_algorithms_module():
+    """Counts shown by the algorithms interactive equal those of cnnbook_lib.algorithms, and the
+    im2col patch matrix it sizes is the one torch's unfold builds."""
+    import torch
+    from cnnbook_lib import algorithms
+    raw = {"c_in": 6, "c_out": 10, "hw": 13, "k": 3, "padding": 1, "batch": 2, "m": 2}
+    out = example("conv_algorithms").evaluate(raw)["outputs"]
+    xs, ws = (2, 6, 13, 13), (10, 6, 3, 3)
+    for method, key in [("direct", "direct"), ("winograd", "wino"), ("fft", "fft")]:
+        assert out[key] == algorithms.multiplications(method, xs, ws, padding=1)
+    for method, key in [("im2col", "im2col_bytes"), ("winograd", "wino_bytes"), ("fft", "fft_bytes")]:
+        assert out[key] == algorithms.extra_memory(method, xs, ws, padding=1)
+    cols = torch.nn.functional.unfold(torch.zeros(xs), 3, padding=1)
+    assert out["im2col_bytes"] == cols.numel() * 4
+    y = torch.nn.functional.conv2d(torch.zeros(xs), torch.zeros(ws), padding=1)
+    assert out["out"] == y.shape[-1] and out["direct"] == y.numel() * 6 * 9

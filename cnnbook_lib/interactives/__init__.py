@@ -11,6 +11,7 @@ In a running kernel the widget view shows (recomputed in Python); in the built b
 """
 from __future__ import annotations
 
+from .algorithms import conv_algorithms
 from .architecture import architecture_explorer
 from .convolution import conv_arithmetic, factorization, layer_cost
 from .core import Formula, Interactive, Output, Param, gallery_html
@@ -18,11 +19,11 @@ from .receptive_stack import receptive_stack
 
 __all__ = ["Interactive", "Param", "Output", "Formula", "examples", "gallery_html",
            "conv_arithmetic", "layer_cost", "receptive_stack", "factorization",
-           "architecture_explorer"]
+           "architecture_explorer", "conv_algorithms"]
 
 
 def examples() -> dict[str, Interactive]:
     """Every interactive the library offers, by name, ready to display."""
     items = [conv_arithmetic(), layer_cost(), receptive_stack(), factorization(),
-             architecture_explorer()]
+             architecture_explorer(), conv_algorithms()]
     return {i.name: i for i in items}

@@ -1,0 +1,130 @@
+"""One figure style for the whole book, and the few figure helpers the chapters share.
+
+Chapters make a figure with :func:`figure` (a ``matplotlib`` figure in the book's style, detached
+from pyplot's global state so it is shown only where the chapter glues it), draw on its axes, and
+hand it to ``myst_nb.glue``. Helpers label axes with units, use log scales where counts span
+orders of magnitude, and draw small arrays as annotated grids.
+
+>>> from cnnbook_lib import plots
+>>> fig, ax = plots.figure()
+>>> plots.loglog_compare(ax, [1e-4, 1e-3], [2e-4, 1e-3], "predicted", "measured", unit="s")
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator, Sequence
+
+import matplotlib
+import numpy as np
+
+#: The book's rcParams: readable sizes, no top/right spines, a light grid, fixed fonts and DPI so
+#: two builds produce the same pictures.
+STYLE: dict = {
+    "figure.dpi": 110,
+    "savefig.dpi": 110,
+    "figure.figsize": (6.4, 4.0),
+    "figure.constrained_layout.use": True,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "legend.frameon": False,
+    "lines.linewidth": 1.8,
+    "lines.markersize": 6,
+    "image.cmap": "viridis",
+    "axes.prop_cycle": matplotlib.cycler(color=["#1f5fa8", "#d1495b", "#2e933c", "#edae49",
+                                                "#66a182", "#8d6a9f", "#00798c", "#444444"]),
+    "svg.hashsalt": "cnnbook",
+}
+
+#: Colours by role, so the same thing has the same colour in every chapter.
+COLORS = {"formula": "#1f5fa8", "measured": "#d1495b", "torch": "#2e933c", "neutral": "#444444",
+          "highlight": "#edae49"}
+
+
+def apply_style() -> None:
+    """Set the book's style globally (for a notebook session)."""
+    matplotlib.rcParams.update(STYLE)
+
+
+@contextlib.contextmanager
+def style() -> Iterator[None]:
+    """The book's style inside a ``with`` block only."""
+    with matplotlib.rc_context(STYLE):
+        yield
+
+
+def figure(ncols: int = 1, nrows: int = 1, *, width: float | None = None,
+           height: float | None = None, **subplot_kw):
+    """A styled figure and its axes (one ``Axes`` or an array), detached from pyplot.
+
+    The figure is closed in pyplot right away, so a notebook shows it only where it is glued or
+    returned, never twice.
+    """
+    import matplotlib.pyplot as plt
+
+    w = width or STYLE["figure.figsize"][0]
+    h = height or STYLE["figure.figsize"][1]
+    with style():
+        fig, axes = plt.subplots(nrows, ncols, figsize=(w, h), squeeze=True, **subplot_kw)
+    plt.close(fig)
+    return fig, axes
+
+
+def label(ax, x: str, y: str, *, xunit: str = "", yunit: str = "", title: str = "") -> None:
+    """Axis labels with their units in brackets, e.g. ``time [s]``."""
+    ax.set_xlabel(f"{x} [{xunit}]" if xunit else x)
+    ax.set_ylabel(f"{y} [{yunit}]" if yunit else y)
+    if title:
+        ax.set_title(title)
+
+
+def spans_orders(values: Sequence[float], orders: float = 2.0) -> bool:
+    """Whether positive values span at least ``orders`` decades (then use a log axis)."""
+    v = np.asarray([x for x in values if x > 0], dtype=float)
+    return v.size > 1 and np.log10(v.max() / v.min()) >= orders
+
+
+def grid_values(ax, array, *, title: str = "", cmap: str = "RdBu_r", fmt: str = "{:g}",
+                symmetric: bool = True) -> None:
+    """Draw a small 2-D array as coloured cells with each value written in its cell."""
+    a = np.asarray(array, dtype=float)
+    lim = float(np.abs(a).max()) or 1.0
+    kw = dict(vmin=-lim, vmax=lim) if symmetric else {}
+    ax.imshow(a, cmap=cmap, **kw)
+    for (i, j), v in np.ndenumerate(a):
+        ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=9,
+                color="white" if abs(v) > 0.6 * lim else "black")
+    ax.set_xticks(range(a.shape[1]))
+    ax.set_yticks(range(a.shape[0]))
+    ax.grid(False)
+    ax.tick_params(length=0, labelsize=8)
+    if title:
+        ax.set_title(title)
+
+
+def loglog_compare(ax, predicted: Sequence[float], measured: Sequence[float], xname: str,
+                   yname: str, *, unit: str = "", labels: Sequence[str] | None = None,
+                   color: str | None = None, marker: str = "o", name: str | None = None) -> None:
+    """Scatter ``measured`` against ``predicted`` on log-log axes with the line y = x."""
+    p = np.asarray(predicted, dtype=float)
+    m = np.asarray(measured, dtype=float)
+    if p.shape != m.shape:
+        raise ValueError(f"predicted and measured differ in length: {p.shape} vs {m.shape}")
+    if (p <= 0).any() or (m <= 0).any():
+        raise ValueError("log-log comparison needs positive values")
+    ax.scatter(p, m, color=color or COLORS["measured"], marker=marker, label=name, zorder=3)
+    lo, hi = min(p.min(), m.min()) / 1.5, max(p.max(), m.max()) * 1.5
+    ax.plot([lo, hi], [lo, hi], color=COLORS["neutral"], lw=1, ls="--", zorder=1)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    if labels is not None:
+        for x, y, text in zip(p, m, labels):
+            ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    label(ax, xname, yname, xunit=unit, yunit=unit)

@@ -1,0 +1,55 @@
+"""The figure helpers: style applied and restored, figures detached from pyplot, log axes."""
+import matplotlib
+import numpy as np
+import pytest
+
+from cnnbook_lib import plots
+
+
+def test_style_is_scoped():
+    before = matplotlib.rcParams["axes.spines.top"]
+    with plots.style():
+        assert matplotlib.rcParams["axes.spines.top"] is False
+        assert matplotlib.rcParams["figure.dpi"] == plots.STYLE["figure.dpi"]
+    assert matplotlib.rcParams["axes.spines.top"] == before
+
+
+def test_figure_is_detached_from_pyplot():
+    import matplotlib.pyplot as plt
+    fig, axes = plots.figure(2, width=8, height=3)
+    assert len(axes) == 2
+    assert fig.number not in plt.get_fignums()
+    assert tuple(fig.get_size_inches()) == (8, 3)
+
+
+def test_label_adds_units():
+    fig, ax = plots.figure()
+    plots.label(ax, "time", "MACs", xunit="s")
+    assert ax.get_xlabel() == "time [s]" and ax.get_ylabel() == "MACs"
+
+
+def test_loglog_compare():
+    fig, ax = plots.figure()
+    plots.loglog_compare(ax, [1e-4, 1e-2], [2e-4, 1e-2], "predicted", "measured", unit="s",
+                         labels=["a", "b"])
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "predicted [s]"
+    lo, hi = ax.get_xlim()
+    assert lo < 1e-4 and hi > 1e-2
+    with pytest.raises(ValueError, match="positive"):
+        plots.loglog_compare(ax, [0, 1], [1, 1], "x", "y")
+    with pytest.raises(ValueError, match="differ in length"):
+        plots.loglog_compare(ax, [1, 2], [1], "x", "y")
+
+
+def test_grid_values_writes_every_value():
+    fig, ax = plots.figure()
+    a = np.arange(6).reshape(2, 3) - 2
+    plots.grid_values(ax, a)
+    assert [t.get_text() for t in ax.texts] == [str(v) for v in a.ravel()]
+
+
+def test_spans_orders():
+    assert plots.spans_orders([1, 10, 1000])
+    assert not plots.spans_orders([1, 2, 50])
+    assert not plots.spans_orders([0, 5])
