@@ -50,3 +50,70 @@ def test_list_checks():
     assert all(r["difficulty"] in ("easy", "medium", "hard") for r in rows)
     assert all(r["chapter"] == 1 for r in list_checks(1))
     assert check("conv-params-1", 1)._repr_html_().startswith("<p")
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 1: each right answer against an independent torch oracle
+# ---------------------------------------------------------------------------------------------
+
+def _meta(*shape):
+    return torch.empty(*shape, device="meta")
+
+
+def test_chapter1_shapes_agree_with_torch():
+    TF = torch.nn.functional
+    y = TF.conv2d(_meta(1, 1, 32, 32), _meta(1, 1, 3, 3), padding=1, dilation=2)
+    assert check("conv-dilated-out-1", y.shape[-1])
+    y = TF.max_pool2d(_meta(1, 1, 56, 56), 3, 2, ceil_mode=True)
+    assert check("pool-out-1", y.shape[-1])
+    y = TF.conv_transpose2d(_meta(1, 1, 7, 7), _meta(1, 1, 4, 4), stride=2, padding=1)
+    assert check("transposed-out-1", y.shape[-1])
+
+
+def test_chapter1_counts_and_bytes_agree_with_torch():
+    dense = torch.nn.Linear(32 * 32 * 3, 32 * 32 * 16, device="meta")
+    assert check("dense-params-1", sum(p.numel() for p in dense.parameters()))
+    y = torch.nn.Conv2d(64, 128, 3, padding=1, device="meta")(_meta(32, 64, 56, 56))
+    assert check("conv-activation-bytes-1", y.numel() * y.element_size())
+    cols = torch.nn.functional.unfold(torch.zeros(1, 64, 56, 56), 3, padding=1)
+    assert check("im2col-bytes-1", cols.numel() * cols.element_size())
+
+
+def test_chapter1_grouped_backward_against_autograd_shapes():
+    """Per group, the weight gradient correlates C_in/G inputs with C_out/G output gradients: its
+    MACs are numel(grad_weight) * N * H_out * W_out, and the input gradient's are
+    numel(grad_input) * (C_out/G) * k^2 (stride 1). FlopCounterMode's figure is the hinted mistake."""
+    conv = torch.nn.Conv2d(32, 32, 3, padding=1, groups=32, bias=False)
+    x = torch.randn(8, 32, 28, 28, requires_grad=True)
+    y = conv(x)
+    y.backward(torch.ones_like(y))
+    weight_macs = conv.weight.grad.numel() * 8 * 28 * 28
+    input_macs = x.grad.numel() * (32 // 32) * 9
+    assert check("backward-flops-grouped-1", 2 * (weight_macs + input_macs))
+    with FlopCounterMode(display=False) as counter:
+        conv(x).sum().backward()
+    forward = 2 * y.numel() * 9
+    counted_backward = counter.get_total_flops() - forward
+    result = check("backward-flops-grouped-1", counted_backward)
+    assert not result.correct and "FlopCounterMode" in result.message
+
+
+def test_chapter1_winograd_multiplications_by_counting_tiles():
+    """Count the products the library's Winograd really performs: the transformed tensors it
+    multiplies elementwise have (m + r - 1)^2 entries per tile and channel pair."""
+    from cnnbook_lib import algorithms
+    x, w = torch.randn(1, 16, 17, 17, dtype=torch.float64), torch.randn(16, 16, 3, 3, dtype=torch.float64)
+    y = algorithms.winograd_conv2d(x, w)
+    assert torch.allclose(y, torch.nn.functional.conv2d(x, w))
+    tiles = -(-y.shape[-1] // 2) * -(-y.shape[-2] // 2)
+    assert check("winograd-mults-1", 16 * 16 * tiles * 4 ** 2)
+
+
+def test_chapter1_attention_macs_against_flop_counter():
+    tokens = torch.nn.functional.conv2d(_meta(1, 3, 224, 224), _meta(768, 3, 16, 16),
+                                        stride=16).flatten(2).shape[-1]
+    layer = torch.nn.MultiheadAttention(768, 12, batch_first=True)
+    x = torch.randn(1, tokens, 768)
+    with FlopCounterMode(display=False) as counter:
+        layer(x, x, x, need_weights=True)
+    assert check("attention-macs-1", counter.get_total_flops() // 2)
