@@ -311,3 +311,33 @@ def test_attention_macs_match_flop_counter(tokens, dim, heads, batch):
     assert F.macs_to_flops(F.attention_macs(tokens, dim, batch)) == counter.get_total_flops()
     with pytest.raises(ValueError, match="tokens must be a positive integer"):
         F.attention_macs(0, dim)
+
+
+def test_cross_correlation_expression_is_conv2d():
+    """Expand the element formula for small sizes and evaluate it on numbers: torch's conv2d
+    (stride 2, dilation 2, padding 1, bias) gives the same output at every position."""
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(1, 2, 7, 7, generator=gen, dtype=torch.float64)
+    w = torch.randn(3, 2, 2, 2, generator=gen, dtype=torch.float64)
+    bias = torch.randn(3, generator=gen, dtype=torch.float64)
+    ref = TF.conv2d(x, w, bias, stride=2, padding=1, dilation=2)
+    xp = TF.pad(x, (1, 1, 1, 1))[0]
+    expr = F.cross_correlation_expr.subs({F.c_in: 2, F.k_h: 2, F.k_w: 2, F.s: 2, F.d: 2}).doit()
+    fn = sp.lambdify((F.x_in, F.w_k, F.bias_v, F.o_ch, F.i_out, F.j_out), expr)
+    for o in range(3):
+        for i in range(ref.shape[2]):
+            for j in range(ref.shape[3]):
+                got = fn(xp.numpy(), w.numpy(), bias.numpy(), o, i, j)
+                assert got == pytest.approx(ref[0, o, i, j].item(), rel=1e-12)
+
+
+def test_true_convolution_is_correlation_with_flipped_kernel():
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(6, 6, generator=gen, dtype=torch.float64)
+    w = torch.randn(3, 3, generator=gen, dtype=torch.float64)
+    expr = F.true_convolution_expr.subs({F.k_h: 3, F.k_w: 3}).doit()
+    fn = sp.lambdify((F.x_in, F.w_k, F.i_out, F.j_out), expr)
+    ref = TF.conv2d(x[None, None], w.flip(0, 1)[None, None])[0, 0]
+    for i in range(4):
+        for j in range(4):      # output (i, j) of the valid part is centred at (i + 2, j + 2)
+            assert fn(x.numpy(), w.numpy(), i + 2, j + 2) == pytest.approx(ref[i, j].item(), rel=1e-12)
