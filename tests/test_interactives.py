@@ -10,13 +10,11 @@
 from __future__ import annotations
 
 import functools
-import http.server
 import json
 import random
 import re
 import shutil
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
@@ -27,7 +25,6 @@ from cnnbook_lib.interactives import runtime
 from cnnbook_lib.interactives.jsgen import formula_template, fill_template, js_function
 
 NODE = shutil.which("node")
-CHROMIUM = "/usr/bin/chromium"
 needs_node = pytest.mark.skipif(NODE is None, reason="node is not installed")
 
 
@@ -331,46 +328,22 @@ def test_architecture_explorer_live_equals_embedded():
 # Headless browser, network cut off
 # ---------------------------------------------------------------------------------------------
 
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
-def gallery_page(tmp_path_factory):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium package)")
-    from playwright.sync_api import sync_playwright
+def gallery_page(tmp_path_factory, chromium, serve):
+    """The gallery of every interactive (plus a second instance of one), in headless Chromium
+    with every non-local request blocked (fixtures from conftest.py)."""
+    from conftest import PageWatch
 
     root = tmp_path_factory.mktemp("gallery")
     items = list(_examples().values()) + [I.conv_arithmetic()]      # two instances of one
     (root / "index.html").write_text(I.gallery_html(items), encoding="utf-8")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(_Quiet, directory=str(root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}/"
-    blocked, console = [], []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page()
-
-        def route(r):
-            if r.request.url.startswith(base):
-                r.continue_()
-            else:
-                blocked.append(r.request.url)
-                r.abort()
-        page.route("**/*", route)
-        page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: console.append(str(e)))
-        page.goto(base + "index.html")
-        yield page, blocked, console
-        browser.close()
-    server.shutdown()
+    base = serve(root)
+    context = chromium.new_context()
+    page = context.new_page()
+    watch = PageWatch(page, base)
+    page.goto(base + "index.html")
+    yield page, watch.external, watch.errors
+    context.close()
 
 
 def _browser_state(page, index):
