@@ -21,6 +21,7 @@ Conventions:
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from dataclasses import dataclass, field, asdict
 from typing import Callable, Iterable, Sequence
@@ -306,6 +307,19 @@ class _FlopCounter(TorchDispatchMode):
         return out
 
 
+_BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+def _shape_only(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Stand-in forward for a shape-preserving layer in the meta-device trace: an empty tensor of
+    the input's shape that requires grad exactly when the real output would. PyTorch evaluates
+    batch normalization on meta tensors through slow Python decompositions (most of a trace's
+    time in networks with BN); its cost comes from the registry, not from running it."""
+    needs = x.requires_grad or any(p.requires_grad for p in module.parameters(recurse=False))
+    out = torch.empty_like(x)
+    return out.requires_grad_().clone() if needs else out      # not a leaf: in-place ops allowed
+
+
 def _meta_copy(model: nn.Module) -> nn.Module:
     """A copy of ``model`` whose parameters and buffers live on the meta device (no data copied)."""
     memo: dict[int, torch.Tensor] = {}
@@ -336,6 +350,9 @@ def summarize(model: nn.Module, input_size: Sequence[int] = (1, 3, 224, 224), *,
     per_elem = F.bytes_per_element(dtype)
 
     meta = _meta_copy(model).train(training)
+    for m in meta.modules():
+        if isinstance(m, _BATCHNORMS):
+            m.forward = functools.partial(_shape_only, m)
     names = {m: n or type(m).__name__ for n, m in meta.named_modules()}
     rows: list[LayerRow] = []
     seen: set[nn.Module] = set()
