@@ -230,12 +230,15 @@ def effective_kernel_size(k: int, d: int = 1) -> int:
     return _effective_kernel(_check_int("kernel", k, 1), _check_int("dilation", d, 1))
 
 
+def _check_ksdp(k_, s_, d_, p_) -> tuple[int, int, int, int]:
+    """Validate kernel, stride, dilation and padding of one axis."""
+    return (_check_int("kernel", k_, 1), _check_int("stride", s_, 1),
+            _check_int("dilation", d_, 1), _check_int("padding", p_, 0))
+
+
 def _conv_axis(n_: int, k_: int, s_: int, p_: int, d_: int) -> tuple[int, int, int, int, int]:
     n_ = _check_int("input size n", n_, 1)
-    k_ = _check_int("kernel", k_, 1)
-    s_ = _check_int("stride", s_, 1)
-    p_ = _check_int("padding", p_, 0)
-    d_ = _check_int("dilation", d_, 1)
+    k_, s_, d_, p_ = _check_ksdp(k_, s_, d_, p_)
     eff = _effective_kernel(k_, d_)
     if eff > n_ + 2 * p_:
         raise ValueError(
@@ -296,11 +299,8 @@ def conv_transpose_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair = 1, p: 
     """
     def one(n_, k_, s_, p_, op_, d_):
         n_ = _check_int("input size n", n_, 1)
-        k_ = _check_int("kernel", k_, 1)
-        s_ = _check_int("stride", s_, 1)
-        p_ = _check_int("padding", p_, 0)
+        k_, s_, d_, p_ = _check_ksdp(k_, s_, d_, p_)
         op_ = _check_int("output_padding", op_, 0)
-        d_ = _check_int("dilation", d_, 1)
         if op_ >= s_ and op_ >= d_:
             raise ValueError(
                 f"output_padding {op_} must be smaller than either stride {s_} or dilation {d_}")
@@ -561,10 +561,7 @@ def receptive_field_step(r: int, j: int, u, k: int, s: int = 1, d: int = 1, p: i
     """
     r = _check_int("receptive field size r", r, 1)
     j = _check_int("jump j", j, 1)
-    k = _check_int("kernel", k, 1)
-    s = _check_int("stride", s, 1)
-    d = _check_int("dilation", d, 1)
-    p = _check_int("padding", p, 0)
+    k, s, d, p = _check_ksdp(k, s, d, p)
     u = Fraction(u)
     return (_rf_size_step(r, j, k, d), _rf_jump_step(j, s), _exact(_rf_start_step(u, j, k, d, p)))
 
