@@ -48,6 +48,27 @@ def test_exercises_kept_solutions_removed(builds):
     assert _count(student, SOLUTION) == {}
 
 
+def test_solution_code_does_not_leak(builds):
+    """The code of every solution in the full book appears nowhere in the student edition."""
+    from bs4 import BeautifulSoup
+
+    full, student = builds
+    checked = 0
+    for page in sorted((full / "chapters").rglob("*.html")):
+        solutions = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").select(".solution")
+        if not solutions:
+            continue
+        twin = (student / page.relative_to(full)).read_text(encoding="utf-8")
+        student_text = BeautifulSoup(twin, "html.parser").get_text()
+        for solution in solutions:
+            for pre in solution.select("pre"):
+                code = pre.get_text().strip()
+                if len(code) > 20:               # skip one-word snippets that prose may repeat
+                    assert code not in student_text, f"{page.name}: solution code leaked: {code[:60]}"
+                    checked += 1
+    assert checked, "no solution code found to check"
+
+
 def test_student_edition_is_labelled(builds):
     _, student = builds
     assert "student edition" in (student / "intro.html").read_text(encoding="utf-8")
