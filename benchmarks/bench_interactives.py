@@ -79,13 +79,15 @@ def main() -> None:
     ap.add_argument("--all-networks", action="store_true",
                     help="embed every network in the explorer (slower to prepare)")
     args = ap.parse_args()
-    items = list(I.examples().values())
+    gallery = I.examples()
     if not args.all_networks:
-        items[-1] = I.architecture_explorer(["lenet5", "alexnet", "vgg16", "resnet50",
-                                             "mobilenet_v2", "efficientnet_b0"])
-    items[-1].data                                      # trace the networks before timing
-    for inter in items[:-1]:
-        python_times(inter)                             # warm up
+        gallery["architecture_explorer"] = I.architecture_explorer(
+            ["lenet5", "alexnet", "vgg16", "resnet50", "mobilenet_v2", "efficientnet_b0"])
+    gallery["architecture_explorer"].data               # trace the networks before timing
+    items = list(gallery.values())
+    for inter in items:
+        if inter.name != "architecture_explorer":
+            python_times(inter)                         # warm up
     py = {i.name: python_times(i) for i in items}
     br = {} if args.no_browser or not Path(CHROMIUM).exists() else browser_times(items)
     print(f"{'interactive':24} {'python median ms':>17} {'python max ms':>14} "
