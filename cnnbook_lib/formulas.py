@@ -277,16 +277,29 @@ def pool_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair | None = None, p: 
     """Output size of max/average pooling, as ``torch.nn.MaxPool2d`` computes it.
 
     ``s`` defaults to ``k``. With ``ceil_mode`` the division rounds up, except that a last window
-    starting inside the right padding is dropped. PyTorch requires ``p <= k // 2``.
+    starting inside the right padding is dropped; a window may then overhang the padded input,
+    so a kernel larger than the padded input still gives one output when
+    ``d(k-1) + 1 < n + 2p + s`` (as in PyTorch). PyTorch requires ``p <= k // 2``.
     """
     if s is None:
         s = k
 
     def one(n_, k_, s_, p_, d_):
-        n_, k_, s_, p_, d_ = _conv_axis(n_, k_, s_, p_, d_)
+        if not ceil_mode:
+            n_, k_, s_, p_, d_ = _conv_axis(n_, k_, s_, p_, d_)
+        else:                   # the kernel need not fit: checked on the output size below
+            n_ = _check_int("input size n", n_, 1)
+            k_, s_, d_, p_ = _check_ksdp(k_, s_, d_, p_)
         if 2 * p_ > k_:
             raise ValueError(f"padding {p_} must be at most half the pooling kernel {k_}")
-        return (_pool_output_ceil if ceil_mode else _conv_output)(n_, k_, s_, p_, d_)
+        if not ceil_mode:
+            return _conv_output(n_, k_, s_, p_, d_)
+        out = _pool_output_ceil(n_, k_, s_, p_, d_)
+        if out < 1:
+            raise ValueError(
+                f"kernel {k_} (effective {_effective_kernel(k_, d_)}) is too large for padded "
+                f"input {n_ + 2 * p_} even with ceil_mode (n={n_}, p={p_}, s={s_})")
+        return out
     return _per_axis(one, n, k, s, p, d)
 
 

@@ -57,14 +57,27 @@ def test_conv_output_size_matches_torch(c):
 @given(n=st.integers(1, 40), k=small, s=st.integers(1, 4), p=st.integers(0, 3),
        d=st.integers(1, 3), ceil_mode=st.booleans())
 def test_pool_output_size_matches_torch(n, k, s, p, d, ceil_mode):
-    assume(2 * p <= k and d * (k - 1) + 1 <= n + 2 * p)
-    x = torch.empty(1, 1, n, n + 1, **META)
-    y = TF.max_pool2d(x, k, s, p, dilation=d, ceil_mode=ceil_mode)
-    assert F.pool_output_size(n, k, s, p, ceil_mode, d) == y.shape[2]
-    assert F.pool_output_size(n + 1, k, s, p, ceil_mode, d) == y.shape[3]
-    if d == 1:     # average pooling has no dilation and uses the same rule
-        ya = TF.avg_pool2d(x, k, s, p, ceil_mode=ceil_mode)
-        assert F.pool_output_size(n, k, s, p, ceil_mode) == ya.shape[2]
+    """Valid and invalid configurations alike: torch raises exactly where we do. With
+    ceil_mode a kernel larger than the padded input may still give one output."""
+    assume(2 * p <= k)
+
+    def ours(size, **kw):
+        try:
+            return F.pool_output_size(size, k, s, p, ceil_mode, **kw)
+        except ValueError:
+            return None
+
+    def torchs(pool, size, **kw):
+        try:
+            return pool(torch.empty(1, 1, size, size, **META), k, s, p, ceil_mode=ceil_mode,
+                        **kw).shape[2]
+        except RuntimeError:
+            return None
+
+    for size in (n, n + 1):
+        assert ours(size, d=d) == torchs(TF.max_pool2d, size, dilation=d)
+        if d == 1:     # average pooling has no dilation and uses the same rule
+            assert ours(size) == torchs(TF.avg_pool2d, size)
 
 
 def test_pool_ceil_mode_drops_window_starting_in_padding():
@@ -74,6 +87,18 @@ def test_pool_ceil_mode_drops_window_starting_in_padding():
     assert F.pool_output_size(5, 2, 2, 0, ceil_mode=True) == 3
     assert F.pool_output_size(5, 2, 2, 0, ceil_mode=False) == 2
     assert F.pool_output_size(5, 2) == 2          # stride defaults to the kernel
+
+
+def test_pool_ceil_mode_kernel_larger_than_input():
+    # a 2x2/2 window on a 1-pixel input: floor mode has no window, ceil mode keeps one
+    y = TF.max_pool2d(torch.empty(1, 1, 1, 1, **META), 2, 2, ceil_mode=True)
+    assert F.pool_output_size(1, 2, 2, ceil_mode=True) == y.shape[2] == 1
+    with pytest.raises(RuntimeError):
+        TF.max_pool2d(torch.empty(1, 1, 1, 1), 2, 2)
+    with pytest.raises(ValueError, match=r"kernel 2 \(effective 2\) is larger than padded input 1"):
+        F.pool_output_size(1, 2, 2)
+    with pytest.raises(ValueError, match=r"kernel 3 \(effective 3\) is too large .* ceil_mode"):
+        F.pool_output_size(1, 3, 1, ceil_mode=True)
 
 
 @given(n=st.integers(1, 20), k=small, s=st.integers(1, 4), p=st.integers(0, 3),
