@@ -166,6 +166,8 @@ _linear_params = _compile(linear_params_expr, (f_in, f_out, beta))
 _linear_macs = _compile(linear_macs_expr, (f_in, f_out, N))
 _tensor_bytes = _compile(tensor_bytes_expr, (numel, b))
 _im2col_elements = _compile(im2col_elements_expr, (c_in, k_h, k_w, h_out, w_out, N))
+_conv_activation_bytes = _compile(conv_activation_bytes_expr, (c_out, h_out, w_out, N, b))
+_conv_backward_cache_bytes = _compile(conv_backward_cache_bytes_expr, (c_in, h_in, w_in, N, b))
 _separable_ratio = _compile(separable_ratio, (c_out, k))
 _grouped_ratio = _compile(grouped_ratio, (g,))
 
@@ -435,15 +437,15 @@ def tensor_bytes(shape_or_numel, dtype="float32") -> int:
 def conv_activation_bytes(c_out: int, out_hw: IntOrPair, batch: int = 1, dtype="float32") -> int:
     """Bytes of a convolution's output: ``N * C_out * H_out * W_out * b``."""
     ho, wo = _spatial_hw("output size", out_hw)
-    return tensor_bytes((_check_int("batch", batch, 1), _check_int("out_channels", c_out, 1), ho, wo),
-                        dtype)
+    return _conv_activation_bytes(_check_int("out_channels", c_out, 1), ho, wo,
+                                  _check_int("batch", batch, 1), bytes_per_element(dtype))
 
 
 def conv_backward_cache_bytes(c_in: int, in_hw: IntOrPair, batch: int = 1, dtype="float32") -> int:
     """Bytes a convolution saves for backward: its input, ``N * C_in * H_in * W_in * b``."""
     hi, wi = _spatial_hw("input size", in_hw)
-    return tensor_bytes((_check_int("batch", batch, 1), _check_int("in_channels", c_in, 1), hi, wi),
-                        dtype)
+    return _conv_backward_cache_bytes(_check_int("in_channels", c_in, 1), hi, wi,
+                                      _check_int("batch", batch, 1), bytes_per_element(dtype))
 
 
 def im2col_elements(c_in: int, k: IntOrPair, out_hw: IntOrPair, batch: int = 1) -> int:

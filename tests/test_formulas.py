@@ -231,6 +231,22 @@ def test_activation_and_parameter_bytes():
     assert F.tensor_bytes(0) == 0
 
 
+@given(c=st.integers(1, 9), h=st.integers(1, 12), w=st.integers(1, 12), batch=st.integers(1, 4),
+       dtype=st.sampled_from([torch.float32, torch.float16, torch.bfloat16, torch.float64]))
+def test_activation_bytes_come_from_the_shown_expressions(c, h, w, batch, dtype):
+    """The numeric functions evaluate the expressions the book displays (not a second copy of
+    the formula), and both equal numel() * element_size() of the tensor."""
+    t = torch.empty(batch, c, h, w, dtype=dtype, **META)
+    nbytes = t.numel() * t.element_size()
+    name = str(dtype).replace("torch.", "")
+    assert F.conv_activation_bytes(c, (h, w), batch, name) == nbytes
+    assert F.conv_backward_cache_bytes(c, (h, w), batch, name) == nbytes
+    subs = {F.N: batch, F.h_out: h, F.w_out: w, F.h_in: h, F.w_in: w, F.c_out: c, F.c_in: c,
+            F.b: t.element_size()}
+    assert F.EXPRESSIONS["conv_activation_bytes"].subs(subs) == nbytes
+    assert F.EXPRESSIONS["conv_backward_cache_bytes"].subs(subs) == nbytes
+
+
 def test_backward_cache_is_what_autograd_saves():
     """The conv keeps its input (for the weight gradient) and its weight (a parameter)."""
     layer = torch.nn.Conv2d(5, 7, 3, stride=2)
