@@ -222,6 +222,15 @@ def _check_groups(c_in_v: int, c_out_v: int, groups: int) -> None:
         raise ValueError(f"groups {groups} does not divide out_channels {c_out_v}")
 
 
+def _channels(c_in_v, c_out_v, groups) -> tuple[int, int, int]:
+    """Validate in_channels, out_channels and groups (which must divide both)."""
+    ci = _check_int("in_channels", c_in_v, 1)
+    co = _check_int("out_channels", c_out_v, 1)
+    gr = _check_int("groups", groups, 1)
+    _check_groups(ci, co, gr)
+    return ci, co, gr
+
+
 # ---------------------------------------------------------------------------------------------
 # Public numeric API
 # ---------------------------------------------------------------------------------------------
@@ -345,10 +354,7 @@ def conv_params(c_in: int, c_out: int, k: IntOrPair, groups: int = 1, bias: bool
 
     ``k`` is an int (square kernel) or a tuple (``(k_h, k_w)``, or any rank for 1-D/3-D).
     """
-    ci = _check_int("in_channels", c_in, 1)
-    co = _check_int("out_channels", c_out, 1)
-    gr = _check_int("groups", groups, 1)
-    _check_groups(ci, co, gr)
+    ci, co, gr = _channels(c_in, c_out, groups)
     kh, kw = _kernel_hw(k)
     return _conv_params(ci, co, kh, kw, gr, int(bool(bias)))
 
@@ -360,10 +366,7 @@ def conv_macs(c_in: int, c_out: int, k: IntOrPair, out_hw: IntOrPair, groups: in
     ``out_hw`` is the output's spatial size: an int (square) or a tuple of any rank.
     Bias additions are not MACs (see :func:`conv_bias_adds`).
     """
-    ci = _check_int("in_channels", c_in, 1)
-    co = _check_int("out_channels", c_out, 1)
-    gr = _check_int("groups", groups, 1)
-    _check_groups(ci, co, gr)
+    ci, co, gr = _channels(c_in, c_out, groups)
     kh, kw = _kernel_hw(k)
     ho, wo = _spatial_hw("output size", out_hw)
     return _conv_macs(ci, co, kh, kw, ho, wo, gr, _check_int("batch", batch, 1))
@@ -383,10 +386,7 @@ def macs_to_flops(macs: int) -> int:
 def conv_transpose_macs(c_in: int, c_out: int, k: IntOrPair, in_hw: IntOrPair, groups: int = 1,
                         batch: int = 1) -> int:
     """MACs of a transposed convolution: ``N * C_in * H_in * W_in * (C_out / G) * k_h * k_w``."""
-    ci = _check_int("in_channels", c_in, 1)
-    co = _check_int("out_channels", c_out, 1)
-    gr = _check_int("groups", groups, 1)
-    _check_groups(ci, co, gr)
+    ci, co, gr = _channels(c_in, c_out, groups)
     kh, kw = _kernel_hw(k)
     hi, wi = _spatial_hw("input size", in_hw)
     return _conv_transpose_macs(ci, co, kh, kw, hi, wi, gr, _check_int("batch", batch, 1))
@@ -834,10 +834,7 @@ def conv_min_bytes(c_in: int, c_out: int, k: IntOrPair, in_hw: IntOrPair, out_hw
                    groups: int = 1, batch: int = 1, dtype="float32") -> int:
     """Minimum bytes a convolution moves: input, weights and output once each,
     ``b * (N C_in H_in W_in + C_out (C_in/G) k_h k_w + N C_out H_out W_out)``."""
-    ci = _check_int("in_channels", c_in, 1)
-    co = _check_int("out_channels", c_out, 1)
-    gr = _check_int("groups", groups, 1)
-    _check_groups(ci, co, gr)
+    ci, co, gr = _channels(c_in, c_out, groups)
     kh, kw = _kernel_hw(k)
     hi, wi = _spatial_hw("input size", in_hw)
     ho, wo = _spatial_hw("output size", out_hw)
