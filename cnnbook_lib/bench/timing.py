@@ -307,16 +307,14 @@ def time_conv(c_in: int, c_out: int, k: int, hw: int, *, batch: int = 1, stride:
     dev = resolve_device(device)
     tf32 = bool(tf32 or dtype == "tf32")
     out_hw = formulas.conv_output_size(hw, k, stride, padding, dilation)   # validates the layer
-    formulas.conv_params(c_in, c_out, k, groups)                         # validates groups
     if warmup is None:
         warmup = 10 if dev.type == "cuda" else 3
     if repeats is None:
         repeats = 50 if dev.type == "cuda" else 25
     name = "float32" if dtype == "tf32" else str(dtype).replace("torch.", "")
     elem = formulas.bytes_per_element(name)
-    set_bytes = (formulas.tensor_bytes((batch, c_in, hw, hw), name)
-                 + formulas.tensor_bytes((c_out, c_in // groups, k, k), name)
-                 + formulas.conv_activation_bytes(c_out, out_hw, batch, name))
+    # one input, weight and output set: the layer's minimum traffic (validates channels, groups)
+    set_bytes = formulas.conv_min_bytes(c_in, c_out, k, hw, out_hw, groups, batch, name)
     copies = rotation_count(set_bytes, _l2_bytes(dev)) if dev.type == "cuda" else 1
     sets = [conv_inputs(c_in, c_out, k, hw, batch=batch, groups=groups, dtype=name, device=dev,
                         channels_last=channels_last, seed=seed + i) for i in range(copies)]
