@@ -65,6 +65,33 @@ def test_mixed_model_totals_match_torch():
     assert bn.other_ops == 2 * torch.Size(bn.output_shape).numel() and bn.macs == 0
 
 
+def test_other_ops_of_each_layer_follow_torch_shapes():
+    """Each row's other ops from the input/output shapes of a real run and the module's own
+    settings: a bias add per output element (none without bias), k_h * k_w ops per pooled output,
+    one op per input element of adaptive pooling, two per element of batch norm, one per element
+    of an activation, nothing for flatten and dropout."""
+    model = mixed_model().eval()
+    x = torch.randn(2, 3, 37, 41)
+    s = analysis.summarize(model, x.shape)
+    for m, (shape_in, shape_out), row in zip(model, real_shapes(model, x), s.rows):
+        n_in, n_out = torch.Size(shape_in).numel(), torch.Size(shape_out).numel()
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            expected = n_out if m.bias is not None else 0
+        elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+            kh, kw = nn.modules.utils._pair(m.kernel_size)
+            expected = n_out * kh * kw
+        elif isinstance(m, nn.AdaptiveAvgPool2d):
+            expected = n_in
+        elif isinstance(m, nn.BatchNorm2d):
+            expected = 2 * n_out
+        elif isinstance(m, (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.SiLU)):
+            expected = n_out
+        else:
+            expected = 0
+        assert row.other_ops == expected, (row.name, row.type)
+    assert s.other_ops == sum(r.other_ops for r in s.rows) == sum(s.other_ops_by_kind.values())
+
+
 def test_summarize_leaves_the_model_alone():
     model = mixed_model().train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -87,6 +114,12 @@ def test_backward_flops_match_flop_counter_without_groups():
     s2 = analysis.summarize(model, x.shape, input_requires_grad=True)
     assert s2.rows[0].backward_macs == 2 * first.macs
     assert s2.backward_flops == real_flops(model, x.requires_grad_(), backward=True)
+    # a transposed convolution first: no input gradient unless the input needs one
+    up = nn.Sequential(nn.ConvTranspose2d(3, 4, 3, stride=2), nn.ReLU(), nn.Conv2d(4, 2, 3))
+    x = torch.randn(2, 3, 6, 5)
+    for needs in (False, True):
+        s = analysis.summarize(up, x.shape, input_requires_grad=needs)
+        assert s.backward_flops == real_flops(up, x.clone().requires_grad_(needs), backward=True)
 
 
 class Split(nn.Module):
