@@ -272,7 +272,7 @@ def _per_axis(fn, *args):
 
 
 def conv_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair = 1, p: IntOrPair = 0,
-                     d: IntOrPair = 1):
+                     d: IntOrPair = 1) -> int | tuple[int, ...]:
     """Output size of a convolution: ``floor((n + 2p - d(k-1) - 1) / s) + 1``.
 
     Any argument may be a tuple (one entry per spatial axis); the result is then a tuple.
@@ -284,7 +284,7 @@ def conv_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair = 1, p: IntOrPair 
 
 
 def pool_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair | None = None, p: IntOrPair = 0,
-                     ceil_mode: bool = False, d: IntOrPair = 1):
+                     ceil_mode: bool = False, d: IntOrPair = 1) -> int | tuple[int, ...]:
     """Output size of max/average pooling, as ``torch.nn.MaxPool2d`` computes it.
 
     ``s`` defaults to ``k``. With ``ceil_mode`` the division rounds up, except that a last window
@@ -315,7 +315,8 @@ def pool_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair | None = None, p: 
 
 
 def conv_transpose_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair = 1, p: IntOrPair = 0,
-                               output_padding: IntOrPair = 0, d: IntOrPair = 1):
+                               output_padding: IntOrPair = 0, d: IntOrPair = 1
+                               ) -> int | tuple[int, ...]:
     """Output size of a transposed convolution: ``(n-1)s - 2p + d(k-1) + output_padding + 1``.
 
     ``output_padding`` must be smaller than the stride or the dilation (as in PyTorch): it picks

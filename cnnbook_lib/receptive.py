@@ -543,7 +543,7 @@ def _input_shape(model: nn.Module, input_size) -> tuple[int, ...]:
     return tuple(input_size)
 
 
-def receptive_field(model_or_layers, input_size=None) -> RF:
+def receptive_field(model_or_layers: nn.Module | Sequence, input_size=None) -> RF:
     """Receptive field of a layer list or a model: size, jump (``.stride``), start, padding.
 
     ``model_or_layers`` is either a sequence of ``(k, s)``, ``(k, s, d)`` or ``(k, s, d, p)``

@@ -258,6 +258,7 @@ def validate_results(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def save_results(doc: dict[str, Any], path) -> Path:
+    """Validate a sweep document and write it as JSON to ``path`` (folders created)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(validate_results(doc), indent=1) + "\n")
