@@ -215,7 +215,7 @@ def winograd_conv2d(x: torch.Tensor, w: torch.Tensor, padding=0,
     _, pad, _, (ho, wo) = _shapes(x.shape, w.shape, 1, padding)
     m = _pair("m", m, 1)[0]
     a = m + r - 1
-    th, tw = -(-ho // m), -(-wo // m)                       # tiles per axis (ceil)
+    th, tw = formulas.winograd_tile_grid((ho, wo), m)        # tiles per axis (ceil)
     xp = _pad(x, pad)
     extra_h, extra_w = th * m + r - 1 - xp.shape[2], tw * m + r - 1 - xp.shape[3]
     xp = torch.nn.functional.pad(xp, (0, extra_w, 0, extra_h))
@@ -306,7 +306,7 @@ def fft_costs(x_shape: Sequence[int], w_shape: Sequence[int], stride=1, padding=
     products = formulas.fft_products(c_in, c_out, fft_hw, n_img)
     return {
         "complex_products": products,
-        "real_multiplications": 4 * products,
+        "real_multiplications": formulas.fft_real_multiplications(c_in, c_out, fft_hw, n_img),
         "transform_multiplications_estimate":
             formulas.fft_transform_multiplications(c_in, c_out, fft_hw, n_img),
     }

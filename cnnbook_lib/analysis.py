@@ -151,7 +151,7 @@ def _linear(m: nn.Linear, x, y, input_grad: bool) -> Cost:
 @register(nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 def _batchnorm(m: nn.BatchNorm2d, x, y, input_grad: bool) -> Cost:
     """Batch normalization: 2 ops per element (inference form: a folded scale and a shift)."""
-    return Cost(params=2 * m.num_features if m.affine else 0,
+    return Cost(params=F.batchnorm_params(m.num_features, m.affine),
                 other_ops=2 * _numel(y.shape), other_kind="batch norm")
 
 
@@ -246,13 +246,12 @@ class Summary:
         ``batch_size``. Adam keeps two moments per parameter, SGD with momentum one, plain SGD none. An estimate: it leaves out the framework's workspace and temporary buffers.
         """
         dtype = dtype or self.dtype
-        states = {"adam": 2, "adamw": 2, "sgd_momentum": 1, "sgd": 0}
-        if optimizer not in states:
-            raise ValueError(f"optimizer {optimizer!r} is unknown; valid: {', '.join(states)}")
+        F.optimizer_states(optimizer)       # validates the name first
         batch_size = self.batch if batch_size is None else F._check_int("batch_size", batch_size, 1)
         weights = F.tensor_bytes(self.params, dtype) if self.params else 0
-        acts = self.saved_activation_bytes * batch_size // self.batch
-        out = {"weights": weights, "gradients": weights, "optimizer_state": states[optimizer] * weights,
+        acts = F.scaled_activation_bytes(self.saved_activation_bytes, self.batch, batch_size)
+        out = {"weights": weights, "gradients": weights,
+               "optimizer_state": F.optimizer_state_bytes(self.params, optimizer, dtype),
                "activations": acts}
         out["total"] = sum(out.values())
         return out
@@ -347,7 +346,7 @@ def summarize(model: nn.Module, input_size: Sequence[int] = (1, 3, 224, 224), *,
     shape = tuple(F._check_int("input_size entry", v, 1) for v in input_size)
     if len(shape) < 2:
         raise ValueError(f"input_size must include the batch dimension, got {tuple(input_size)}")
-    per_elem = F.bytes_per_element(dtype)
+    F.bytes_per_element(dtype)          # validates dtype before tracing
 
     meta = _meta_copy(model).train(training)
     for m in meta.modules():
@@ -384,7 +383,7 @@ def summarize(model: nn.Module, input_size: Sequence[int] = (1, 3, 224, 224), *,
             params=cost.params if first else 0, macs=cost.macs,
             flops=F.macs_to_flops(cost.macs), other_ops=cost.other_ops,
             other_kind=cost.other_kind,
-            activation_bytes=_numel(y.shape) * per_elem, backward_macs=cost.backward_macs,
+            activation_bytes=F.tensor_bytes(tuple(y.shape), dtype), backward_macs=cost.backward_macs,
             counted=fn is not None, reused=not first))
 
     handles = [m.register_forward_hook(hook) for m in meta.modules()

@@ -50,6 +50,8 @@ beta = sp.Symbol("beta", **_nonneg)        # 1 if the layer has a bias, else 0
 f_in, f_out = sp.symbols("F_in F_out", **_pos)   # features of a dense (linear) layer
 b = sp.Symbol("b", **_pos)                 # bytes per element
 numel = sp.Symbol("numel", **_pos)         # number of elements of a tensor
+ch = sp.Symbol("C", **_pos)                # channels (features) of a normalization layer
+n_o = sp.Symbol("n_out", **_pos)           # output size along one spatial axis
 macs_sym = sp.Symbol("MACs", positive=True)
 
 # ---------------------------------------------------------------------------------------------
@@ -60,6 +62,12 @@ effective_kernel = d * (k - 1) + 1
 
 #: Output size of a convolution (and of floor-mode pooling) along one axis.
 conv_output = sp.floor((n + 2 * p - effective_kernel) / s) + 1
+
+#: Input extent spanned by n_out windows of a (dilated) kernel at stride s: (n_out - 1) s + k_eff.
+window_span_expr = (n_o - 1) * s + effective_kernel
+#: How far the last of n_out windows reaches past the padded input (0 when it fits): the extra
+#: padding a ceil-mode pooling needs on the bottom/right to be computed as a floor-mode one.
+window_overhang_expr = sp.Max(0, window_span_expr - (n + 2 * p))
 
 #: Pooling with ``ceil_mode=True`` (PyTorch): round up, but drop a last window that would start
 #: entirely in the right padding.
@@ -85,6 +93,9 @@ conv_transpose_macs_expr = N * c_in * h_in * w_in * (c_out / g) * k_h * k_w
 #: Parameters and MACs of a dense layer applied to N feature vectors.
 linear_params_expr = f_in * f_out + beta * f_out
 linear_macs_expr = N * f_in * f_out
+#: Parameters of batch normalization with a learned scale and shift: 2 per channel (gamma, beta;
+#: the running mean and variance are buffers, not parameters).
+batchnorm_params_expr = 2 * ch
 
 #: One MAC is two FLOPs.
 flops_per_mac = sp.Integer(2)
@@ -119,11 +130,14 @@ EXPRESSIONS: dict[str, sp.Expr] = {
     "conv_output": conv_output,
     "pool_output_ceil": pool_output_ceil,
     "conv_transpose_output": conv_transpose_output,
+    "window_span": window_span_expr,
+    "window_overhang": window_overhang_expr,
     "conv_params": conv_params_expr,
     "conv_macs": conv_macs_expr,
     "conv_transpose_macs": conv_transpose_macs_expr,
     "linear_params": linear_params_expr,
     "linear_macs": linear_macs_expr,
+    "batchnorm_params": batchnorm_params_expr,
     "flops": flops_expr,
     "tensor_bytes": tensor_bytes_expr,
     "conv_activation_bytes": conv_activation_bytes_expr,
@@ -164,6 +178,9 @@ _conv_macs = _compile(conv_macs_expr, (c_in, c_out, k_h, k_w, h_out, w_out, g, N
 _conv_transpose_macs = _compile(conv_transpose_macs_expr, (c_in, c_out, k_h, k_w, h_in, w_in, g, N))
 _linear_params = _compile(linear_params_expr, (f_in, f_out, beta))
 _linear_macs = _compile(linear_macs_expr, (f_in, f_out, N))
+_batchnorm_params = _compile(batchnorm_params_expr, (ch,))
+_window_span = _compile(window_span_expr, (n_o, k, s, d))
+_window_overhang = _compile(window_overhang_expr, (n, n_o, k, s, p, d))
 _tensor_bytes = _compile(tensor_bytes_expr, (numel, b))
 _im2col_elements = _compile(im2col_elements_expr, (c_in, k_h, k_w, h_out, w_out, N))
 _conv_activation_bytes = _compile(conv_activation_bytes_expr, (c_out, h_out, w_out, N, b))
@@ -338,6 +355,28 @@ def conv_transpose_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair = 1, p: 
     return _per_axis(one, n, k, s, p, output_padding, d)
 
 
+def window_span(n_out: IntOrPair, k: IntOrPair, s: IntOrPair = 1, d: IntOrPair = 1
+                ) -> int | tuple[int, ...]:
+    """Input extent covered by ``n_out`` windows of kernel ``k`` at stride ``s``, dilation ``d``:
+    ``(n_out - 1) s + d(k - 1) + 1`` (any argument may be a tuple, one entry per axis)."""
+    def one(n_out_, k_, s_, d_):
+        k_, s_, d_, _ = _check_ksdp(k_, s_, d_, 0)
+        return _window_span(_check_int("output size n_out", n_out_, 1), k_, s_, d_)
+    return _per_axis(one, n_out, k, s, d)
+
+
+def window_overhang(n: IntOrPair, n_out: IntOrPair, k: IntOrPair, s: IntOrPair = 1,
+                    p: IntOrPair = 0, d: IntOrPair = 1) -> int | tuple[int, ...]:
+    """How far the last of ``n_out`` windows reaches past the input of size ``n`` padded by ``p``
+    on each side: ``max(0, (n_out - 1) s + d(k - 1) + 1 - (n + 2p))``, the extra bottom/right
+    padding after which a ceil-mode pooling is a floor-mode one (any argument may be a tuple)."""
+    def one(n_, n_out_, k_, s_, p_, d_):
+        k_, s_, d_, p_ = _check_ksdp(k_, s_, d_, p_)
+        return _window_overhang(_check_int("input size n", n_, 1),
+                                _check_int("output size n_out", n_out_, 1), k_, s_, p_, d_)
+    return _per_axis(one, n, n_out, k, s, p, d)
+
+
 def _kernel_hw(k_: IntOrPair) -> tuple[int, int]:
     """Reduce a kernel size of any rank to (k_h, k_w): an int is square, (k1, ..., kn) -> (k1*...*k(n-1), kn)."""
     ks = _pair("kernel", k_)
@@ -422,6 +461,13 @@ def linear_macs(in_features: int, out_features: int, batch: int = 1) -> int:
     return _linear_macs(_check_int("in_features", in_features, 1),
                         _check_int("out_features", out_features, 1),
                         _check_int("batch", batch, 1))
+
+
+def batchnorm_params(num_features: int, affine: bool = True) -> int:
+    """Parameters of batch normalization: ``2 C`` (a scale and a shift per channel), 0 without
+    ``affine``."""
+    c = _check_int("num_features", num_features, 1)
+    return _batchnorm_params(c) if affine else 0
 
 
 def tensor_bytes(shape_or_numel, dtype="float32") -> int:
@@ -512,6 +558,55 @@ def attention_macs(tokens: int, dim: int, batch: int = 1) -> int:
     """MACs of a self-attention layer: ``N (4 T D^2 + 2 T^2 D)`` (Vaswani et al. 2017)."""
     return _attention_macs(_check_int("tokens", tokens, 1), _check_int("dim", dim, 1),
                            _check_int("batch", batch, 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory of a training step
+# ---------------------------------------------------------------------------------------------
+n_params = sp.Symbol("N_params", **_nonneg)   # parameters of a model
+n_states = sp.Symbol("m_opt", **_nonneg)      # optimizer state tensors kept per parameter
+act_bytes = sp.Symbol("A", **_nonneg)         # bytes of saved activations at batch N
+batch_new = sp.Symbol("N_new", **_pos)        # the batch size to scale to
+
+#: Optimizer state: ``m_opt`` values per parameter (Adam two moments, SGD with momentum one).
+optimizer_state_bytes_expr = n_states * n_params * b
+#: Saved activations grow linearly with the batch: ``floor(A N_new / N)`` bytes at batch N_new.
+scaled_activation_bytes_expr = sp.floor(act_bytes * batch_new / N)
+
+EXPRESSIONS.update({
+    "optimizer_state_bytes": optimizer_state_bytes_expr,
+    "scaled_activation_bytes": scaled_activation_bytes_expr,
+})
+_optimizer_state_bytes = _compile(optimizer_state_bytes_expr, (n_states, n_params, b))
+_scaled_activation_bytes = _compile(scaled_activation_bytes_expr, (act_bytes, N, batch_new))
+
+#: State tensors an optimizer keeps per parameter (each the parameter's shape and dtype).
+OPTIMIZER_STATES: dict[str, int] = {"adam": 2, "adamw": 2, "sgd_momentum": 1, "sgd": 0}
+
+
+def optimizer_states(optimizer: str) -> int:
+    """State values ``optimizer`` keeps per parameter (``"adam"``, ``"adamw"``,
+    ``"sgd_momentum"``, ``"sgd"``)."""
+    if optimizer not in OPTIMIZER_STATES:
+        raise ValueError(f"optimizer {optimizer!r} is unknown; valid: {', '.join(OPTIMIZER_STATES)}")
+    return OPTIMIZER_STATES[optimizer]
+
+
+def optimizer_state_bytes(params: int, optimizer: str = "adam", dtype="float32") -> int:
+    """Bytes of an optimizer's state for ``params`` parameters: ``m_opt * N_params * b``."""
+    states = optimizer_states(optimizer)
+    count = _check_int("params", params, 0)
+    if count == 0 or states == 0:
+        return 0
+    return _optimizer_state_bytes(states, count, bytes_per_element(dtype))
+
+
+def scaled_activation_bytes(nbytes: int, batch: int, new_batch: int) -> int:
+    """Saved-activation bytes ``nbytes`` measured at ``batch``, scaled linearly to ``new_batch``:
+    ``floor(A N_new / N)``."""
+    return _scaled_activation_bytes(_check_int("activation bytes", nbytes, 0),
+                                    _check_int("batch", batch, 1),
+                                    _check_int("new batch", new_batch, 1))
 
 
 # =============================================================================================
@@ -606,9 +701,12 @@ wino_m = sp.Symbol("m", **_pos)            # output tile size of Winograd F(m x 
 wino_r = sp.Symbol("r", **_pos)            # kernel size of Winograd F(m x m, r x r)
 h_f, w_f = sp.symbols("H_f W_f", **_pos)   # FFT size (the padded input) along each axis
 
+#: Output tiles of Winograd F(m x m, r x r) along one axis of n_out outputs: ceil(n_out / m).
+winograd_axis_tiles_expr = sp.ceiling(n_o / wino_m)
 #: Output tiles of Winograd F(m x m, r x r) per image and channel: ceil(H_out/m) * ceil(W_out/m)
 #: (a last partial tile is computed in full and cropped).
-winograd_tiles_expr = sp.ceiling(h_out / wino_m) * sp.ceiling(w_out / wino_m)
+winograd_tiles_expr = (winograd_axis_tiles_expr.subs(n_o, h_out)
+                       * winograd_axis_tiles_expr.subs(n_o, w_out))
 #: Elementwise multiplications of Winograd F(m x m, r x r): (m + r - 1)^2 per tile per
 #: (input channel, output channel) pair. The transforms use additions and constant scalings only.
 winograd_mults_expr = N * c_in * c_out * winograd_tiles_expr * (wino_m + wino_r - 1) ** 2
@@ -625,6 +723,10 @@ rfft2_elements_expr = h_f * (sp.floor(w_f / 2) + 1)
 #: Pointwise complex products of FFT convolution: one per frequency per (C_in, C_out) pair
 #: per image. The transforms are counted apart (see :func:`fft_transform_multiplications`).
 fft_products_expr = N * c_in * c_out * rfft2_elements_expr
+#: Real multiplications of one complex product: (a + ib)(c + id) = (ac - bd) + i(ad + bc).
+real_mults_per_complex_product = sp.Integer(4)
+#: Real multiplications of the pointwise products of FFT convolution.
+fft_real_mults_expr = real_mults_per_complex_product * fft_products_expr
 #: Complex values of the spectra FFT convolution keeps: input (N C_in), kernels (C_out C_in)
 #: and output (N C_out), each of rfft2_elements.
 fft_workspace_complex_expr = (N * c_in + c_out * c_in + N * c_out) * rfft2_elements_expr
@@ -634,12 +736,14 @@ fft_workspace_complex_expr = (N * c_in + c_out * c_in + N * c_out) * rfft2_eleme
 rfft2_mults_estimate_expr = h_f * w_f * sp.log(h_f * w_f, 2)
 
 EXPRESSIONS.update({
+    "winograd_axis_tiles": winograd_axis_tiles_expr,
     "winograd_tiles": winograd_tiles_expr,
     "winograd_mults": winograd_mults_expr,
     "winograd_reduction": winograd_reduction_expr,
     "winograd_workspace_elements": winograd_workspace_elements_expr,
     "rfft2_elements": rfft2_elements_expr,
     "fft_products": fft_products_expr,
+    "fft_real_mults": fft_real_mults_expr,
     "fft_workspace_complex": fft_workspace_complex_expr,
     "rfft2_mults_estimate": rfft2_mults_estimate_expr,
 })
@@ -724,12 +828,14 @@ def winograd_identity_holds(m: int = 2, r: int = 3) -> bool:
     return bool(ok)
 
 
+_winograd_axis_tiles = _compile(winograd_axis_tiles_expr, (n_o, wino_m))
 _winograd_tiles = _compile(winograd_tiles_expr, (h_out, w_out, wino_m))
 _winograd_mults = _compile(winograd_mults_expr, (c_in, c_out, h_out, w_out, N, wino_m, wino_r))
 _winograd_workspace = _compile(winograd_workspace_elements_expr,
                                (c_in, c_out, h_out, w_out, N, wino_m, wino_r))
 _rfft2_elements = _compile(rfft2_elements_expr, (h_f, w_f))
 _fft_products = _compile(fft_products_expr, (c_in, c_out, h_f, w_f, N))
+_fft_real_mults = _compile(fft_real_mults_expr, (c_in, c_out, h_f, w_f, N))
 _fft_workspace = _compile(fft_workspace_complex_expr, (c_in, c_out, h_f, w_f, N))
 
 
@@ -737,6 +843,13 @@ def winograd_tiles(out_hw: IntOrPair, m: int = 2) -> int:
     """Output tiles of F(m x m, .): ``ceil(H_out / m) * ceil(W_out / m)``."""
     ho, wo = _spatial_hw("output size", out_hw)
     return _winograd_tiles(ho, wo, _check_int("m", m, 1))
+
+
+def winograd_tile_grid(out_hw: IntOrPair, m: int = 2) -> tuple[int, int]:
+    """Output tiles of F(m x m, .) along each axis: ``(ceil(H_out / m), ceil(W_out / m))``."""
+    ho, wo = _spatial_hw("output size", out_hw)
+    m = _check_int("m", m, 1)
+    return _winograd_axis_tiles(ho, m), _winograd_axis_tiles(wo, m)
 
 
 def winograd_multiplications(c_in: int, c_out: int, out_hw: IntOrPair, batch: int = 1,
@@ -772,6 +885,14 @@ def fft_products(c_in: int, c_out: int, fft_hw: IntOrPair, batch: int = 1) -> in
                          hf, wf, _check_int("batch", batch, 1))
 
 
+def fft_real_multiplications(c_in: int, c_out: int, fft_hw: IntOrPair, batch: int = 1) -> int:
+    """Real multiplications of the pointwise products of FFT convolution, 4 per complex product:
+    ``4 N C_in C_out H_f (floor(W_f/2) + 1)``."""
+    hf, wf = _spatial_hw("FFT size", fft_hw)
+    return _fft_real_mults(_check_int("in_channels", c_in, 1), _check_int("out_channels", c_out, 1),
+                           hf, wf, _check_int("batch", batch, 1))
+
+
 def fft_workspace_complex(c_in: int, c_out: int, fft_hw: IntOrPair, batch: int = 1) -> int:
     """Complex values of the input, kernel and output spectra of FFT convolution."""
     hf, wf = _spatial_hw("FFT size", fft_hw)
@@ -802,6 +923,9 @@ peak_flops = sp.Symbol("P", positive=True)      # peak arithmetic throughput, FL
 bandwidth = sp.Symbol("B_mem", positive=True)   # peak memory bandwidth, bytes/s
 work = sp.Symbol("W_flops", positive=True)      # FLOPs of a kernel
 traffic = sp.Symbol("Q", positive=True)         # bytes a kernel moves
+seconds = sp.Symbol("t", positive=True)         # a measured time, seconds
+copy_size = sp.Symbol("S", positive=True)       # bytes of the buffer a copy reads (and writes)
+mm_m, mm_k, mm_n = sp.symbols("M_A K_A N_B", **_pos)   # A is M x K, B is K x N
 
 #: Minimum bytes of a convolution: input + weights + output, each touched once
 #: (``b * (N C_in H_in W_in + C_out (C_in/G) k_h k_w + N C_out H_out W_out)``; bias not counted).
@@ -811,10 +935,16 @@ conv_min_bytes_expr = b * (N * c_in * h_in * w_in + c_out * (c_in / g) * k_h * k
 arithmetic_intensity_expr = work / traffic
 #: Convolution arithmetic intensity in closed form: ``2 MACs / minimum bytes``.
 conv_intensity_expr = flops_per_mac * conv_macs_expr / conv_min_bytes_expr
-#: Roofline time: the larger of the compute time and the memory time.
-roofline_time_expr = sp.Max(work / peak_flops, traffic / bandwidth)
 #: Naive prediction: FLOPs over the peak FLOP rate, as if memory were free.
 flops_only_time_expr = work / peak_flops
+#: Memory time: the bytes a kernel moves over the peak bandwidth, as if arithmetic were free.
+memory_time_expr = traffic / bandwidth
+#: Roofline time: the larger of the compute time and the memory time.
+roofline_time_expr = sp.Max(flops_only_time_expr, memory_time_expr)
+#: Bandwidth of a copy of S bytes taking t seconds: each byte is read once and written once.
+copy_bandwidth_expr = 2 * copy_size / seconds
+#: Multiply-accumulates of a matrix product (M x K) @ (K x N): one per output per inner index.
+matmul_macs_expr = mm_m * mm_k * mm_n
 #: Ridge point: the intensity (FLOP/byte) at which a kernel stops being memory bound.
 ridge_point_expr = peak_flops / bandwidth
 
@@ -824,11 +954,17 @@ EXPRESSIONS.update({
     "conv_intensity": conv_intensity_expr,
     "roofline_time": roofline_time_expr,
     "flops_only_time": flops_only_time_expr,
+    "memory_time": memory_time_expr,
+    "copy_bandwidth": copy_bandwidth_expr,
+    "matmul_macs": matmul_macs_expr,
     "ridge_point": ridge_point_expr,
 })
 
 _conv_min_elements = _compile(conv_min_bytes_expr.subs(b, 1),
                               (c_in, c_out, k_h, k_w, h_in, w_in, h_out, w_out, g, N))
+_memory_time = _compile(memory_time_expr, (traffic, bandwidth))
+_copy_bandwidth = _compile(copy_bandwidth_expr, (copy_size, seconds))
+_matmul_macs = _compile(matmul_macs_expr, (mm_m, mm_k, mm_n))
 
 
 def conv_min_bytes(c_in: int, c_out: int, k: IntOrPair, in_hw: IntOrPair, out_hw: IntOrPair,
@@ -869,3 +1005,20 @@ def flops_only_time(flops: float, peak: float) -> float:
 def ridge_point(peak: float, bw: float) -> float:
     """Intensity where the roofline bends, FLOP/byte: ``P / B``."""
     return _check_positive("peak FLOP/s", peak) / _check_positive("bandwidth", bw)
+
+
+def memory_time(nbytes: float, bw: float) -> float:
+    """Time to move ``nbytes`` at the peak bandwidth, seconds: ``Q / B``."""
+    return float(_memory_time(_check_positive("bytes", nbytes), _check_positive("bandwidth", bw)))
+
+
+def copy_bandwidth(nbytes: float, seconds: float) -> float:
+    """Bandwidth of a copy of ``nbytes`` bytes that took ``seconds``, bytes/s: ``2 S / t`` (every
+    byte read once and written once)."""
+    return float(_copy_bandwidth(_check_positive("bytes", nbytes),
+                                 _check_positive("seconds", seconds)))
+
+
+def matmul_macs(m: int, k: int, n: int) -> int:
+    """MACs of a matrix product ``(m x k) @ (k x n)``: ``M K N`` (FLOPs: :func:`macs_to_flops`)."""
+    return _matmul_macs(_check_int("m", m, 1), _check_int("k", k, 1), _check_int("n", n, 1))

@@ -325,8 +325,7 @@ def _sum_pool(args, kwargs):
     x = a["input"]
     n_out = formulas.pool_output_size(tuple(x.shape[-2:]), k, s, p, bool(a.get("ceil_mode")), d)
     # pad enough on the bottom/right for ceil-mode windows, then crop to PyTorch's output size
-    extra = [max(0, (n_out[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1 - x.shape[-2 + i] - 2 * p[i])
-             for i in range(2)]
+    extra = formulas.window_overhang(tuple(x.shape[-2:]), n_out, k, s, p, d)
     xp = F.pad(x, (p[1], p[1] + extra[1], p[0], p[0] + extra[0]))
     c = x.shape[-3]
     w = torch.full((c, 1) + k, 1.0 / (k[0] * k[1]), dtype=x.dtype, device=x.device)

@@ -388,3 +388,145 @@ def test_true_convolution_is_correlation_with_flipped_kernel():
     for i in range(4):
         for j in range(4):      # output (i, j) of the valid part is centred at (i + 2, j + 2)
             assert fn(x.numpy(), w.numpy(), i + 2, j + 2) == pytest.approx(ref[i, j].item(), rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Batch normalization, training memory, window spans, Winograd tiles, FFT multiplications,
+# matmul MACs and the roofline's copy bandwidth and memory time
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channels", [1, 3, 64, 2048])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batchnorm_params_match_torch(channels, affine):
+    for layer in (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d, torch.nn.BatchNorm3d):
+        bn = layer(channels, affine=affine, device="meta")
+        assert F.batchnorm_params(channels, affine) == sum(p.numel() for p in bn.parameters())
+    assert F.EXPRESSIONS["batchnorm_params"].subs(F.ch, channels) == 2 * channels
+    with pytest.raises(ValueError, match="num_features must be a positive integer"):
+        F.batchnorm_params(0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float64])
+def test_tensor_bytes_match_torch(dtype):
+    """The activation bytes of the per-layer summary: numel() * element_size()."""
+    for shape in [(1, 3, 224, 224), (8, 64, 7, 5), (2, 0, 4), (10,)]:
+        t = torch.empty(shape, dtype=dtype, device="meta")
+        assert F.tensor_bytes(shape, dtype) == t.numel() * t.element_size()
+
+
+@pytest.mark.parametrize("optimizer, make", [
+    ("adam", lambda ps: torch.optim.Adam(ps)),
+    ("adamw", lambda ps: torch.optim.AdamW(ps)),
+    ("sgd_momentum", lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9)),
+    ("sgd", lambda ps: torch.optim.SGD(ps, lr=0.1)),
+])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_optimizer_state_bytes_match_torch(optimizer, make, dtype):
+    """The state torch's optimizer really allocates after one step (per-parameter tensors; Adam's
+    scalar step counters are not counted)."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.BatchNorm2d(8),
+                                torch.nn.Flatten(), torch.nn.Linear(8 * 4 * 4, 5)).to(dtype)
+    opt = make(model.parameters())
+    model(torch.randn(2, 3, 6, 6, dtype=dtype)).sum().backward()
+    opt.step()
+    params = list(model.parameters())
+    state = sum(v.numel() * v.element_size() for prm in params for v in opt.state[prm].values()
+                if isinstance(v, torch.Tensor) and v.shape == prm.shape)
+    count = sum(prm.numel() for prm in params)
+    assert F.optimizer_state_bytes(count, optimizer, dtype) == state
+    assert F.optimizer_state_bytes(0, optimizer, dtype) == 0
+    with pytest.raises(ValueError, match="optimizer 'lbfgs' is unknown; valid: adam"):
+        F.optimizer_state_bytes(count, "lbfgs")
+
+
+@pytest.mark.parametrize("batch, new_batch", [(1, 1), (1, 8), (2, 8), (4, 2), (3, 5)])
+def test_scaled_activation_bytes_match_torch(batch, new_batch):
+    """Activations scale linearly with the batch: bytes of real tensors at two batch sizes."""
+    per_image = [(64, 56, 56), (128, 28, 28), (1000,)]
+    at = lambda n: sum(torch.empty((n,) + s, device="meta").numel() * 4 for s in per_image)  # noqa: E731
+    assert F.scaled_activation_bytes(at(batch), batch, new_batch) == at(new_batch)
+    assert F.scaled_activation_bytes(10, 3, 2) == 6           # floor(10 * 2 / 3)
+    assert F.scaled_activation_bytes(0, 3, 2) == 0
+
+
+@given(n_out=st.integers(1, 12), k=small, s=st.integers(1, 4), d=st.integers(1, 3))
+def test_window_span_matches_conv1d(n_out, k, s, d):
+    """The smallest input a stride-s, dilation-d convolution maps to n_out outputs."""
+    span = F.window_span(n_out, k, s, d)
+    w = torch.empty(1, 1, k, **META)
+    assert TF.conv1d(torch.empty(1, 1, span, **META), w, stride=s, dilation=d).shape[-1] == n_out
+    if span > d * (k - 1) + 1:
+        assert TF.conv1d(torch.empty(1, 1, span - 1, **META), w, stride=s,
+                         dilation=d).shape[-1] == n_out - 1
+
+
+@given(n=st.integers(1, 30), k=small, s=st.integers(1, 4), d=st.integers(1, 2),
+       p=st.integers(0, 3))
+def test_window_overhang_turns_ceil_mode_into_floor_mode(n, k, s, d, p):
+    """Padding the right by the overhang makes floor-mode max pooling give torch's ceil-mode
+    output size; one element less loses the last window."""
+    assume(2 * p <= k and d * (k - 1) + 1 <= n + 2 * p)
+    x = torch.zeros(1, 1, n)
+    n_out = TF.max_pool1d(x, k, s, p, d, ceil_mode=True).shape[-1]
+    extra = F.window_overhang(n, n_out, k, s, p, d)
+    padded = TF.pad(x, (p, p + extra))
+    assert TF.max_pool1d(padded, k, s, 0, d).shape[-1] == n_out
+    if extra:
+        assert TF.max_pool1d(padded[..., :-1], k, s, 0, d).shape[-1] == n_out - 1
+    assert F.window_overhang((n, n), (n_out, n_out), k, s, p, d) == (extra, extra)
+
+
+@given(ho=st.integers(1, 40), wo=st.integers(1, 40), m=st.integers(1, 6))
+def test_winograd_tile_grid_matches_torch_split(ho, wo, m):
+    grid = (len(torch.arange(ho).split(m)), len(torch.arange(wo).split(m)))
+    assert F.winograd_tile_grid((ho, wo), m) == grid
+    assert F.winograd_tiles((ho, wo), m) == grid[0] * grid[1]
+
+
+@pytest.mark.parametrize("c_in, c_out, hw, batch", [(1, 1, (4, 4), 1), (3, 5, (9, 6), 2),
+                                                    (2, 4, (7, 7), 3)])
+def test_fft_real_multiplications(c_in, c_out, hw, batch):
+    """4 real products per complex product (the expansion of (a + ib)(c + id)), times the complex
+    products counted from the spectra torch.fft.rfft2 returns."""
+    a, b_, c, d_ = sp.symbols("a b c d", real=True)
+    prod = sp.expand((a + sp.I * b_) * (c + sp.I * d_))
+    real_mults = len(sp.Add.make_args(sp.re(prod))) + len(sp.Add.make_args(sp.im(prod)))
+    spectrum = torch.fft.rfft2(torch.zeros(hw))
+    complex_products = batch * c_in * c_out * spectrum.numel()
+    assert F.fft_real_multiplications(c_in, c_out, hw, batch) == real_mults * complex_products
+
+
+@pytest.mark.parametrize("m, k, n", [(1, 1, 1), (3, 7, 5), (64, 32, 128), (1024, 1024, 1024)])
+def test_matmul_macs_match_flop_counter(m, k, n):
+    a, b_ = torch.empty(m, k, **META), torch.empty(k, n, **META)
+    assert F.macs_to_flops(F.matmul_macs(m, k, n)) == counted_flops(torch.mm, a, b_)
+    with pytest.raises(ValueError, match="k must be a positive integer"):
+        F.matmul_macs(m, 0, n)
+
+
+def test_copy_bandwidth_counts_read_and_write():
+    """A copy reads the source and writes the destination: their bytes over the time."""
+    src = torch.empty(3 * 2 ** 20, dtype=torch.float32, device="meta")
+    dst = torch.empty_like(src)
+    moved = src.numel() * src.element_size() + dst.numel() * dst.element_size()
+    nbytes = src.numel() * src.element_size()
+    assert F.copy_bandwidth(nbytes, 1.5e-3) == pytest.approx(moved / 1.5e-3, rel=1e-15)
+    with pytest.raises(ValueError, match="seconds must be a positive"):
+        F.copy_bandwidth(nbytes, 0)
+
+
+def test_memory_time_is_the_memory_side_of_the_roofline():
+    """The bytes of a layer's tensors (numel * element_size) over the bandwidth; when compute is
+    negligible the roofline time is the memory time."""
+    x = torch.empty(4, 16, 28, 28, **META)
+    w = torch.empty(32, 16, 3, 3, **META)
+    y = TF.conv2d(x, w)
+    nbytes = sum(t.numel() * t.element_size() for t in (x, w, y))
+    assert nbytes == F.conv_min_bytes(16, 32, 3, 28, 26, batch=4)
+    bw = 2.0e12
+    assert F.memory_time(nbytes, bw) == pytest.approx(nbytes / bw, rel=1e-15)
+    assert F.roofline_time(1.0, nbytes, 1e30, bw) == F.memory_time(nbytes, bw)
+    with pytest.raises(ValueError, match="bandwidth must be a positive"):
+        F.memory_time(nbytes, 0)

@@ -122,7 +122,7 @@ def ceilings(device=None, *, dtypes=None, copy_bytes: int | None = None,
         src = torch.rand(copy_bytes // 4, generator=gen, device=dev)
         dst = torch.empty_like(src)
         m = measure(lambda: dst.copy_(src), warmup=2, repeats=repeats, device=dev, number=1)
-        bandwidth = 2 * copy_bytes / min(m.samples)
+        bandwidth = formulas.copy_bandwidth(copy_bytes, min(m.samples))
         details["copy"] = {"best_s": min(m.samples), "median_s": m.median, "iqr_s": m.iqr,
                            "noisy": m.noisy}
         del src, dst
@@ -134,7 +134,8 @@ def ceilings(device=None, *, dtypes=None, copy_bytes: int | None = None,
             with bench_settings(tf32=(name == "tf32")):
                 m = measure(lambda: torch.mm(a, b), warmup=2, repeats=repeats, device=dev,
                             number=1)
-            peaks[name] = 2 * matmul_n ** 3 / min(m.samples)
+            matmul_flops = formulas.macs_to_flops(formulas.matmul_macs(matmul_n, matmul_n, matmul_n))
+            peaks[name] = matmul_flops / min(m.samples)
             details[f"matmul_{name}"] = {"best_s": min(m.samples), "median_s": m.median,
                                          "iqr_s": m.iqr, "noisy": m.noisy}
     return Ceilings(device=str(dev), bandwidth=bandwidth, flops=peaks, details=details)
@@ -166,7 +167,7 @@ def predict(layer: ConvLayer | Mapping[str, Any], ceils: Ceilings) -> Prediction
     peak = ceils.peak(layer.dtype)
     flops, nbytes = layer.flops, layer.min_bytes
     compute = formulas.flops_only_time(flops, peak)
-    memory = nbytes / ceils.bandwidth
+    memory = formulas.memory_time(nbytes, ceils.bandwidth)
     return Prediction(
         flops=flops, min_bytes=nbytes, intensity=formulas.arithmetic_intensity(flops, nbytes),
         ridge=formulas.ridge_point(peak, ceils.bandwidth), compute_s=compute, memory_s=memory,
