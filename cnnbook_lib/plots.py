@@ -12,9 +12,11 @@ orders of magnitude, and draw small arrays as annotated grids.
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Iterator, Sequence
 
 import matplotlib
+import matplotlib.ticker as mticker
 import numpy as np
 
 #: The book's rcParams: readable sizes, no top/right spines, a light grid, fixed fonts and DPI so
@@ -89,6 +91,44 @@ def spans_orders(values: Sequence[float], orders: float = 2.0) -> bool:
     return v.size > 1 and np.log10(v.max() / v.min()) >= orders
 
 
+class ReadableLogFormatter(mticker.LogFormatter):
+    """Tick labels of a log axis as plain numbers (``20``, ``50``, ``0.002``, ``10,000``) instead
+    of ``2×10¹``. With a ``unit``, in engineering notation with SI prefixes (``100 µs``,
+    ``2 ms``); without one, values from 10,000 up get a prefix (``20k``, ``1M``) and values
+    below 0.001 a power of ten. Which minor ticks get a label is matplotlib's usual choice (all,
+    some or none, by how many decades the axis spans)."""
+
+    def __init__(self, unit: str = "", **kwargs):
+        super().__init__(base=10.0, labelOnlyBase=False, **kwargs)
+        self.unit = unit
+        self._eng = mticker.EngFormatter(unit=unit, sep=" " if unit else "")
+
+    def _num_to_string(self, x, vmin=None, vmax=None):
+        x = float(f"{x:.3g}")                       # tick positions carry rounding noise
+        if self.unit or x >= 1e4:
+            return self._eng.format_eng(x)
+        if x < 1e-3:
+            exponent = math.floor(math.log10(x))
+            mantissa = np.format_float_positional(round(x / 10.0 ** exponent, 2), trim="-")
+            power = f"10^{{{exponent}}}"
+            return f"${power}$" if mantissa == "1" else f"${mantissa}{{\\cdot}}{power}$"
+        return str(int(x)) if x == int(x) else np.format_float_positional(x, trim="-")
+
+
+def log_axes(ax, *, x: bool = True, y: bool = True, unit: str = "") -> None:
+    """Log scale on the chosen axes with readable tick labels (:class:`ReadableLogFormatter`).
+
+    Call it after any ``set_xscale``/``set_yscale`` (which reset the formatters); limits may be
+    set before or after.
+    """
+    for on, axis, set_scale in ((x, ax.xaxis, ax.set_xscale), (y, ax.yaxis, ax.set_yscale)):
+        if not on:
+            continue
+        set_scale("log")
+        axis.set_major_formatter(ReadableLogFormatter(unit))
+        axis.set_minor_formatter(ReadableLogFormatter(unit))
+
+
 def grid_values(ax, array, *, title: str = "", cmap: str = "RdBu_r", fmt: str = "{:g}",
                 symmetric: bool = True) -> None:
     """Draw a small 2-D array as coloured cells with each value written in its cell."""
@@ -120,8 +160,7 @@ def loglog_compare(ax, predicted: Sequence[float], measured: Sequence[float], xn
     ax.scatter(p, m, color=color or COLORS["measured"], marker=marker, label=name, zorder=3)
     lo, hi = min(p.min(), m.min()) / 1.5, max(p.max(), m.max()) * 1.5
     ax.plot([lo, hi], [lo, hi], color=COLORS["neutral"], lw=1, ls="--", zorder=1)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    log_axes(ax, unit=unit)
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     if labels is not None:

@@ -53,3 +53,34 @@ def test_spans_orders():
     assert plots.spans_orders([1, 10, 1000])
     assert not plots.spans_orders([1, 2, 50])
     assert not plots.spans_orders([0, 5])
+
+
+def _labels(ax, which="y"):
+    ax.figure.canvas.draw()
+    axis = ax.yaxis if which == "y" else ax.xaxis
+    return ([t.get_text() for t in axis.get_majorticklabels() if t.get_text()],
+            [t.get_text() for t in axis.get_minorticklabels() if t.get_text()])
+
+
+def test_log_axes_label_ticks_as_plain_numbers():
+    """A log axis spanning less than a decade labels its minor ticks 20, 30, 60, not 6×10¹."""
+    fig, ax = plots.figure()
+    ax.plot([15, 90], [15, 90])
+    plots.log_axes(ax)
+    ax.set_ylim(15, 90)
+    major, minor = _labels(ax)
+    assert ax.get_yscale() == "log"
+    assert {"20", "30", "60"} <= set(minor) and "10" in major
+    assert not any("times" in s or "×" in s or "^" in s for s in major + minor)
+    ax.set_ylim(0.5, 5e4)
+    major, _ = _labels(ax)
+    assert {"1", "10", "100", "1000", "10k"} <= set(major)
+    ax.set_ylim(2e-6, 2e-3)
+    assert {"0.001", "$10^{\N{MINUS SIGN}4}$"} <= set(_labels(ax)[0])
+
+
+def test_loglog_compare_ticks_carry_the_unit():
+    fig, ax = plots.figure()
+    plots.loglog_compare(ax, [1e-4, 1e-2], [2e-4, 1e-2], "predicted", "measured", unit="s")
+    major, _ = _labels(ax, "x")
+    assert {"100 µs", "1 ms", "10 ms"} <= set(major)
