@@ -235,6 +235,7 @@ class Summary:
 
     @property
     def batch(self) -> int:
+        """Batch size of the traced input (its first dimension)."""
         return int(self.input_size[0])
 
     def training_memory(self, batch_size: int | None = None, dtype: str | None = None,
@@ -271,6 +272,7 @@ class Summary:
         return df
 
     def totals_line(self) -> str:
+        """The totals on one line: parameters, MACs, FLOPs, other ops, activations."""
         return (f"input {'x'.join(map(str, self.input_size))} ({self.dtype}): "
                 f"params {self.params:,} | MACs {self.macs:,} | FLOPs {self.flops:,} | "
                 f"other ops {self.other_ops:,} | backward FLOPs {self.backward_flops:,} | "

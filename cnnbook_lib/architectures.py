@@ -85,6 +85,7 @@ class Residual(nn.Module):
         self.drop_prob = drop_prob
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Body (stochastic depth in training) plus shortcut, then the activation."""
         out = self.body(x)
         if self.training and self.drop_prob > 0:
             keep = 1.0 - self.drop_prob
@@ -140,6 +141,7 @@ class Inception(nn.Module):
         self.branch4 = nn.Sequential(nn.MaxPool2d(3, 1, 1, ceil_mode=True), conv(c_in, pool_proj, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The four branches concatenated along the channels."""
         return torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), self.branch4(x)], 1)
 
 
@@ -158,6 +160,7 @@ class SqueezeExcitation(nn.Module):
         self.gate = nn.Sigmoid()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` times its channel gates."""
         return x * self.gate(self.fc2(self.act(self.fc1(self.pool(x)))))
 
 
@@ -207,6 +210,7 @@ class ScaledTanh(nn.Module):
     """LeNet-5's squashing function ``A tanh(S a)`` with ``A = 1.7159``, ``S = 2/3``."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """LeNet-5's squashing function ``1.7159 tanh(2x/3)``."""
         return 1.7159 * torch.tanh(x * (2 / 3))
 
 
@@ -222,6 +226,7 @@ class Subsample(nn.AvgPool2d):
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """2x2 average times the map's coefficient plus its bias."""
         return super().forward(x) * self.weight[:, None, None] + self.bias[:, None, None]
 
 
@@ -237,6 +242,7 @@ class PartialConv(nn.Module):
         self.convs = nn.ModuleList(nn.Conv2d(len(inputs), 1, k) for inputs in self.table)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Each output map convolved from its table's input maps."""
         return torch.cat([conv(x[:, inputs]) for inputs, conv in zip(self.table, self.convs)], 1)
 
 
@@ -255,6 +261,7 @@ class EuclideanRBF(nn.Module):
         self.register_buffer("codes", torch.tensor(codes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Squared distance of ``x`` to each class's code."""
         return (x[:, None, :] - self.codes).pow(2).sum(-1)
 
 
@@ -445,6 +452,7 @@ class GoogLeNet(nn.Module):
                                   nn.Dropout(0.4 if paper else 0.2), nn.Linear(1024, num_classes))
 
     def forward(self, x: torch.Tensor):
+        """Logits; training with ``aux_logits``: ``(logits, aux_4a, aux_4d)``."""
         x = self.inception3(self.stem(x))
         aux = []
         for name, module in self.inception4.named_children():

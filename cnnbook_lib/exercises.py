@@ -53,6 +53,7 @@ class Check:
     unit: str = ""
 
     def expected(self) -> float:
+        """The right answer, computed now by the library."""
         return self.answer()
 
     def _matches(self, value: float, target: float) -> bool:

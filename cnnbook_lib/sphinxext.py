@@ -20,7 +20,9 @@ class hidden_solution_start(nodes.Element):
 
 
 class HidingSolutionStart(SolutionStartDirective):
+    """``solution-start`` that leaves a removal marker when solutions are hidden."""
     def run(self):
+        """The marker when solutions are hidden, else sphinx-exercise's nodes."""
         out = super().run()            # keeps sphinx-exercise's bookkeeping of gated directives
         if self.config.hide_solutions:
             return [hidden_solution_start(label=self.arguments[0])]
@@ -28,9 +30,11 @@ class HidingSolutionStart(SolutionStartDirective):
 
 
 class RemoveHiddenSolutions(SphinxTransform):
+    """Deletes each hidden gated solution, marker to ``solution-end``."""
     default_priority = 5               # after sphinx-exercise checks the gates, before it merges
 
     def apply(self) -> None:
+        """Remove every marked solution up to its ``solution-end``."""
         for start in list(self.document.findall(hidden_solution_start)):
             parent = start.parent
             i = parent.index(start)
@@ -43,6 +47,7 @@ class RemoveHiddenSolutions(SphinxTransform):
 
 
 def setup(app):
+    """Register the directive, node and transform with Sphinx."""
     app.setup_extension("sphinx_exercise")
     app.add_directive("solution-start", HidingSolutionStart, override=True)
     app.add_node(hidden_solution_start)

@@ -41,33 +41,40 @@ class ConvLayer:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "ConvLayer":
+        """A layer from a mapping (e.g. a sweep row); other keys are ignored."""
         names = {f.name for f in fields(cls)}
         return cls(**{key: values[key] for key in names if key in values})
 
     @property
     def out_hw(self) -> int:
+        """Output size (height = width), from :func:`formulas.conv_output_size`."""
         return formulas.conv_output_size(self.hw, self.k, self.stride, self.padding, self.dilation)
 
     @property
     def macs(self) -> int:
+        """Multiply-accumulates, from :func:`formulas.conv_macs`."""
         return formulas.conv_macs(self.c_in, self.c_out, self.k, self.out_hw, self.groups,
                                   self.batch)
 
     @property
     def flops(self) -> int:
+        """FLOPs, 2 per MAC, from :func:`formulas.conv_flops`."""
         return formulas.conv_flops(self.c_in, self.c_out, self.k, self.out_hw, self.groups,
                                    self.batch)
 
     @property
     def min_bytes(self) -> int:
+        """Minimum bytes moved, from :func:`formulas.conv_min_bytes`."""
         return formulas.conv_min_bytes(self.c_in, self.c_out, self.k, self.hw, self.out_hw,
                                        self.groups, self.batch, self.dtype)
 
     @property
     def intensity(self) -> float:
+        """Arithmetic intensity, FLOPs per minimum byte."""
         return formulas.arithmetic_intensity(self.flops, self.min_bytes)
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict."""
         return asdict(self)
 
 
@@ -81,16 +88,19 @@ class Ceilings:
     details: dict[str, Any] = field(default_factory=dict)
 
     def peak(self, dtype: str) -> float:
+        """Measured peak FLOP/s of ``dtype``; ``ValueError`` if it was not measured."""
         if dtype not in self.flops:
             raise ValueError(f"no measured peak for dtype {dtype!r} on {self.device}; "
                              f"measured: {', '.join(self.flops)}")
         return self.flops[dtype]
 
     def to_dict(self) -> dict[str, Any]:
+        """The ceilings as a plain dict (JSON-ready)."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "Ceilings":
+        """Ceilings from :meth:`to_dict`'s output (e.g. read back from JSON)."""
         return cls(device=values["device"], bandwidth=float(values["bandwidth"]),
                    flops={k: float(v) for k, v in values["flops"].items()},
                    details=dict(values.get("details", {})))
@@ -156,6 +166,7 @@ class Prediction:
     bound: str             # "compute" or "memory"
 
     def to_dict(self) -> dict[str, Any]:
+        """The prediction as a plain dict."""
         return asdict(self)
 
 

@@ -72,9 +72,11 @@ class Measurement:
 
     @property
     def relative_iqr(self) -> float:
+        """``IQR / median`` (infinite for a zero median)."""
         return self.iqr / self.median if self.median else math.inf
 
     def to_dict(self) -> dict[str, Any]:
+        """The measurement as a plain dict (JSON-ready)."""
         return asdict(self)
 
 

@@ -42,6 +42,7 @@ def network_summary(name: str) -> dict:
 
 
 def network_names() -> list[str]:
+    """Names of the networks the explorer offers (:func:`architectures.names`)."""
     from .. import architectures as A
     return A.names()
 

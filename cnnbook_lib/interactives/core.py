@@ -59,9 +59,11 @@ class Param:
 
     @property
     def kind(self) -> str:
+        """Value type of the control: ``"str"`` for a select, else ``"int"``."""
         return "str" if self.control == "select" else "int"
 
     def spec(self) -> dict:
+        """The parameter as JSON-ready data."""
         return {"name": self.name, "label": self.label, "kind": self.kind, "default": self.default,
                 "min": self.min, "max": self.max, "step": self.step, "control": self.control,
                 "choices": [list(c) for c in self.choices], "visible_when": self.visible_when,
@@ -78,6 +80,7 @@ class Output:
     when: Cond | None = None
 
     def spec(self) -> dict:
+        """The output as JSON-ready data."""
         return {"key": self.key, "label": self.label, "fmt": self.fmt, "when": self.when}
 
 
@@ -96,6 +99,7 @@ class Formula:
     when: Cond | None = None
 
     def spec(self) -> dict:
+        """The formula as JSON-ready data, with its template for substitution."""
         return {"key": self.key, "label": self.label, "lhs": self.lhs,
                 "template": formula_template(self.expr), "subs": dict(self.subs), "when": self.when}
 
@@ -132,6 +136,7 @@ class Interactive:
     # -- declaration ------------------------------------------------------------------------
     @property
     def data(self):
+        """The embedded data (a callable is computed on first access)."""
         if not self._data_ready:
             self._data = self._data()
             self._data_ready = True
@@ -146,6 +151,7 @@ class Interactive:
         return self._spec
 
     def defaults(self) -> dict:
+        """Default value of each parameter, by name."""
         return {p.name: p.default for p in self.params}
 
     def __repr__(self) -> str:
@@ -165,6 +171,7 @@ class Interactive:
         return runtime.evaluate(self.spec(), fn, None if live else self.data, raw)
 
     def render_view(self, values: dict | None = None, *, live: bool = False) -> str:
+        """HTML of the view for the given control values."""
         return runtime.render_view(self.spec(), self.evaluate(values, live=live))
 
     # -- static rendering -------------------------------------------------------------------

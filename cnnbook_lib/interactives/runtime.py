@@ -29,6 +29,7 @@ class Explanation(ValueError):
 
 
 def esc(s) -> str:
+    """``s`` as text, HTML-escaped (quotes included)."""
     return html.escape(str(s), quote=True)
 
 
@@ -55,6 +56,7 @@ def _human(x, base: int, units: list[str]) -> str:
 
 
 def is_integer(v) -> bool:
+    """Whether ``v`` is an int (not a bool) or an integral float."""
     return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
 
 
@@ -99,6 +101,7 @@ def normalize(v):
 
 
 def when(cond, values: dict) -> bool:
+    """Whether a visibility condition ``(name, op, ref)`` holds for ``values``."""
     if not cond:
         return True
     name, op, ref = cond
@@ -135,6 +138,7 @@ def coerce(spec: dict, raw: dict) -> tuple[dict, str | None]:
 
 
 def evaluate(spec: dict, compute, data, raw: dict) -> dict:
+    """Coerce raw control values and compute the outputs, or the error to show."""
     values, error = coerce(spec, raw)
     if error is None:
         try:
