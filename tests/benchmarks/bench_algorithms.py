@@ -7,7 +7,7 @@ the median time of each method (``cnnbook_lib.bench.measure``, fixed threads), i
 These are teaching implementations: only im2col (one big GEMM) is expected to come near torch
 (within 3x).
 
-    python benchmarks/bench_algorithms.py [--threads N] [--out FILE]
+    python tests/benchmarks/bench_algorithms.py [--threads N] [--out FILE]
 
 (with the library installed, ``pip install -e .``, or ``PYTHONPATH=.`` from the repository root)
 """

@@ -7,7 +7,7 @@ it on the meta device, its parameters and MACs, and, when those modules exist, t
 (which also compares the two). Target: everything under 10 s on a laptop CPU.
 
 Usage (after ``pip install -e .``, or with ``PYTHONPATH=.``):
-    python benchmarks/bench_architectures.py [--only resnet50 vgg16 ...] [--no-paper] [--check]
+    python tests/benchmarks/bench_architectures.py [--only resnet50 vgg16 ...] [--no-paper] [--check]
 """
 from __future__ import annotations
 

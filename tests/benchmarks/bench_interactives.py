@@ -8,7 +8,7 @@ Browser: the static gallery page, network cut off; each control is set and its `
 event dispatched; the time of the synchronous update (evaluate + render + DOM) is read from
 ``performance.now()`` around the dispatch. Target: under 16 ms (one frame).
 
-    python benchmarks/bench_interactives.py [--no-browser] [--all-networks]
+    python tests/benchmarks/bench_interactives.py [--no-browser] [--all-networks]
 """
 from __future__ import annotations
 

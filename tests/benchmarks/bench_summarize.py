@@ -1,6 +1,6 @@
 """How long analysis.summarize takes on ResNet-152-sized models (meta-device trace).
 
-Prints a table and saves JSON. Usage: python benchmarks/bench_summarize.py [--repeats 5] [--out F]
+Prints a table and saves JSON. Usage: python tests/benchmarks/bench_summarize.py [--repeats 5] [--out F]
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ CPU: ``cnnbook_lib.bench.time_conv`` (median) against ``torch.utils.benchmark.Ti
 median mode, if triton is importable. The timers run in alternating order, ``--rounds`` times,
 and the median over rounds is compared; the ratios should sit within 5% of 1.
 
-    python benchmarks/bench_fidelity.py [--device cpu|cuda] [--threads N] [--out FILE]
+    python tests/benchmarks/bench_fidelity.py [--device cpu|cuda] [--threads N] [--out FILE]
 
 (with the library installed, ``pip install -e .``, or ``PYTHONPATH=.`` from the repository root)
 """
