@@ -1,0 +1,171 @@
+"""Parameters and multiply-accumulates of convolution, transposed convolution, dense and
+batch-normalization layers, their backward pass, and the ratios of separable and grouped
+convolutions. One MAC is two FLOPs; bias additions are not MACs (they are "other ops", as in
+``torch.utils.flop_counter.FlopCounterMode``).
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import sympy as sp
+
+from ._core import (EXPRESSIONS, IntOrPair, N, _channels, _check_int, _compile, _kernel_hw,
+                    _spatial_hw, beta, c_in, c_out, ch, f_in, f_out, g, h_in, h_out, k, k_h, k_w,
+                    macs_sym, w_in, w_out)
+
+__all__ = ["conv_params_expr", "conv_macs_expr", "conv_transpose_macs_expr", "linear_params_expr",
+           "linear_macs_expr", "batchnorm_params_expr", "flops_per_mac", "flops_expr",
+           "conv_grad_input_macs_expr", "conv_grad_weight_macs_expr", "separable_ratio",
+           "grouped_ratio", "conv_params", "conv_macs", "conv_flops", "macs_to_flops",
+           "conv_transpose_macs", "conv_bias_adds", "conv_backward_macs", "linear_params",
+           "linear_macs", "batchnorm_params", "separable_cost_ratio", "grouped_cost_ratio"]
+
+#: Parameters of a 2-D convolution: weights C_out * (C_in / G) * k_h * k_w, plus C_out biases.
+conv_params_expr = c_out * (c_in / g) * k_h * k_w + beta * c_out
+
+#: Multiply-accumulates of a 2-D convolution: one per weight per output position.
+conv_macs_expr = N * c_out * h_out * w_out * (c_in / g) * k_h * k_w
+
+#: Multiply-accumulates of a transposed convolution: every input position scatters a
+#: (C_out / G) x k_h x k_w block.
+conv_transpose_macs_expr = N * c_in * h_in * w_in * (c_out / g) * k_h * k_w
+
+#: Parameters and MACs of a dense layer applied to N feature vectors.
+linear_params_expr = f_in * f_out + beta * f_out
+linear_macs_expr = N * f_in * f_out
+#: Parameters of batch normalization with a learned scale and shift: 2 per channel (gamma, beta;
+#: the running mean and variance are buffers, not parameters).
+batchnorm_params_expr = 2 * ch
+
+#: One MAC is two FLOPs.
+flops_per_mac = sp.Integer(2)
+flops_expr = flops_per_mac * macs_sym
+
+#: Backward pass of a convolution, in MACs. The input gradient is a transposed convolution
+#: with the same weights and the weight gradient a correlation of the input with the output
+#: gradient; each performs exactly the forward pass's multiply-accumulates (grouped included).
+conv_grad_input_macs_expr = conv_macs_expr
+conv_grad_weight_macs_expr = conv_macs_expr
+
+#: Depthwise-separable (k x k depthwise + 1 x 1 pointwise) over standard convolution, in MACs.
+_depthwise_macs = N * c_in * h_out * w_out * k ** 2
+_pointwise_macs = N * c_in * c_out * h_out * w_out
+_standard_macs = N * c_in * c_out * h_out * w_out * k ** 2
+separable_ratio = sp.simplify(sp.expand((_depthwise_macs + _pointwise_macs) / _standard_macs))
+#: Grouped over ungrouped convolution (parameters or MACs, without bias).
+grouped_ratio = sp.simplify(conv_macs_expr / conv_macs_expr.subs(g, 1))
+
+EXPRESSIONS.update({
+    "conv_params": conv_params_expr,
+    "conv_macs": conv_macs_expr,
+    "conv_transpose_macs": conv_transpose_macs_expr,
+    "linear_params": linear_params_expr,
+    "linear_macs": linear_macs_expr,
+    "batchnorm_params": batchnorm_params_expr,
+    "flops": flops_expr,
+    "conv_grad_input_macs": conv_grad_input_macs_expr,
+    "conv_grad_weight_macs": conv_grad_weight_macs_expr,
+    "separable_ratio": separable_ratio,
+    "grouped_ratio": grouped_ratio,
+})
+
+_conv_params = _compile(conv_params_expr, (c_in, c_out, k_h, k_w, g, beta))
+_conv_macs = _compile(conv_macs_expr, (c_in, c_out, k_h, k_w, h_out, w_out, g, N))
+_conv_transpose_macs = _compile(conv_transpose_macs_expr, (c_in, c_out, k_h, k_w, h_in, w_in, g, N))
+_linear_params = _compile(linear_params_expr, (f_in, f_out, beta))
+_linear_macs = _compile(linear_macs_expr, (f_in, f_out, N))
+_batchnorm_params = _compile(batchnorm_params_expr, (ch,))
+_separable_ratio = _compile(separable_ratio, (c_out, k))
+_grouped_ratio = _compile(grouped_ratio, (g,))
+
+
+def conv_params(c_in: int, c_out: int, k: IntOrPair, groups: int = 1, bias: bool = True) -> int:
+    """Parameters of a convolution: ``C_out * (C_in / G) * k_h * k_w + C_out`` (bias).
+
+    ``k`` is an int (square kernel) or a tuple (``(k_h, k_w)``, or any rank for 1-D/3-D).
+    """
+    ci, co, gr = _channels(c_in, c_out, groups)
+    kh, kw = _kernel_hw(k)
+    return _conv_params(ci, co, kh, kw, gr, int(bool(bias)))
+
+
+def conv_macs(c_in: int, c_out: int, k: IntOrPair, out_hw: IntOrPair, groups: int = 1,
+              batch: int = 1) -> int:
+    """Multiply-accumulates of a convolution: ``N * C_out * H_out * W_out * (C_in / G) * k_h * k_w``.
+
+    ``out_hw`` is the output's spatial size: an int (square) or a tuple of any rank.
+    Bias additions are not MACs (see :func:`conv_bias_adds`).
+    """
+    ci, co, gr = _channels(c_in, c_out, groups)
+    kh, kw = _kernel_hw(k)
+    ho, wo = _spatial_hw("output size", out_hw)
+    return _conv_macs(ci, co, kh, kw, ho, wo, gr, _check_int("batch", batch, 1))
+
+
+def conv_flops(c_in: int, c_out: int, k: IntOrPair, out_hw: IntOrPair, groups: int = 1,
+               batch: int = 1) -> int:
+    """FLOPs of a convolution, 2 per MAC (the convention of ``FlopCounterMode``)."""
+    return macs_to_flops(conv_macs(c_in, c_out, k, out_hw, groups, batch))
+
+
+def macs_to_flops(macs: int) -> int:
+    """Two FLOPs per multiply-accumulate."""
+    return int(flops_per_mac) * macs
+
+
+def conv_transpose_macs(c_in: int, c_out: int, k: IntOrPair, in_hw: IntOrPair, groups: int = 1,
+                        batch: int = 1) -> int:
+    """MACs of a transposed convolution: ``N * C_in * H_in * W_in * (C_out / G) * k_h * k_w``."""
+    ci, co, gr = _channels(c_in, c_out, groups)
+    kh, kw = _kernel_hw(k)
+    hi, wi = _spatial_hw("input size", in_hw)
+    return _conv_transpose_macs(ci, co, kh, kw, hi, wi, gr, _check_int("batch", batch, 1))
+
+
+def conv_bias_adds(c_out: int, out_hw: IntOrPair, batch: int = 1) -> int:
+    """Additions performed by a convolution's bias: one per output element."""
+    ho, wo = _spatial_hw("output size", out_hw)
+    return _check_int("batch", batch, 1) * _check_int("out_channels", c_out, 1) * ho * wo
+
+
+def conv_backward_macs(c_in: int, c_out: int, k: IntOrPair, out_hw: IntOrPair, groups: int = 1,
+                       batch: int = 1, input_grad: bool = True, weight_grad: bool = True) -> int:
+    """MACs of a convolution's backward pass: input gradient plus weight gradient.
+
+    Each equals the forward MACs, for grouped and depthwise convolutions too (a grouped weight
+    gradient correlates C_in / G input channels with C_out / G output channels per group).
+    ``FlopCounterMode`` in PyTorch counts the grouped weight gradient G times too high.
+    """
+    fwd = conv_macs(c_in, c_out, k, out_hw, groups, batch)
+    return fwd * (int(bool(input_grad)) + int(bool(weight_grad)))
+
+
+def linear_params(in_features: int, out_features: int, bias: bool = True) -> int:
+    """Parameters of a dense layer: ``F_in * F_out + F_out``."""
+    return _linear_params(_check_int("in_features", in_features, 1),
+                          _check_int("out_features", out_features, 1), int(bool(bias)))
+
+
+def linear_macs(in_features: int, out_features: int, batch: int = 1) -> int:
+    """MACs of a dense layer applied to ``batch`` vectors: ``N * F_in * F_out``."""
+    return _linear_macs(_check_int("in_features", in_features, 1),
+                        _check_int("out_features", out_features, 1),
+                        _check_int("batch", batch, 1))
+
+
+def batchnorm_params(num_features: int, affine: bool = True) -> int:
+    """Parameters of batch normalization: ``2 C`` (a scale and a shift per channel), 0 without
+    ``affine``."""
+    c = _check_int("num_features", num_features, 1)
+    return _batchnorm_params(c) if affine else 0
+
+
+
+def separable_cost_ratio(c_out: int, k: int) -> Fraction:
+    """MACs of depthwise-separable over standard convolution: ``1/C_out + 1/k^2`` (exact)."""
+    return Fraction(_separable_ratio(_check_int("out_channels", c_out, 1), _check_int("kernel", k, 1)))
+
+
+def grouped_cost_ratio(groups: int) -> Fraction:
+    """MACs (and weights) of a grouped over an ungrouped convolution: ``1/G`` (exact)."""
+    return Fraction(_grouped_ratio(_check_int("groups", groups, 1)))

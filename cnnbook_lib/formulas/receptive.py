@@ -1,0 +1,90 @@
+"""Receptive fields along one spatial axis: the recurrence over a stack of layers, its closed
+forms, and the effective padding (the formulas behind :mod:`cnnbook_lib.receptive`).
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import sympy as sp
+
+from ._core import EXPRESSIONS, _check_int, _check_ksdp, _compile, _pos, d, k, p, s
+from .shapes import effective_kernel
+
+__all__ = ["rf_r", "rf_j", "rf_u", "rf_L", "rf_size_step", "rf_jump_step", "rf_start_step",
+           "rf_padding_expr", "rf_stride1_closed", "rf_size_closed", "receptive_field_step",
+           "receptive_field_padding", "stride1_receptive_field"]
+
+# One spatial axis of a stack of layers (Araujo, Norris & Sim, "Computing Receptive Fields of
+# Convolutional Neural Networks", Distill 2019; Dumoulin & Visin 2016). After a layer, a unit's
+# field has size r (input pixels), neighbouring units are j input pixels apart (the jump, or
+# effective stride) and the first unit's field is centred on input coordinate u (the start; it may
+# be fractional or negative). A layer with kernel k, stride s, dilation d and padding p maps
+# (r, j, u) to the values below; the input itself is (1, 1, 0).
+rf_r = sp.Symbol("r", **_pos)              # receptive field size before the layer
+rf_j = sp.Symbol("j", **_pos)              # jump (effective stride) before the layer
+rf_u = sp.Symbol("u", real=True)           # start: centre of the first unit's field
+rf_L = sp.Symbol("L", **_pos)              # number of layers
+
+#: Field size after a layer: the dilated kernel adds (k_eff - 1) steps of the incoming jump.
+rf_size_step = rf_r + (effective_kernel - 1) * rf_j
+#: Jump after a layer: strides multiply.
+rf_jump_step = rf_j * s
+#: Start after a layer: the first window is centred (k_eff - 1)/2 - p input steps to the right.
+rf_start_step = rf_u + ((effective_kernel - 1) / 2 - p) * rf_j
+#: Effective padding: how far the first unit's field reaches left of the input, (r - 1)/2 - u.
+rf_padding_expr = (rf_r - 1) / 2 - rf_u
+#: L stride-1 layers of kernel k: the field grows linearly, 1 + L (k - 1).
+rf_stride1_closed = 1 + rf_L * (k - 1)
+
+_rf_l, _rf_i = sp.symbols("l i", integer=True, positive=True)
+_rf_k, _rf_s = sp.IndexedBase("k"), sp.IndexedBase("s")
+#: Closed form of the size recurrence for any stack (k_l: effective kernel of layer l):
+#: r = 1 + sum_l (k_l - 1) prod_{i<l} s_i.
+rf_size_closed = 1 + sp.Sum((_rf_k[_rf_l] - 1) * sp.Product(_rf_s[_rf_i], (_rf_i, 1, _rf_l - 1)),
+                            (_rf_l, 1, rf_L))
+
+EXPRESSIONS.update({
+    "rf_size_step": rf_size_step,
+    "rf_jump_step": rf_jump_step,
+    "rf_start_step": rf_start_step,
+    "rf_padding": rf_padding_expr,
+    "rf_stride1_closed": rf_stride1_closed,
+    "rf_size_closed": rf_size_closed,
+})
+
+_rf_size_step = _compile(rf_size_step, (rf_r, rf_j, k, d))
+_rf_jump_step = _compile(rf_jump_step, (rf_j, s))
+_rf_start_step = _compile(rf_start_step, (rf_u, rf_j, k, d, p))
+_rf_padding = _compile(rf_padding_expr, (rf_r, rf_u))
+_rf_stride1_closed = _compile(rf_stride1_closed, (rf_L, k))
+
+
+def _exact(value) -> Fraction | int:
+    """Lambdify prints the coefficient 1/2 as a float; starts are multiples of 1/2, so the float
+    is exact and converts back to a Fraction without loss."""
+    value = Fraction(value)
+    return int(value) if value.denominator == 1 else value
+
+
+def receptive_field_step(r: int, j: int, u, k: int, s: int = 1, d: int = 1, p: int = 0):
+    """One layer of the receptive-field recurrence along one axis: ``(r, j, u) -> (r', j', u')``.
+
+    ``r' = r + (k_eff - 1) j``, ``j' = j s``, ``u' = u + ((k_eff - 1)/2 - p) j`` with
+    ``k_eff = d (k - 1) + 1``. ``u`` (the start) is exact: an int or a ``Fraction``.
+    """
+    r = _check_int("receptive field size r", r, 1)
+    j = _check_int("jump j", j, 1)
+    k, s, d, p = _check_ksdp(k, s, d, p)
+    u = Fraction(u)
+    return (_rf_size_step(r, j, k, d), _rf_jump_step(j, s), _exact(_rf_start_step(u, j, k, d, p)))
+
+
+def receptive_field_padding(r: int, u) -> int:
+    """Effective padding ``(r - 1)/2 - u`` of a field of size ``r`` whose first unit is centred on
+    ``u``: how many pixels the first unit's field reaches left of (above) the input."""
+    return _exact(_rf_padding(_check_int("receptive field size r", r, 1), Fraction(u)))
+
+
+def stride1_receptive_field(layers: int, k: int) -> int:
+    """Receptive field of ``layers`` stride-1 layers of kernel ``k``: ``1 + L (k - 1)``."""
+    return _rf_stride1_closed(_check_int("layers", layers, 0), _check_int("kernel", k, 1))
