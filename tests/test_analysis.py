@@ -151,20 +151,34 @@ def test_backward_flops_are_right_for_grouped_convolutions():
     assert real_flops(grouped, x, backward=True) == s.backward_flops + over
 
 
+def autograd_saved_bytes(model, x):
+    """Bytes autograd keeps for backward in a real CPU forward pass: every tensor the
+    saved-tensor hooks see, grouped by storage (each storage once, whole), parameters and buffers
+    left out (they are the model's state, not activations)."""
+    state = {t.untyped_storage().data_ptr() for t in list(model.parameters()) + list(model.buffers())}
+    storages = {}
+    with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(
+            lambda t: storages.setdefault(t.untyped_storage().data_ptr(), t) is None or t,
+            lambda t: t):
+        out = model(x)
+    del out
+    return sum(t.untyped_storage().nbytes() for ptr, t in storages.items() if ptr not in state)
+
+
 def test_saved_activations_match_autograd():
-    """Bytes kept for backward equal what autograd saves, apart from BN's per-channel stats."""
+    """Bytes kept for backward equal what autograd saves, batch norm's per-channel statistics
+    included, parameters and running statistics left out."""
     model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
                           nn.MaxPool2d(2), nn.Conv2d(8, 16, 3), nn.SiLU(), nn.AdaptiveAvgPool2d(1),
                           nn.Flatten(), nn.Linear(16, 4)).train()
     x = torch.randn(4, 3, 20, 20)
-    saved = []
-    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
-        model(x)
-    params = {p.data_ptr() for p in model.parameters()}
-    unique = {(t.data_ptr(), t.shape, t.dtype): t.numel() * t.element_size() for t in saved
-              if t.data_ptr() not in params and t.numel() > 8}     # skip BN's 8-channel stats
     s = analysis.summarize(model, x.shape, training=True)
-    assert s.saved_activation_bytes == sum(unique.values())
+    assert s.saved_activation_bytes == autograd_saved_bytes(model, x)
+    # the same in evaluation mode (batch norm then keeps its input, not batch statistics)
+    s_eval = analysis.summarize(model.eval(), x.shape)
+    assert s_eval.saved_activation_bytes == autograd_saved_bytes(model, x)
+    model.train()
+    assert sum(r.saved_bytes for r in s.rows) == s.saved_activation_bytes
     mem = s.training_memory(batch_size=8)
     assert mem["weights"] == 4 * s.params == mem["gradients"]
     assert mem["optimizer_state"] == 2 * mem["weights"]
@@ -209,12 +223,16 @@ def test_reused_unknown_and_uncalled_modules():
     assert s.flops == real_flops(model, torch.randn(1, 3, 8, 8))
 
 
-def test_functional_matmul_shows_as_unattributed():
+def test_functional_matmul_is_counted_where_it_runs():
+    """A functional matmul is a product like any other: in the module that issued it, in the
+    headline FLOPs (it used to be left out, as ``unattributed_flops``)."""
     class Attn(nn.Module):
         def forward(self, x):
             return x @ x.transpose(-1, -2)
     s = analysis.summarize(Attn(), (2, 6, 4))
-    assert s.macs == 0 and s.unattributed_flops == 2 * 2 * 6 * 6 * 4
+    assert s.macs == 2 * 6 * 6 * 4 and s.flops == real_flops(Attn(), torch.randn(2, 6, 4))
+    assert s.unattributed_flops == 0
+    assert s.rows[0].type == "Attn" and s.rows[0].macs == s.macs and s.rows[0].ops == {"bmm": 1}
 
 
 def test_display():
@@ -241,7 +259,8 @@ def test_errors(call, message):
 
 
 def test_input_that_does_not_fit_reports_torch_error():
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="(?s)Conv2d failed on the meta device.*greater than.*"
+                                           "device='cpu'"):
         analysis.summarize(nn.Conv2d(3, 4, 7), (1, 3, 5, 5))
 
 

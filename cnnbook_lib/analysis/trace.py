@@ -1,0 +1,269 @@
+"""One forward pass of a copy of the model, recording every dispatched op, the module that issued
+it, and every tensor autograd saves for the backward pass.
+
+* **Ops.** A ``TorchDispatchMode`` sees each ATen op below autograd (after composite ops such as
+  ``linear``, ``matmul``, ``einsum`` are lowered to ``mm``/``addmm``/``bmm``) and prices it with
+  :data:`costs.OP_COSTS`.
+* **Attribution.** Forward pre- and post-hooks on every module keep a stack of the calls in
+  progress; an op belongs to the innermost call.
+* **Memory.** ``torch.autograd.graph.saved_tensors_hooks`` sees every tensor autograd keeps.
+  Tensors are grouped by storage (a view holds its whole storage) and each storage counts once,
+  with its size in bytes. Storages of parameters and buffers are left out: they are the model's
+  state, counted as weights, not activations.
+* **Meta device.** The default trace runs on ``meta`` tensors: shapes only, no arithmetic. Two
+  kernels are replaced there so the trace is fast and saves what a real device saves: batch
+  normalization returns empty outputs of the right shapes (its Python meta kernel is slow), and
+  ``scaled_dot_product_attention`` on 4-D inputs runs the fused CPU kernel's op (on meta, torch
+  would pick the unfused math path, which keeps the whole attention matrix).
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as TF
+from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils import _pytree as pytree
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from . import costs as C
+
+
+@dataclass
+class Call:
+    """One call of one module, with everything dispatched while it was the innermost call."""
+
+    module: nn.Module
+    depth: int
+    input_shape: tuple = ()
+    output_shape: tuple = ()
+    output_bytes: int = 0
+    macs: int = 0
+    backward_macs: int = 0
+    other: dict = field(default_factory=dict)        # kind -> other ops
+    ops: dict = field(default_factory=dict)          # op name -> count (all but free ops)
+    uncosted: dict = field(default_factory=dict)     # op name -> count (no rule)
+    saved_bytes: int = 0
+    has_child_calls: bool = False
+    rule: object = None                              # the layer rule of the module, if any
+
+
+def _first_tensor(tree):
+    return next((t for t in pytree.tree_leaves(tree) if isinstance(t, torch.Tensor)), None)
+
+
+class _BNFast(Exception):
+    pass
+
+
+def _fast_batch_norm(name: str, args, out_dtype):
+    """Empty outputs of a batch-norm op with the shapes the real kernel returns (the statistics
+    are per channel in training, empty in evaluation for ``native_batch_norm``)."""
+    x = args[0]
+    c = x.shape[1] if x.dim() > 1 else x.shape[0]
+    y = torch.empty_like(x)
+    stat = dict(dtype=torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype,
+                device=x.device)
+    if name == "native_batch_norm":
+        training = bool(args[5])
+        n = c if training else 0
+        return y, torch.empty(n, **stat), torch.empty(n, **stat)
+    if name == "_batch_norm_with_update":
+        return (y, torch.empty(c, **stat), torch.empty(c, **stat),
+                torch.empty(0, dtype=torch.uint8, device=x.device))
+    if name == "_batch_norm_no_update":
+        return (y, torch.empty(0, **stat), torch.empty(0, **stat),
+                torch.empty(0, dtype=torch.uint8, device=x.device))
+    raise _BNFast(name)
+
+
+_FAST_BN = ("native_batch_norm", "_batch_norm_with_update", "_batch_norm_no_update")
+
+
+class _Ops(TorchDispatchMode):
+    """Prices each dispatched op and adds it to the innermost module call."""
+
+    def __init__(self, tracer: "Tracer"):
+        super().__init__()
+        self.tracer = tracer
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = C.op_name(func)
+        out = None
+        if self.tracer.meta and name in _FAST_BN:
+            try:
+                out = _fast_batch_norm(name, args, args[0].dtype)
+            except _BNFast:
+                out = None
+        if out is None:
+            out = func(*args, **kwargs)
+        if name not in C.FREE_OPS:
+            self.tracer.record(name, args, kwargs, out)
+        return out
+
+
+class _Functions(TorchFunctionMode):
+    """On the meta device, routes 4-D ``scaled_dot_product_attention`` to the fused CPU kernel's
+    op, as a CPU (or a GPU's flash kernel) runs it, instead of torch's meta fallback (the math
+    path, which saves the attention matrix)."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is TF.scaled_dot_product_attention:
+            fused = _fused_sdpa(*args, **kwargs)
+            if fused is not None:
+                return fused
+        return func(*args, **kwargs)
+
+
+def _fused_sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                enable_gqa=False):
+    tensors = (query, key, value)
+    if (enable_gqa or dropout_p or not all(isinstance(t, torch.Tensor) for t in tensors)
+            or any(t.dim() != 4 or t.device.type != "meta" for t in tensors)
+            or query.shape[:2] != key.shape[:2] or key.shape[:3] != value.shape[:3]
+            or query.shape[-1] != key.shape[-1] or not query.dtype.is_floating_point):
+        return None
+    return torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
+        query, key, value, 0.0, bool(is_causal), attn_mask=attn_mask, scale=scale)[0]
+
+
+class Tracer:
+    """Runs the traced copy of a model once and collects :class:`Call` records."""
+
+    def __init__(self, model: nn.Module, meta: bool):
+        self.model = model
+        self.meta = meta
+        self.calls: list[Call] = []
+        self.stack: list[Call] = []
+        self.outside = Call(module=model, depth=-1)    # ops issued outside any module call
+        self.state = {self._key(t) for t in list(model.parameters()) + list(model.buffers())}
+        self.storages: set[int] = set()
+        self.kept: list[torch.Tensor] = []           # saved tensors alive: storage keys unique
+
+    @staticmethod
+    def _key(t: torch.Tensor) -> int:
+        return t.untyped_storage()._cdata
+
+    def current(self) -> Call:
+        return self.stack[-1] if self.stack else self.outside
+
+    # --- ops --------------------------------------------------------------------------------
+    def record(self, name, args, kwargs, out) -> None:
+        call = self.current()
+        call.ops[name] = call.ops.get(name, 0) + 1
+        rule = C.OP_COSTS.get(name)
+        mac_op = rule is not None and (name in _MAC_OPS)
+        covered = call.rule is not None
+        if rule is None:
+            if not covered:
+                call.uncosted[name] = call.uncosted.get(name, 0) + 1
+            return
+        if covered and not mac_op:
+            return                                  # priced by the layer rule of its module
+        cost = rule(args, kwargs, out)
+        call.macs += cost.macs
+        call.backward_macs += cost.backward_macs
+        if cost.other_ops:
+            call.other[cost.other_kind] = call.other.get(cost.other_kind, 0) + cost.other_ops
+
+    # --- saved tensors -------------------------------------------------------------------------
+    def pack(self, t: torch.Tensor):
+        try:
+            key = self._key(t)
+        except (RuntimeError, NotImplementedError):     # e.g. a tensor subclass without storage
+            return t
+        if key not in self.state and key not in self.storages:
+            self.storages.add(key)
+            self.kept.append(t)
+            self.current().saved_bytes += t.untyped_storage().nbytes()
+        return t
+
+    # --- module calls --------------------------------------------------------------------------
+    def pre(self, module, args, kwargs):
+        if self.stack:
+            self.stack[-1].has_child_calls = True
+        call = Call(module=module, depth=len(self.stack))
+        call.rule = C.layer_rule(module)
+        x = _first_tensor((args, kwargs))
+        if x is not None:
+            call.input_shape = tuple(x.shape)
+        self.calls.append(call)
+        self.stack.append(call)
+
+    def post(self, module, args, kwargs, output):
+        if not self.stack or self.stack[-1].module is not module:
+            return
+        call = self.stack.pop()
+        y = _first_tensor(output)
+        if y is not None:
+            call.output_shape = tuple(y.shape)
+            call.output_bytes = y.numel() * y.element_size()
+        if call.rule is not None and y is not None:
+            x = _first_tensor((args, kwargs))
+            cost = call.rule(module, x if x is not None else y, y)
+            if cost.other_ops:
+                call.other[cost.other_kind] = call.other.get(cost.other_kind, 0) + cost.other_ops
+
+    def run(self, x: torch.Tensor) -> None:
+        handles = []
+        for m in self.model.modules():
+            handles.append(m.register_forward_pre_hook(self.pre, with_kwargs=True))
+            handles.append(m.register_forward_hook(self.post, with_kwargs=True, always_call=True))
+        try:
+            with torch.autograd.graph.saved_tensors_hooks(self.pack, lambda t: t), \
+                    _Ops(self), (_Functions() if self.meta else _nothing()):
+                self.model(x)
+        finally:
+            for h in handles:
+                h.remove()
+            self.stack.clear()
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+_MAC_OPS = frozenset(n for n, r in C.OP_COSTS.items()
+                     if n in ("mm", "bmm", "addmm", "baddbmm", "mv", "dot", "vdot", "addmv",
+                              "convolution", "_convolution", "convolution_overrideable",
+                              "cudnn_convolution", "_slow_conv2d_forward",
+                              "_native_multi_head_attention") or "scaled_dot_product" in n)
+
+
+def traced_copy(model: nn.Module, device: str, dtype: torch.dtype) -> nn.Module:
+    """A deep copy of ``model`` on ``device`` with floating parameters and buffers in ``dtype``.
+
+    On ``meta`` nothing is copied but shapes. On a real device the values are copied from the
+    model, or drawn at random (weights ~ N(0, 1/fan_in), running variances 1) where the model
+    itself lives on ``meta``; shared parameters stay shared.
+    """
+    gen = torch.Generator().manual_seed(0)
+
+    def make(t: torch.Tensor, name: str) -> torch.Tensor:
+        dt = dtype if t.is_floating_point() else t.dtype
+        if device == "meta":
+            return torch.empty_like(t, device="meta", dtype=dt)
+        if t.device.type != "meta":
+            return t.detach().to(device=device, dtype=dt, copy=True)
+        if not t.is_floating_point():
+            return torch.zeros(t.shape, dtype=dt, device=device)
+        if name.endswith("running_var"):
+            return torch.ones(t.shape, dtype=dt, device=device)
+        fan_in = max(1, t.numel() // max(1, t.shape[0])) if t.dim() > 1 else 1
+        v = torch.randn(t.shape, generator=gen) / fan_in ** 0.5
+        return v.to(device=device, dtype=dt)
+
+    memo: dict[int, torch.Tensor] = {}
+    for name, prm in model.named_parameters(remove_duplicate=True):
+        memo[id(prm)] = nn.Parameter(make(prm, name), requires_grad=prm.requires_grad)
+    for name, buf in model.named_buffers(remove_duplicate=True):
+        memo[id(buf)] = make(buf, name)
+    return copy.deepcopy(model, memo)
