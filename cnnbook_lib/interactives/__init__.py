@@ -1,29 +1,72 @@
-"""Interactives declared once, rendered live (ipywidgets) and static (self-contained HTML + JS).
+"""Interactives: one ES module each (``js/<name>.js``), live in Jupyter through anywidget and the
+same module in the static book.
 
 A chapter displays one by leaving it as the value of a cell::
 
     from cnnbook_lib import interactives
-    interactives.conv_arithmetic()          # or interactives.examples()["conv_arithmetic"]
+    w = interactives.conv_arithmetic()      # an anywidget.AnyWidget
+    w                                       # live in JupyterLab, VS Code, Colab; static in the book
+    w.k = 5                                 # moves the control
+    w.result["outputs"]["out"]              # what the view computed
 
-In a running kernel the widget view shows (recomputed in Python); in the built book the
-``text/html`` rendering shows, and runs in the browser with formulas compiled from
-:mod:`cnnbook_lib.formulas` by ``sympy.jscode``. See :mod:`.core` for declaring a new one.
+In a running kernel the widget view shows; in the built book the ``text/html`` rendering shows the
+same module, mounted without a kernel. Formulas reach the JavaScript compiled from
+:mod:`cnnbook_lib.formulas` by ``sympy.jscode`` (``js/formulas.js``). See :mod:`.core` for adding
+an interactive in one file.
 """
 from __future__ import annotations
 
-from .algorithms import conv_algorithms
-from .architecture import architecture_explorer
-from .convolution import conv_arithmetic, factorization, layer_cost
+from .algorithms import conv_algorithms as _conv_algorithms
+from .architecture import architecture_explorer as _architecture_explorer
+from .convolution import conv_arithmetic as _conv_arithmetic, factorization as _factorization
+from .convolution import layer_cost as _layer_cost
 from .core import Formula, Interactive, Output, Param, gallery_html
-from .receptive_stack import receptive_stack
+from .receptive_stack import receptive_stack as _receptive_stack
 
-__all__ = ["Interactive", "Param", "Output", "Formula", "examples", "gallery_html",
+__all__ = ["Interactive", "Param", "Output", "Formula", "declarations", "examples", "gallery_html",
            "conv_arithmetic", "layer_cost", "receptive_stack", "factorization",
            "architecture_explorer", "conv_algorithms"]
 
+_DECLARATIONS = {"conv_arithmetic": _conv_arithmetic, "layer_cost": _layer_cost,
+                 "receptive_stack": _receptive_stack, "factorization": _factorization,
+                 "architecture_explorer": _architecture_explorer, "conv_algorithms": _conv_algorithms}
 
-def examples() -> dict[str, Interactive]:
-    """Every interactive the library offers, by name, ready to display."""
-    items = [conv_arithmetic(), layer_cost(), receptive_stack(), factorization(),
-             architecture_explorer(), conv_algorithms()]
-    return {i.name: i for i in items}
+
+def declarations() -> dict[str, Interactive]:
+    """The declaration of every interactive the library offers, by name."""
+    return {name: make() for name, make in _DECLARATIONS.items()}
+
+
+def examples() -> dict:
+    """Every interactive the library offers, by name, as live widgets ready to display."""
+    return {name: decl.widget() for name, decl in declarations().items()}
+
+
+def conv_arithmetic(**values):
+    """Input, padding and output grids of a (transposed) convolution (a live widget)."""
+    return _conv_arithmetic().widget(**values)
+
+
+def layer_cost(**values):
+    """Parameters, MACs, FLOPs and memory of one Conv2d layer (a live widget)."""
+    return _layer_cost().widget(**values)
+
+
+def factorization(**values):
+    """Standard vs depthwise-separable vs grouped vs bottleneck convolution (a live widget)."""
+    return _factorization().widget(**values)
+
+
+def receptive_stack(**values):
+    """Receptive field, jump and reached input pixels of a stack of convolutions (a live widget)."""
+    return _receptive_stack().widget(**values)
+
+
+def conv_algorithms(**values):
+    """Multiplications and workspace of the four convolution algorithms (a live widget)."""
+    return _conv_algorithms().widget(**values)
+
+
+def architecture_explorer(names: list[str] | None = None, **values):
+    """Per-layer parameters, MACs and activation memory of the book's networks (a live widget)."""
+    return _architecture_explorer(names).widget(**values)

@@ -2,7 +2,8 @@
 
 The static page embeds the summaries (computed by :func:`cnnbook_lib.analysis.summarize` on
 ``cnnbook_lib.architectures.build(name)``, built on the meta device: no weights are allocated);
-the live widget recomputes the summary of the chosen network.
+the live widget traces the chosen network in the kernel when the choice changes and sends its
+summary to the view (``live_data``). The view is ``js/architecture_explorer.js``.
 """
 from __future__ import annotations
 
@@ -47,45 +48,6 @@ def network_names() -> list[str]:
     return A.names()
 
 
-def _summaries() -> dict:
-    return {name: network_summary(name) for name in network_names()}
-
-
-def _explore(v: dict, data) -> dict:
-    net = data[v["network"]] if data is not None else network_summary(v["network"])
-    rows = list(net["rows"])
-    if v["order"] == "macs":
-        rows = sorted(rows, key=lambda row: -row[3])[:25]
-    shape = "×".join(map(str, net["input"]))
-    return {"outputs": {"params": net["params"], "macs": net["macs"], "flops": net["flops"],
-                        "activation_bytes": net["activation_bytes"], "layers": len(net["rows"]),
-                        "input": shape},
-            "figure": [{"kind": "bars", "title": f"{v['network']}, input {shape}",
-                        "series": ["parameters", "MACs", "activation memory"],
-                        "fmts": ["short", "short", "shortbytes"],
-                        "rows": [{"label": f"{r[0]} ({r[1]})", "values": [r[2], r[3], r[4]]}
-                                 for r in rows]}]}
-
-
-_EXPLORE_JS = r"""
-function (v, F, DATA, fail) {
-  var net = DATA[v.network], rows = net.rows.slice();
-  if (v.order === "macs") {
-    rows = rows.map(function (r, i) { return [r, i]; })
-      .sort(function (a, b) { return (b[0][3] - a[0][3]) || (a[1] - b[1]); })
-      .slice(0, 25).map(function (x) { return x[0]; });
-  }
-  var shape = net.input.join("×");
-  return {outputs: {params: net.params, macs: net.macs, flops: net.flops,
-                    activation_bytes: net.activation_bytes, layers: net.rows.length, input: shape},
-          figure: [{kind: "bars", title: v.network + ", input " + shape,
-                    series: ["parameters", "MACs", "activation memory"],
-                    fmts: ["short", "short", "shortbytes"],
-                    rows: rows.map(function (r) { return {label: r[0] + " (" + r[1] + ")", values: [r[2], r[3], r[4]]}; })}]};
-}
-"""
-
-
 def architecture_explorer(names: list[str] | None = None) -> Interactive:
     """Choose a network: per-layer bars of parameters, MACs and activation memory."""
     names = list(names or network_names())
@@ -101,7 +63,6 @@ def architecture_explorer(names: list[str] | None = None) -> Interactive:
                  Output("macs", "MACs"), Output("flops", "FLOPs (conv + linear)"),
                  Output("activation_bytes", "activation memory (all outputs)", "bytes"),
                  Output("layers", "layers shown")],
-        compute=_explore, js_compute=_EXPLORE_JS,
-        live_compute=lambda v, data: _explore(v, None),
         data=lambda: {name: network_summary(name) for name in names},
+        live_data=lambda v: {v["network"]: network_summary(v["network"])},
     )

@@ -1,30 +1,42 @@
-"""The declarative :class:`Interactive` and its two renderings.
+"""Declarations of interactives, and their two renderings from one ES module.
 
-An interactive is declared once: its parameters (:class:`Param`), the values it shows
-(:class:`Output`), the formulas it shows with numbers substituted (:class:`Formula`), a compute
-step written twice over the *same* formulas (``compute`` in Python calls the numeric functions of
-:mod:`cnnbook_lib.formulas`; ``js_compute`` calls JavaScript compiled from their sympy
-expressions, passed in ``js_formulas``), and optional embedded ``data``.
+An interactive is one ES module file ``js/<name>.js`` that follows anywidget's front-end contract
+(``export default {render({model, el})}``) and exports its compute step, plus a declaration here:
+its parameters (:class:`Param`), the values it shows (:class:`Output`), the formulas it shows with
+numbers substituted (:class:`Formula`), optional embedded ``data`` and optional ``live_data``
+(Python work, e.g. a torch trace, done in the kernel when a control changes). The module is the only
+place its compute step and its view are written; Python holds no copy of either.
 
-It then renders
+It renders
 
-* live, as an ipywidgets UI (:meth:`Interactive.widget`), recomputed in Python on every change;
-* static, as self-contained HTML + JavaScript (:meth:`Interactive.to_html`): no external
-  script, no network, updating on the controls' ``input`` events.
+* live, as an :class:`anywidget.AnyWidget` (:meth:`Interactive.widget`): one trait per parameter,
+  ``result`` (the evaluation the view made), ``_spec`` (the declaration) and ``_data``; setting
+  ``w.k = 5`` from Python moves the control, and moving the control updates ``w.k`` and ``w.result``;
+* static, as self-contained HTML (:meth:`Interactive.to_html`): the same bundled module, imported
+  from a blob URL and rendered on a stand-in model (``createModel`` of ``js/cb.js``); no kernel,
+  no CDN, no network. This is what MyST's ``{anywidget}`` directive and marimo's export do.
 
-Displaying the object in a notebook (``_repr_mimebundle_``) gives both: the widget view for a
-running kernel and ``text/html`` for the built book.
+Displaying an interactive or its widget gives both: the widget view for a running kernel and
+``text/html`` for the built book (``_config.yml`` prefers ``text/html`` for the HTML builder).
+
+Adding an interactive: write ``js/<name>.js`` (import helpers from ``./cb.js`` and formulas from
+``./formulas.js``; add a formula to :data:`cnnbook_lib.interactives.jsgen.JS_FORMULAS` and run
+``python -m cnnbook_lib.interactives`` to regenerate ``formulas.js``), declare it with
+:class:`Interactive` in a Python function, and list it in :func:`cnnbook_lib.interactives.examples`.
 """
 from __future__ import annotations
 
+import html
 import json
+import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Callable, Sequence
 
 import sympy as sp
 
-from . import runtime
-from .jsgen import formula_template, js_functions
+from . import esm
+from .jsgen import formula_template
 
 Cond = tuple  # (param name, "==" or ">=", value)
 
@@ -46,6 +58,8 @@ class Param:
     buttons: bool = False             # range: add "-" and "+" buttons
 
     def __post_init__(self):
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", self.name) or self.name == "result":
+            raise ValueError(f"parameter name {self.name!r} must be a lower-case identifier, not 'result'")
         if self.control not in ("range", "number", "select"):
             raise ValueError(f"control must be range, number or select, got {self.control!r}")
         if self.control == "select":
@@ -54,8 +68,9 @@ class Param:
             if str(self.default) not in [c[0] for c in self.choices]:
                 raise ValueError(f"default {self.default!r} of {self.name} is not a choice")
             self.default = str(self.default)
-        elif not (self.min <= self.default <= self.max):
-            raise ValueError(f"default {self.default} of {self.name} outside [{self.min}, {self.max}]")
+        elif not (isinstance(self.min, int) and isinstance(self.max, int) and isinstance(self.default, int)
+                  and self.min <= self.default <= self.max):
+            raise ValueError(f"default {self.default!r} of {self.name} outside [{self.min}, {self.max}]")
 
     @property
     def kind(self) -> str:
@@ -67,7 +82,14 @@ class Param:
         return {"name": self.name, "label": self.label, "kind": self.kind, "default": self.default,
                 "min": self.min, "max": self.max, "step": self.step, "control": self.control,
                 "choices": [list(c) for c in self.choices], "visible_when": self.visible_when,
-                "max_from": self.max_from}
+                "max_from": self.max_from, "buttons": self.buttons}
+
+    def trait(self):
+        """The synced trait that holds this control's value in a live widget."""
+        import traitlets as T
+        if self.kind == "str":
+            return T.Enum([c[0] for c in self.choices], default_value=self.default).tag(sync=True)
+        return T.Int(self.default, min=self.min, max=self.max).tag(sync=True)
 
 
 @dataclass
@@ -104,36 +126,41 @@ class Formula:
                 "template": formula_template(self.expr), "subs": dict(self.subs), "when": self.when}
 
 
+def normalize(v):
+    """Fractions and tuples to JSON-ready numbers and lists, recursively."""
+    if isinstance(v, Fraction):
+        return int(v) if v.denominator == 1 else float(v)
+    if isinstance(v, dict):
+        return {k: normalize(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [normalize(x) for x in v]
+    return v
 
 
 class Interactive:
-    """One interactive, declared once and rendered live (ipywidgets) or static (HTML + JS).
+    """One interactive: the declaration that goes with the ES module ``js/<module>.js``.
 
-    ``compute(values, data) -> {"outputs": {...}, "figure": [...]}`` runs in Python and raises
-    ``ValueError`` with a plain explanation for impossible combinations; ``js_compute`` is the
-    source of a JavaScript function ``(v, F, DATA, fail)`` returning the same structure, where
-    ``F`` holds the functions compiled from ``js_formulas`` (name -> (sympy expr, argument
-    symbols)) and ``fail(message)`` raises an explanation. ``data`` (a value, or a function called
-    once when first needed) is embedded as JSON in the static page.
+    ``data`` (a value, or a function called once when first needed) is embedded in the static page.
+    ``live_data(values) -> dict``, if given, runs in the kernel whenever a control changes and its
+    entries are merged into the widget's ``_data`` (e.g. the summary of the network just chosen),
+    so that a live widget need not embed everything the static page does.
     """
 
     def __init__(self, name: str, title: str, params: Sequence[Param], outputs: Sequence[Output],
-                 compute: Callable[[dict, Any], dict], js_compute: str,
-                 js_formulas: dict[str, tuple[sp.Expr, Sequence[sp.Symbol]]] | None = None,
                  formulas: Sequence[Formula] = (), data: Any = None, description: str = "",
-                 live_compute: Callable[[dict, Any], dict] | None = None):
+                 live_data: Callable[[dict], dict] | None = None, module: str | None = None):
         names = [p.name for p in params]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate parameter names in {name}: {names}")
         self.name, self.title, self.description = name, title, description
         self.params, self.outputs, self.formulas = list(params), list(outputs), list(formulas)
-        self.compute, self.js_compute = compute, js_compute
-        self.live_compute = live_compute or compute
-        self.js_formulas = dict(js_formulas or {})
+        self.module = module or f"{name}.js"
+        esm.source(self.module)                         # fail now if the module is missing
+        self.live_data = live_data
         self._data = data
         self._data_ready = not callable(data)
+        self._spec = None
 
-    # -- declaration ------------------------------------------------------------------------
     @property
     def data(self):
         """The embedded data (a callable is computed on first access)."""
@@ -144,8 +171,9 @@ class Interactive:
 
     def spec(self) -> dict:
         """The declaration as JSON-ready data (built once: printing formulas takes time)."""
-        if getattr(self, "_spec", None) is None:
-            self._spec = {"name": self.name, "params": [p.spec() for p in self.params],
+        if self._spec is None:
+            self._spec = {"name": self.name, "title": self.title, "description": self.description,
+                          "params": [p.spec() for p in self.params],
                           "outputs": [o.spec() for o in self.outputs],
                           "formulas": [f.spec() for f in self.formulas]}
         return self._spec
@@ -154,162 +182,143 @@ class Interactive:
         """Default value of each parameter, by name."""
         return {p.name: p.default for p in self.params}
 
+    def esm(self) -> str:
+        """The bundled ES module (the interactive's file with ``cb.js`` and ``formulas.js`` inlined)."""
+        return esm.bundle(self.module)
+
     def __repr__(self) -> str:
         return f"Interactive({self.name!r}, params={[p.name for p in self.params]})"
 
-    # -- Python evaluation ------------------------------------------------------------------
-    def evaluate(self, values: dict | None = None, *, live: bool = False) -> dict:
-        """Result for the given control values (raw strings or ints; missing ones default).
-
-        ``{"values", "error", "outputs", "figure"}``; ``error`` is the explanation shown when the
-        combination is impossible. ``live=True`` uses the live compute step (e.g. recomputing
-        an architecture's summary instead of reading the embedded data).
-        """
-        raw = self.defaults()
-        raw.update(values or {})
-        fn = self.live_compute if live else self.compute
-        return runtime.evaluate(self.spec(), fn, None if live else self.data, raw)
-
-    def render_view(self, values: dict | None = None, *, live: bool = False) -> str:
-        """HTML of the view for the given control values."""
-        return runtime.render_view(self.spec(), self.evaluate(values, live=live))
-
-    # -- static rendering -------------------------------------------------------------------
-    def js_source(self) -> str:
-        """JavaScript that defines ``SPEC``, ``F`` (compiled formulas), ``DATA`` and ``compute``."""
-        return ("var SPEC = " + _json(self.spec()) + ";\n"
-                "var F = " + js_functions(self.js_formulas) + ";\n"
-                "var DATA = " + _json(runtime.normalize(self.data)) + ";\n"
-                "var compute = " + self.js_compute.strip() + ";\n")
-
-    def js_module(self) -> str:
-        """A CommonJS module (for node) exporting ``evaluate(raw)`` and ``render(result)``."""
-        return (runtime.JS_CORE + self.js_source() +
-                "module.exports = {evaluate: function (raw) { return CB.evaluate(SPEC, compute, F, DATA, raw); },\n"
-                "  render: function (res) { return CB.renderView(SPEC, res); }, fmt: CB.fmt};\n")
-
-    def to_html(self, values: dict | None = None) -> str:
-        """Self-contained static HTML: controls, the view rendered for ``values``, and its script."""
-        raw = self.defaults()
-        raw.update(values or {})
-        res = self.evaluate(raw)
-        parts = [f'<div class="cnnbook-interactive" data-cnnbook-interactive="{runtime.esc(self.name)}">',
-                 f"<style>{runtime.CSS}</style>",
-                 f'<div class="cb-title">{runtime.esc(self.title)}</div>']
-        if self.description:
-            parts.append(f'<div class="cb-desc">{runtime.esc(self.description)}</div>')
-        parts.append('<div class="cb-controls">')
-        for p in self.params:
-            parts.append(_control_html(p, raw[p.name], res["values"]))
-        parts.append("</div>")
-        parts.append(f'<div class="cb-view" aria-live="polite">{runtime.render_view(self.spec(), res)}</div>')
-        script = ("(function (root) {\n" + runtime.JS_CORE + runtime.JS_DOM + self.js_source() +
-                  "CB.mount(root, SPEC, F, DATA, compute);\n})(document.currentScript.parentElement);")
-        parts.append("<script>" + _script_safe(script) + "</script></div>")
-        return "\n".join(parts)
-
-    # -- live rendering ---------------------------------------------------------------------
-    def widget(self, values: dict | None = None):
-        """An ipywidgets UI that recomputes in Python on every change."""
-        import ipywidgets as W
-
-        raw = self.defaults()
-        raw.update(values or {})
-        controls: dict[str, Any] = {}
-        rows = []
-        for p in self.params:
-            style = {"description_width": "initial"}
-            if p.control == "range":
-                c = W.IntSlider(value=int(raw[p.name]), min=p.min, max=p.max, step=p.step,
-                                description=p.label, style=style, continuous_update=True)
-            elif p.control == "number":
-                c = W.BoundedIntText(value=int(raw[p.name]), min=p.min, max=p.max, step=p.step,
-                                     description=p.label, style=style,
-                                     layout=W.Layout(width="auto"))
+    def _checked(self, values: dict | None) -> dict:
+        state = self.defaults()
+        for key, value in (values or {}).items():
+            param = next((p for p in self.params if p.name == key), None)
+            if param is None:
+                raise ValueError(f"{self.name} has no parameter {key!r}; parameters: "
+                                 f"{', '.join(p.name for p in self.params)}")
+            if param.kind == "str":
+                if value not in [c[0] for c in param.choices]:
+                    raise ValueError(f"{key} must be one of {', '.join(c[0] for c in param.choices)}, "
+                                     f"got {value!r}")
             else:
-                c = W.Dropdown(options=[(t, v) for v, t in p.choices], value=str(raw[p.name]),
-                               description=p.label, style=style)
-            controls[p.name] = c
-            rows.append(c)
-        view = W.HTML()
-        box = W.VBox([W.HTML(f"<b>{runtime.esc(self.title)}</b>"),
-                      W.Box(rows, layout=W.Layout(display="flex", flex_flow="row wrap")), view])
-        box.add_class("cnnbook-interactive-live")
-        busy = {"on": False}
+                _check_int(param, value)
+            state[key] = value
+        return state
 
-        def update(_change=None):
-            if busy["on"]:
-                return
-            busy["on"] = True
-            try:
-                vals = {n: c.value for n, c in controls.items()}
-                res = self.evaluate(vals, live=True)
-                for p in self.params:
-                    c = controls[p.name]
-                    c.layout.display = None if runtime.when(p.visible_when, vals) else "none"
-                    if p.max_from and not res["error"] and p.max_from in res["outputs"]:
-                        c.max = int(res["outputs"][p.max_from])
-                if any(controls[n].value != v for n, v in vals.items()):
-                    res = self.evaluate({n: c.value for n, c in controls.items()}, live=True)
-                view.value = (f'<div class="cnnbook-interactive"><style>{runtime.CSS}</style>'
-                              f"{runtime.render_view(self.spec(), res)}</div>")
-                box.result = res
-            finally:
-                busy["on"] = False
+    # -- live ---------------------------------------------------------------------------------
+    def widget(self, **values):
+        """The live widget (an :class:`anywidget.AnyWidget`), with control values ``values``."""
+        cls = _widget_class(self)
+        state = self._checked(values)
+        data = normalize(self.live_data(state)) if self.live_data else normalize(self.data)
+        return cls(interactive=self, _spec=self.spec(), _data=data, **state)
 
-        for c in controls.values():
-            c.observe(update, names="value")
-        box.controls = controls
-        box.view = view
-        update()
-        return box
+    # -- static -------------------------------------------------------------------------------
+    def to_html(self, values: dict | None = None) -> str:
+        """Self-contained static HTML: the bundled module, its state, and a loader script."""
+        state = self._checked(values)
+        state.update({"_spec": self.spec(), "_data": normalize(self.data), "result": {}})
+        config = _script_json({"esm": self.esm(), "state": state})
+        loader = esm.source("static-loader.js").strip().rstrip(";")
+        return (f'<div class="cnnbook-static" data-cnnbook-static="{html.escape(self.name)}">'
+                f"<style>{esm.css()}</style>"
+                f'<div class="cb-root"><noscript>{html.escape(self.title)}: this interactive needs '
+                f"JavaScript.</noscript></div>"
+                f'<script type="application/json" class="cb-config">{config}</script>'
+                f"<script>{loader}(document.currentScript.parentElement);</script></div>")
 
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
-        bundle: dict = {}
-        try:
-            w = self.widget()
-            bundle.update(w._repr_mimebundle_(include=include, exclude=exclude) or {})
-        except ImportError:                      # no ipywidgets: the static page alone
-            pass
-        bundle["text/html"] = self.to_html()
-        bundle.setdefault("text/plain", repr(self))
-        return bundle
+        return self.widget()._repr_mimebundle_(include=include, exclude=exclude)
 
 
-def _json(obj) -> str:
-    return json.dumps(obj, separators=(",", ":"), sort_keys=True)
+def _check_int(param: Param, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{param.name} must be an integer, got {value!r}")
+    if not param.min <= value <= param.max:
+        raise ValueError(f"{param.name} must be between {param.min} and {param.max}, got {value}")
 
 
-def _script_safe(js: str) -> str:
-    """Keep inline JavaScript from closing its <script> element or opening a comment."""
-    return js.replace("</", "<\\/").replace("<!--", "<\\!--")
+def _script_json(obj) -> str:
+    """JSON safe inside a <script> element (it cannot close the element or open a comment)."""
+    return (json.dumps(obj, separators=(",", ":"), sort_keys=True)
+            .replace("</", "<\\/").replace("<!--", "<\\!--"))
 
 
-def _control_html(p: Param, value, parsed: dict) -> str:
-    esc = runtime.esc
-    hidden = "" if runtime.when(p.visible_when, parsed) else " hidden"
-    o = f'<label class="cb-control" data-param="{esc(p.name)}"{hidden}><span>{esc(p.label)}</span> '
-    if p.control == "select":
-        o += f'<select name="{esc(p.name)}">'
-        for v, t in p.choices:
-            sel = " selected" if v == str(value) else ""
-            o += f'<option value="{esc(v)}"{sel}>{esc(t)}</option>'
-        o += "</select>"
-    else:
-        o += (f'<input type="{p.control}" name="{esc(p.name)}" min="{p.min}" max="{p.max}" '
-              f'step="{p.step}" value="{esc(value)}">')
-        if p.control == "range":
-            o += f"<output>{esc(value)}</output>"
-            if p.buttons:
-                o += (f'<button type="button" data-step="-{p.step}" data-target="{esc(p.name)}" '
-                      f'aria-label="fewer">−</button><button type="button" data-step="{p.step}" '
-                      f'data-target="{esc(p.name)}" aria-label="more">+</button>')
-    return o + "</label>"
+_CLASSES: dict[str, type] = {}
 
 
-def gallery_html(interactives: dict[str, Interactive] | Sequence[Interactive], title: str = "Interactives") -> str:
-    """A complete HTML page showing the static rendering of each interactive."""
-    items = interactives.values() if isinstance(interactives, dict) else interactives
-    body = "\n".join(f"<section><h2>{runtime.esc(i.title)}</h2>\n{i.to_html()}</section>" for i in items)
+def _widget_class(inter: Interactive) -> type:
+    """The AnyWidget subclass of one interactive: a trait per parameter (made once per name)."""
+    import traitlets as T
+
+    key = inter.name
+    if key not in _CLASSES:
+        camel = "".join(part.title() for part in inter.name.split("_")) + "Widget"
+        traits = {p.name: p.trait() for p in inter.params}
+        traits.update(_esm=inter.esm(), _css=esm.css(),
+                      _spec=T.Dict().tag(sync=True), _data=T.Any(None, allow_none=True).tag(sync=True),
+                      result=T.Dict().tag(sync=True))
+        _CLASSES[key] = type(camel, (_interactive_widget_base(),), traits)
+    return _CLASSES[key]
+
+
+def __getattr__(name):                    # ``core.InteractiveWidget``, built on first use
+    if name == "InteractiveWidget":
+        return _interactive_widget_base()
+    raise AttributeError(name)
+
+
+_BASE: list = []
+
+
+def _interactive_widget_base() -> type:
+    if not _BASE:
+        import anywidget
+
+        class InteractiveWidget(anywidget.AnyWidget):
+            """A live interactive: control values and ``result`` are traits, synced with the view.
+
+            ``result`` is ``{"values", "error", "outputs", "figure"}`` as the view last computed it
+            (the compute step runs in the front end, so ``result`` follows once a view is shown).
+            """
+
+            def __init__(self, interactive: Interactive, **kwargs):
+                self.interactive = interactive
+                super().__init__(**kwargs)
+                if interactive.live_data:
+                    self.observe(self._live, names=[p.name for p in interactive.params])
+
+            def _live(self, change):
+                values = {p.name: getattr(self, p.name) for p in self.interactive.params}
+                new = normalize(self.interactive.live_data(values))
+                old = self._data or {}
+                if any(old.get(k) != v for k, v in new.items()):
+                    self._data = {**old, **new}
+
+            def to_html(self) -> str:
+                """The static rendering with this widget's current control values."""
+                return self.interactive.to_html(
+                    {p.name: getattr(self, p.name) for p in self.interactive.params})
+
+            def _repr_mimebundle_(self, **kwargs):
+                out = super()._repr_mimebundle_(**kwargs)
+                data, meta = out if isinstance(out, tuple) else (out or {}, {})
+                data = dict(data)
+                data["text/html"] = self.to_html()
+                return data, meta
+
+            def __repr__(self) -> str:
+                return f"{type(self).__name__}({self.interactive.name!r})"
+
+        _BASE.append(InteractiveWidget)
+    return _BASE[0]
+
+
+def gallery_html(items, title: str = "Interactives") -> str:
+    """A complete HTML page showing the static rendering of each interactive (or widget)."""
+    items = items.values() if isinstance(items, dict) else items
+    decls = [getattr(i, "interactive", i) for i in items]
+    body = "\n".join(f"<section><h2>{html.escape(d.title)}</h2>\n{d.to_html()}</section>" for d in decls)
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            f"<title>{runtime.esc(title)}</title></head><body><h1>{runtime.esc(title)}</h1>\n{body}\n</body></html>")
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>\n{body}\n</body></html>")

@@ -1,0 +1,45 @@
+// Generated from cnnbook_lib.formulas by sympy.jscode: do not edit.
+// Regenerate with: python -m cnnbook_lib.interactives.jsgen
+
+// effective_kernel(k, d) = d*(k - 1) + 1
+export const effective_kernel = function(a0, a1) { return a1*(a0 - 1) + 1; };
+// conv_output(n, k, s, p, d) = floor((-d*(k - 1) + n + 2*p - 1)/s) + 1
+export const conv_output = function(a0, a1, a2, a3, a4) { return Math.floor((a0 + 2*a3 - a4*(a1 - 1) - 1)/a2) + 1; };
+// conv_transpose_output(n, k, s, p, p_out, d) = d*(k - 1) - 2*p + p_out + s*(n - 1) + 1
+export const conv_transpose_output = function(a0, a1, a2, a3, a4, a5) { return a2*(a0 - 1) - 2*a3 + a4 + a5*(a1 - 1) + 1; };
+// conv_params(C_in, C_out, k_h, k_w, G, beta) = C_in*C_out*k_h*k_w/G + C_out*beta
+export const conv_params = function(a0, a1, a2, a3, a4, a5) { return a0*a1*a2*a3/a4 + a1*a5; };
+// conv_macs(C_in, C_out, k_h, k_w, H_out, W_out, G, N) = C_in*C_out*H_out*N*W_out*k_h*k_w/G
+export const conv_macs = function(a0, a1, a2, a3, a4, a5, a6, a7) { return a0*a1*a2*a3*a4*a5*a7/a6; };
+// flops(MACs) = 2*MACs
+export const flops = function(a0) { return 2*a0; };
+// tensor_bytes(numel, b) = b*numel
+export const tensor_bytes = function(a0, a1) { return a0*a1; };
+// input_bytes(N, C_in, H_in, W_in, b) = C_in*H_in*N*W_in*b
+export const input_bytes = function(a0, a1, a2, a3, a4) { return a0*a1*a2*a3*a4; };
+// activation_bytes(N, C_out, H_out, W_out, b) = C_out*H_out*N*W_out*b
+export const activation_bytes = function(a0, a1, a2, a3, a4) { return a0*a1*a2*a3*a4; };
+// separable_ratio(C_out, k) = k**(-2) + 1/C_out
+export const separable_ratio = function(a0, a1) { return Math.pow(a1, -2) + 1/a0; };
+// grouped_ratio(G) = 1/G
+export const grouped_ratio = function(a0) { return 1/a0; };
+// rf_size(r, j, k, d) = d*j*(k - 1) + r
+export const rf_size = function(a0, a1, a2, a3) { return a0 + a1*a3*(a2 - 1); };
+// rf_jump(j, s) = j*s
+export const rf_jump = function(a0, a1) { return a0*a1; };
+// rf_start(u, j, k, d, p) = j*(d*(k - 1)/2 - p) + u
+export const rf_start = function(a0, a1, a2, a3, a4) { return a0 + a1*((1/2)*a3*(a2 - 1) - a4); };
+// rf_padding(r, u) = r/2 - u - 1/2
+export const rf_padding = function(a0, a1) { return (1/2)*a0 - a1 - 1/2; };
+// winograd_mults(C_in, C_out, H_out, W_out, N, m, r) = C_in*C_out*N*(m + r - 1)**2*ceiling(H_out/m)*ceiling(W_out/m)
+export const winograd_mults = function(a0, a1, a2, a3, a4, a5, a6) { return a0*a1*a4*Math.pow(a5 + a6 - 1, 2)*Math.ceil(a2/a5)*Math.ceil(a3/a5); };
+// winograd_tiles(H_out, W_out, m) = ceiling(H_out/m)*ceiling(W_out/m)
+export const winograd_tiles = function(a0, a1, a2) { return Math.ceil(a0/a2)*Math.ceil(a1/a2); };
+// winograd_workspace(C_in, C_out, H_out, W_out, N, m, r) = (C_in*C_out + (C_in*N + C_out*N)*ceiling(H_out/m)*ceiling(W_out/m))*(m + r - 1)**2
+export const winograd_workspace = function(a0, a1, a2, a3, a4, a5, a6) { return (a0*a1 + (a0*a4 + a1*a4)*Math.ceil(a2/a5)*Math.ceil(a3/a5))*Math.pow(a5 + a6 - 1, 2); };
+// fft_products(C_in, C_out, H_f, W_f, N) = C_in*C_out*H_f*N*(floor(W_f/2) + 1)
+export const fft_products = function(a0, a1, a2, a3, a4) { return a0*a1*a2*a4*(Math.floor((1/2)*a3) + 1); };
+// fft_workspace(C_in, C_out, H_f, W_f, N) = H_f*(floor(W_f/2) + 1)*(C_in*C_out + C_in*N + C_out*N)
+export const fft_workspace = function(a0, a1, a2, a3, a4) { return a2*(Math.floor((1/2)*a3) + 1)*(a0*a1 + a0*a4 + a1*a4); };
+// im2col_elements(C_in, k_h, k_w, H_out, W_out, N) = C_in*H_out*N*W_out*k_h*k_w
+export const im2col_elements = function(a0, a1, a2, a3, a4, a5) { return a0*a1*a2*a3*a4*a5; };

@@ -1,0 +1,300 @@
+"""What each interactive must show, computed independently of its JavaScript.
+
+The interactives compute in JavaScript only (``cnnbook_lib/interactives/js``). The tests check
+them against this module, which computes the same outputs with the library's own Python functions
+(:mod:`cnnbook_lib.formulas`, :mod:`cnnbook_lib.algorithms`, :mod:`cnnbook_lib.analysis`
+summaries), themselves tested against torch; the cells that a grid highlights are checked against
+autograd in ``test_interactives.py``. Impossible settings must show the message of the library's
+``ValueError``. Number formatting follows Python's own ``format`` rules (``f"{x:,}"``).
+"""
+from __future__ import annotations
+
+import html
+import math
+import re
+from fractions import Fraction
+
+from cnnbook_lib import formulas as fm
+
+
+class Impossible(ValueError):
+    """The expected explanation of an impossible setting."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Controls and formatting
+# ---------------------------------------------------------------------------------------------
+
+_INT = re.compile(r"^-?\d+$")
+
+
+def coerce(inter, raw: dict) -> tuple[dict, str | None]:
+    """Parsed values, or the message for the first control that is not a valid value."""
+    values: dict = {}
+    for p in inter.params:
+        s = str(raw.get(p.name, p.default)).strip()
+        if p.kind == "int":
+            if not _INT.match(s):
+                return values, f"{p.label} must be a whole number, got '{s}'"
+            x = int(s)
+            if not p.min <= x <= p.max:
+                return values, f"{p.label} must be between {p.min} and {p.max}, got {x}"
+            values[p.name] = x
+        else:
+            names = [c[0] for c in p.choices]
+            if s not in names:
+                return values, f"{p.label} must be one of {', '.join(names)}, got '{s}'"
+            values[p.name] = s
+    return values, None
+
+
+def _round(v, scale: int) -> int:
+    return math.floor(v * scale + 0.5 + 1e-9)
+
+
+def _fixed(q: int, digits: int) -> str:
+    sc = 10 ** digits
+    return f"{q // sc:,}.{q % sc:0{digits}d}"
+
+
+def _human(x, base: int, units: list[str]) -> str:
+    i = 0
+    while i < len(units) - 1 and x >= base ** (i + 1):
+        i += 1
+    if i == 0:
+        return f"{int(x):,}" + (" " + units[0] if units[0] else "")
+    return _fixed(_round(x / base ** i, 100), 2) + " " + units[i]
+
+
+def is_integer(v) -> bool:
+    return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
+
+
+def fmt(v, kind: str = "int") -> str:
+    """How a value must read: ``73,856``, ``0.125``, ``1,048,576 B (1.00 MiB)``, ``3.20 M``."""
+    if kind == "text" or isinstance(v, str):
+        return str(v)
+    if kind == "int":
+        return f"{int(v):,}" if is_integer(v) else _fixed(_round(v, 1000), 3)
+    if kind == "bytes":
+        units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        return f"{int(v):,} B" if v < 1024 else f"{int(v):,} B (" + _human(v, 1024, units) + ")"
+    if kind == "shortbytes":
+        return _human(v, 1024, ["B", "KiB", "MiB", "GiB", "TiB"])
+    if kind == "short":
+        return _human(v, 1000, ["", "k", "M", "G", "T"])
+    if kind == "ratio":
+        return _fixed(_round(v, 1000), 3)
+    raise ValueError(kind)
+
+
+def num_attr(v) -> str:
+    """The ``data-value`` attribute a number must carry."""
+    if isinstance(v, str):
+        return html.escape(v, quote=True)
+    if is_integer(v):
+        return str(int(v))
+    q = _round(v, 1000000)
+    return f"{q // 1000000}.{q % 1000000:06d}"
+
+
+def normalize(v):
+    if isinstance(v, Fraction):
+        return int(v) if v.denominator == 1 else float(v)
+    if isinstance(v, dict):
+        return {k: normalize(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [normalize(x) for x in v]
+    return v
+
+
+def expected(inter, raw: dict) -> dict:
+    """``{"values", "error", "outputs", "figure"}`` that the view must compute for ``raw``."""
+    values, error = coerce(inter, raw)
+    if error is None:
+        try:
+            res = ORACLES[inter.name](dict(values), inter.data)
+        except ValueError as e:
+            error = str(e)
+        else:
+            return {"values": values, "error": None, "outputs": normalize(res["outputs"]),
+                    "figure": normalize(res.get("figure", []))}
+    return {"values": values, "error": error, "outputs": {}, "figure": []}
+
+
+# ---------------------------------------------------------------------------------------------
+# One oracle per interactive
+# ---------------------------------------------------------------------------------------------
+
+
+def conv_arithmetic(v: dict, data) -> dict:
+    n, k, s, p, d = v["n"], v["k"], v["s"], v["p"], v["d"]
+    eff = fm.effective_kernel_size(k, d)
+    if v["mode"] == "convolution":
+        out = fm.conv_output_size(n, k, s, p, d)
+        i, j = min(v["out_i"], out - 1), min(v["out_j"], out - 1)
+        rows = [i * s + t * d for t in range(k)]
+        cols = [j * s + t * d for t in range(k)]
+        size, cells, pad_taps = n + 2 * p, [], 0
+        for r in range(size):
+            for c in range(size):
+                pad = r < p or r >= p + n or c < p or c >= p + n
+                hl = r in rows and c in cols
+                pad_taps += pad and hl
+                cls = "padhl" if pad and hl else "hl" if hl else "pad" if pad else None
+                if cls:
+                    cells.append([r, c, cls])
+        outputs = {"out": out, "eff": eff, "padded": size, "taps": k * k, "pad_taps": pad_taps,
+                   "window": f"rows {rows[0] - p} to {rows[-1] - p}, columns {cols[0] - p} to "
+                             f"{cols[-1] - p} (step {d})"}
+        in_title = f"input {n}×{n}, padding {p} (grey)"
+        caption = "Blue: the input cells the selected output cell reads (light blue: padding zeros)."
+        side = size
+    else:
+        out = fm.conv_transpose_output_size(n, k, s, p, v["output_padding"], d)
+        i, j = min(v["out_i"], out - 1), min(v["out_j"], out - 1)
+
+        def sources(o):
+            return sorted((o + p - t * d) // s for t in range(k)
+                          if o + p - t * d >= 0 and (o + p - t * d) % s == 0 and (o + p - t * d) // s < n)
+        cells = [[r, c, "hl"] for r in sources(i) for c in sources(j)]
+        outputs = {"out": out, "eff": eff, "taps": len(cells)}
+        in_title, side = f"input {n}×{n}", n
+        caption = "Blue: the input cells that contribute to the selected output cell."
+    outputs.update({"sel_max": out - 1, "cell": f"({i}, {j})"})
+    return {"outputs": outputs, "figure": [
+        {"kind": "grid", "title": in_title, "rows": side, "cols": side, "cells": cells, "caption": caption},
+        {"kind": "grid", "title": f"output {out}×{out} (click a cell)", "rows": out, "cols": out,
+         "cells": [[i, j, "sel"]], "click": "out_i,out_j"}]}
+
+
+def layer_cost(v: dict, data) -> dict:
+    k, st, pd = v["k"], v["stride"], v["padding"]
+    ho = fm.conv_output_size(v["h"], k, st, pd)
+    wo = fm.conv_output_size(v["w"], k, st, pd)
+    bias = v["bias"] == "yes"
+    params = fm.conv_params(v["c_in"], v["c_out"], k, v["groups"], bias)
+    macs = fm.conv_macs(v["c_in"], v["c_out"], k, (ho, wo), v["groups"], v["batch"])
+    flops = fm.conv_flops(v["c_in"], v["c_out"], k, (ho, wo), v["groups"], v["batch"])
+    return {"outputs": {
+        "h_out": ho, "w_out": wo, "beta": int(bias), "params": params, "macs": macs, "flops": flops,
+        "elem_bytes": fm.bytes_per_element(v["dtype"]),
+        "param_bytes": fm.tensor_bytes(params, v["dtype"]),
+        "input_bytes": fm.conv_backward_cache_bytes(v["c_in"], (v["h"], v["w"]), v["batch"], v["dtype"]),
+        "act_bytes": fm.conv_activation_bytes(v["c_out"], (ho, wo), v["batch"], v["dtype"]),
+        "flops_per_param": Fraction(flops, params)}}
+
+
+def factorization(v: dict, data) -> dict:
+    ci, co, k, hw, g, r = v["c_in"], v["c_out"], v["k"], v["hw"], v["groups"], v["reduction"]
+
+    def cost(a, b_, kk, groups=1):
+        return (fm.conv_params(a, b_, kk, groups, bias=False), fm.conv_macs(a, b_, kk, hw, groups))
+    std = cost(ci, co, k)
+    dw, pw = cost(ci, ci, k, ci), cost(ci, co, 1)
+    sep = (dw[0] + pw[0], dw[1] + pw[1])
+    grp = cost(ci, co, k, g)
+    if co % r:
+        raise Impossible(f"bottleneck reduction {r} does not divide out_channels {co}")
+    m = co // r
+    parts = [cost(ci, m, 1), cost(m, m, k), cost(m, co, 1)]
+    bot = (sum(x[0] for x in parts), sum(x[1] for x in parts))
+    rows = [["standard", std], ["depthwise-separable", sep], [f"grouped (G={g})", grp],
+            [f"bottleneck (1×1, {k}×{k}, 1×1; width {m})", bot]]
+    return {"outputs": {
+        "std_params": std[0], "std_macs": std[1], "sep_params": sep[0], "sep_macs": sep[1],
+        "grp_params": grp[0], "grp_macs": grp[1], "bot_params": bot[0], "bot_macs": bot[1],
+        "bot_width": m, "sep_ratio": fm.separable_cost_ratio(co, k),
+        "grp_ratio": fm.grouped_cost_ratio(g), "bot_ratio": Fraction(bot[1], std[1])},
+        "figure": [{"kind": "bars", "title": f"{ci}→{co} channels, {k}×{k} kernel, {hw}×{hw} output",
+                    "series": ["parameters", "MACs"], "fmts": ["short", "short"],
+                    "rows": [{"label": lab, "values": [c[0], c[1]]} for lab, c in rows]}]}
+
+
+def receptive_stack(v: dict, data) -> dict:
+    """Field size and jump from the library's recurrence; reached pixels by walking back."""
+    layers, size = v["layers"], v["n"]
+    sizes, table, geo = [size], [], []
+    r, j, u = 1, 1, 0
+    for i in range(1, layers + 1):
+        k, s, d = v[f"k{i}"], v[f"s{i}"], v[f"d{i}"]
+        p = d * (k - 1) // 2 if v["padding"] == "same" else 0
+        try:
+            size = fm.conv_output_size(size, k, s, p, d)
+        except ValueError as e:
+            raise Impossible(f"layer {i}: {e}") from None
+        r, j, u = fm.receptive_field_step(r, j, u, k, s, d, p)
+        sizes.append(size)
+        geo.append((k, s, d, p))
+        table.append([i, k, s, d, p, size, r, j])
+    unit = min(v["unit"], size - 1)
+    reach = {unit}
+    for i in range(layers, 0, -1):
+        k, s, d, p = geo[i - 1]
+        reach = {o * s - p + t * d for o in reach for t in range(k)} & set(range(sizes[i - 1]))
+    lo = unit * j - fm.receptive_field_padding(r, u)
+    n0 = v["n"]
+    cells = [[a, b, "hl"] if a in reach and b in reach else [a, b, "dim"]
+             for a in range(n0) for b in range(n0)
+             if (a in reach and b in reach) or (lo <= a < lo + r and lo <= b < lo + r)]
+    return {"outputs": {"rf": r, "jump": j, "out_size": size, "unit_max": size - 1, "unit_sel": unit,
+                        "reached": len(reach) ** 2, "first": lo},
+            "figure": [
+                {"kind": "table", "title": "layer by layer",
+                 "columns": ["layer", "k", "s", "d", "p", "output size", "field r", "jump j"],
+                 "rows": table},
+                {"kind": "grid", "title": f"input {n0}×{n0}: pixels reaching output unit ({unit}, {unit})",
+                 "rows": n0, "cols": n0, "cells": cells,
+                 "caption": "Blue: input pixels with a path to the unit. Light blue: inside the "
+                            "field's extent but skipped by dilation or cut by the border."}]}
+
+
+def architecture_explorer(v: dict, data) -> dict:
+    net = data[v["network"]]
+    rows = list(net["rows"])
+    if v["order"] == "macs":
+        rows = sorted(rows, key=lambda row: -row[3])[:25]          # stable: model order on ties
+    shape = "×".join(map(str, net["input"]))
+    return {"outputs": {"params": net["params"], "macs": net["macs"], "flops": net["flops"],
+                        "activation_bytes": net["activation_bytes"], "layers": len(net["rows"]),
+                        "input": shape},
+            "figure": [{"kind": "bars", "title": f"{v['network']}, input {shape}",
+                        "series": ["parameters", "MACs", "activation memory"],
+                        "fmts": ["short", "short", "shortbytes"],
+                        "rows": [{"label": f"{r[0]} ({r[1]})", "values": [r[2], r[3], r[4]]}
+                                 for r in rows]}]}
+
+
+def conv_algorithms(v: dict, data) -> dict:
+    """Counts of :mod:`cnnbook_lib.algorithms` (multiplications and workspace per method)."""
+    from cnnbook_lib import algorithms
+    ci, co, n, k, p, nb, m = v["c_in"], v["c_out"], v["hw"], v["k"], v["padding"], v["batch"], v["m"]
+    out = fm.conv_output_size(n, k, 1, p)
+    hf = n + 2 * p
+    xs, ws = (nb, ci, n, n), (co, ci, k, k)
+    direct = algorithms.multiplications("direct", xs, ws, padding=p)
+    wino = fm.winograd_multiplications(ci, co, out, nb, m, k)
+    fft = algorithms.multiplications("fft", xs, ws, padding=p)
+    im2col_b = algorithms.extra_memory("im2col", xs, ws, padding=p)
+    wino_b = fm.tensor_bytes(fm.winograd_workspace_elements(ci, co, out, nb, m, k))
+    fft_b = algorithms.extra_memory("fft", xs, ws, padding=p)
+    input_b = fm.tensor_bytes(xs)
+    rows = [["direct", direct, 0], ["im2col + GEMM", direct, im2col_b],
+            [f"FFT ({hf}×{hf})", fft, fft_b], [f"Winograd F({m}×{m}, {k}×{k})", wino, wino_b]]
+    return {"outputs": {
+        "out": out, "fft_size": hf, "tiles": fm.winograd_tiles(out, m),
+        "direct": direct, "wino": wino, "fft": fft,
+        "wino_saving": Fraction(direct, wino), "fft_saving": Fraction(direct, fft),
+        "input_bytes": input_b, "im2col_bytes": im2col_b, "wino_bytes": wino_b, "fft_bytes": fft_b,
+        "im2col_blowup": Fraction(im2col_b, input_b)},
+        "figure": [{"kind": "bars",
+                    "title": f"{ci}→{co} channels, {k}×{k} kernel, {n}×{n} input, batch {nb}",
+                    "series": ["multiplications", "extra memory (float32)"],
+                    "fmts": ["short", "shortbytes"],
+                    "rows": [{"label": lab, "values": [mu, by]} for lab, mu, by in rows],
+                    "caption": "FFT: 4 real multiplications per complex product, transforms not "
+                               "counted. Winograd: transforms (additions) not counted."}]}
+
+
+ORACLES = {f.__name__: f for f in (conv_arithmetic, layer_cost, factorization, receptive_stack,
+                                   architecture_explorer, conv_algorithms)}
