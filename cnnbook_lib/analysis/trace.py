@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as TF
 from torch import nn
-from torch.overrides import TorchFunctionMode
 from torch.utils import _pytree as pytree
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -105,18 +104,25 @@ class _Ops(TorchDispatchMode):
         return out
 
 
-class _Functions(TorchFunctionMode):
+class _FusedAttention:
     """On the meta device, routes 4-D ``scaled_dot_product_attention`` to the fused CPU kernel's
     op, as a CPU (or a GPU's flash kernel) runs it, instead of torch's meta fallback (the math
-    path, which saves the attention matrix)."""
+    path, which saves the attention matrix). It replaces the function in ``torch.nn.functional``
+    for the duration of the trace, so calls from ``nn.MultiheadAttention`` are routed too."""
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if func is TF.scaled_dot_product_attention:
+    def __enter__(self):
+        self.original = TF.scaled_dot_product_attention
+        original = self.original
+
+        def sdpa(*args, **kwargs):
             fused = _fused_sdpa(*args, **kwargs)
-            if fused is not None:
-                return fused
-        return func(*args, **kwargs)
+            return original(*args, **kwargs) if fused is None else fused
+        TF.scaled_dot_product_attention = sdpa
+        return self
+
+    def __exit__(self, *exc):
+        TF.scaled_dot_product_attention = self.original
+        return False
 
 
 def _fused_sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
@@ -215,7 +221,7 @@ class Tracer:
             handles.append(m.register_forward_hook(self.post, with_kwargs=True, always_call=True))
         try:
             with torch.autograd.graph.saved_tensors_hooks(self.pack, lambda t: t), \
-                    _Ops(self), (_Functions() if self.meta else _nothing()):
+                    _Ops(self), (_FusedAttention() if self.meta else _nothing()):
                 self.model(x)
         finally:
             for h in handles:
