@@ -123,8 +123,8 @@ def summarize(model: nn.Module, input_size: Sequence[int] = (1, 3, 224, 224), *,
     dev = check_device("device", device)
     shape = check_shape("input_size", input_size, real=dev.type != "meta")
     trace_dtype = _model_dtype(model) if dtype is None else check_trace_dtype("dtype", dtype)
-    check_bool("training", training)
-    check_bool("input_requires_grad", input_requires_grad)
+    training = check_bool("training", training)
+    input_requires_grad = check_bool("input_requires_grad", input_requires_grad)
 
     traced = traced_copy(model, dev.type if dev.type != "cuda" else str(dev), trace_dtype)
     traced.train(training)

@@ -33,7 +33,8 @@ def check_bool(name: str, value) -> bool:
     """A flag: ``True`` or ``False`` (NumPy booleans too), never ``"False"``, 0 or None."""
     if isinstance(value, bool):
         return value
-    if type(value).__name__ == "bool_" and type(value).__module__ == "numpy":
+    import numpy as np
+    if isinstance(value, np.bool_):
         return bool(value)
     raise TypeError(f"{name} must be True or False, got {value!r}")
 
