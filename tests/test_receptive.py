@@ -252,7 +252,7 @@ def test_merge_rule_by_hand():
         receptive.merge([a, receptive.Axis(3, 4, Fraction(0))])
 
 
-def test_squeeze_excitation_gate_is_noted_and_measured_global():
+def test_squeeze_excitation_gate_makes_the_field_global():
     class SE(nn.Module):
         def __init__(self):
             super().__init__()
@@ -265,10 +265,12 @@ def test_squeeze_excitation_gate_is_noted_and_measured_global():
 
     net = SE()
     rf = receptive_field(net, 16)
-    assert rf.size == 3 and any("squeeze-excitation" in n for n in rf.notes)
-    # autograd disagrees, as the note says: through the gate every pixel reaches every unit
+    assert rf.is_global and rf.global_by == "fc.0 (adaptive_avg_pool2d)"
+    assert rf.size == 16 and rf.jump == 0 and any("squeeze-excitation" in n for n in rf.notes)
+    assert "global" in repr(rf) and "fc.0 (adaptive_avg_pool2d)" in repr(rf)
+    # autograd agrees: through the gate every pixel reaches every unit
     g = gradient_receptive_field(net, 16, erf_samples=0)
-    assert g.support.all()
+    assert g.support.all() and g.axes == rf.axes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,13 +395,17 @@ def test_errors():
     with pytest.raises(ValueError, match="stride"):
         receptive_field([(3, 0)])
     with pytest.raises(ValueError, match="not modelled"):
-        receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.ConvTranspose2d(1, 1, 3)), 16)
-    with pytest.raises(ValueError, match="not modelled"):
-        receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Upsample(scale_factor=2)), 16)
+        receptive_field(nn.Sequential(nn.Conv2d(4, 4, 3), nn.PixelShuffle(2)), 16)
 
-    class Crop(nn.Module):
+    class Flip(nn.Module):
         def forward(self, x):
-            return x[..., 1:, 1:]
+            return x.flip(-1)
 
+    class Repeat(nn.Module):
+        def forward(self, x):
+            return x.repeat(1, 1, 2, 1)
+
+    with pytest.raises(ValueError, match="not modelled"):
+        receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), Flip()), 16)
     with pytest.raises(ValueError, match="cannot follow"):
-        receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), Crop()), 16)
+        receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), Repeat()), 16)
