@@ -638,3 +638,74 @@ def test_saved_activations_match_autograd(name, training):
     assert abs(s.saved_activation_bytes / real - 1) <= 0.02, (s.saved_activation_bytes, real)
     assert s.saved_activation_bytes == real
     assert sum(r.saved_bytes for r in s.rows) <= s.saved_activation_bytes
+
+
+def test_multi_head_attention_fast_path_is_costed():
+    """Frozen weights in evaluation mode: ``nn.MultiheadAttention`` runs its fused inference op
+    (``_native_multi_head_attention``) on the CPU, which FlopCounterMode does not know; the
+    library counts the same MACs as for the unfused path traced on the meta device."""
+    model = ViT(image=32, patch=8, dim=64, depth=1, heads=4, block=MHABlock).eval()
+    model.requires_grad_(False)
+    meta = analysis.summarize(model, (2, 3, 32, 32))
+    real = analysis.summarize(model, (2, 3, 32, 32), device="cpu")
+    row = next(r for r in real.rows if r.type == "MultiheadAttention")
+    assert row.ops == {"_native_multi_head_attention": 1}
+    assert real.flops == meta.flops and real.backward_flops == 0 == meta.backward_flops
+    assert row.other_by_kind["bias add"] == 2 * 64 * 4 * 17
+
+
+# ---------------------------------------------------------------------------------------------
+# Property: random convolutional stacks
+# ---------------------------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+
+@st.composite
+def conv_stacks(draw):
+    """A random stack of convolutions (any kernel, stride, padding, dilation, groups, bias),
+    batch norms, activations (some in place) and poolings, and an input it accepts."""
+    c = draw(st.sampled_from([2, 4, 6]))
+    n = draw(st.integers(12, 20))
+    layers, size = [], n
+    for _ in range(draw(st.integers(1, 4))):
+        k, s, d = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
+        p = draw(st.integers(0, k // 2 * d))
+        g = draw(st.sampled_from([g for g in (1, 2, c) if c % g == 0]))
+        out = draw(st.sampled_from([g * m for m in (1, 2, 3)]))
+        if (size + 2 * p - d * (k - 1) - 1) // s + 1 < 2:
+            break
+        transposed = draw(st.booleans()) and d == 1 and p < k
+        if transposed:
+            layers.append(nn.ConvTranspose2d(c, out, k, s, p, groups=g, bias=draw(st.booleans())))
+            size = (size - 1) * s - 2 * p + k
+        else:
+            layers.append(nn.Conv2d(c, out, k, s, p, d, g, bias=draw(st.booleans())))
+            size = (size + 2 * p - d * (k - 1) - 1) // s + 1
+        c = out
+        if draw(st.booleans()):
+            layers.append(nn.BatchNorm2d(c))
+        act = draw(st.sampled_from([nn.ReLU, nn.SiLU, nn.Hardswish, nn.GELU, nn.Sigmoid]))
+        layers.append(act(inplace=True) if act in (nn.ReLU, nn.SiLU, nn.Hardswish)
+                      and draw(st.booleans()) else act())
+        if size >= 4 and draw(st.booleans()):
+            layers.append(draw(st.sampled_from([nn.MaxPool2d(2), nn.AvgPool2d(2)])))
+            size //= 2
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 3)]
+    first = layers[0].in_channels if isinstance(layers[0], (nn.Conv2d, nn.ConvTranspose2d)) else c
+    return nn.Sequential(*layers), (draw(st.integers(1, 3)), first, n, n)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conv_stacks(), st.booleans())
+def test_random_stacks_match_the_oracles(stack, training):
+    model, size = stack
+    model.train(training)
+    s = analysis.summarize(model, size, training=training)
+    x = torch.randn(size)
+    assert s.params == sum(p.numel() for p in model.parameters())
+    with FlopCounterMode(display=False) as c:
+        model(x)
+    assert s.flops == c.get_total_flops()
+    assert s.saved_activation_bytes == autograd_saved_bytes(model, x)
+    assert not s.uncosted_ops

@@ -156,6 +156,7 @@ class OpCost:
     backward_macs: int = 0
     other_ops: int = 0
     other_kind: str = ""
+    more: dict | None = None            # further kinds of other ops: kind -> ops
 
 
 OpCostFn = Callable[[tuple, dict, object], OpCost]
@@ -251,15 +252,18 @@ for _name in ("_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_produc
 def _native_mha(args, kwargs, out) -> OpCost:
     """The fused multi-head attention of ``nn.MultiheadAttention``'s inference fast path:
     Q, K, V projections (L E^2, S E^2, S E^2 MACs per batch), the scores and the weighted sum
-    (2 L S E) and the output projection (L E^2). Inference only: no backward."""
+    (2 L S E) and the output projection (L E^2); the softmax over the scores and the bias
+    additions of the four projections (L E for Q and the output, S E each for K and V) apart. Inference only: no
+    backward."""
     q, k = args[0], args[1]
     e = q.shape[-1]
     n = _numel(q.shape[:-2])
     length, source = q.shape[-2], k.shape[-2]
     macs = n * (length * e * e + 2 * source * e * e + 2 * length * source * e + length * e * e)
     heads = int(args[4]) if len(args) > 4 else 1
-    return OpCost(macs, 0, SOFTMAX_OPS * n * heads * length * source + 4 * _numel(q.shape),
-                  "softmax")
+    biases = n * e * (2 * length + 2 * source) if isinstance(args[6], torch.Tensor) else 0
+    return OpCost(macs, 0, SOFTMAX_OPS * n * heads * length * source, "softmax",
+                  more={"bias add": biases} if biases else None)
 
 
 #: other ops per element: softmax (an exponential, an addition into the sum, a division)

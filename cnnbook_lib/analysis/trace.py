@@ -175,6 +175,8 @@ class Tracer:
         call.backward_macs += cost.backward_macs
         if cost.other_ops:
             call.other[cost.other_kind] = call.other.get(cost.other_kind, 0) + cost.other_ops
+        for kind, ops in (cost.more or {}).items():
+            call.other[kind] = call.other.get(kind, 0) + ops
 
     # --- saved tensors -------------------------------------------------------------------------
     def pack(self, t: torch.Tensor):
