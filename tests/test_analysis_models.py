@@ -577,6 +577,14 @@ def test_trace_runs_in_the_model_dtype(dtype):
                               input_requires_grad=True).saved_activation_bytes == real == 2 * 192
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_memory_matches_autograd(dtype):
+    """Batch norm keeps its statistics in the weights' dtype on the CPU; the trace does too."""
+    model = UNet(c=8).to(dtype).train()
+    real = autograd_saved_bytes(model, torch.randn(1, 3, 32, 32, dtype=dtype))
+    assert analysis.summarize(model, (1, 3, 32, 32), training=True).saved_activation_bytes == real
+
+
 def test_dtype_argument_casts_the_trace():
     s = analysis.summarize(nn.Conv2d(3, 4, 3), (1, 3, 8, 8), dtype="bfloat16")
     assert s.dtype == "bfloat16" and s.rows[0].activation_bytes == 2 * 4 * 36

@@ -18,6 +18,7 @@ it, and every tensor autograd saves for the backward pass.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 from dataclasses import dataclass, field
 
@@ -53,29 +54,23 @@ def _first_tensor(tree):
     return next((t for t in pytree.tree_leaves(tree) if isinstance(t, torch.Tensor)), None)
 
 
-class _BNFast(Exception):
-    pass
-
-
-def _fast_batch_norm(name: str, args, out_dtype):
-    """Empty outputs of a batch-norm op with the shapes the real kernel returns (the statistics
-    are per channel in training, empty in evaluation for ``native_batch_norm``)."""
-    x = args[0]
+def _fast_batch_norm(name: str, args):
+    """Empty outputs of a batch-norm op with the shapes and dtypes the CPU kernel returns (the
+    statistics are per channel in training, empty in evaluation), or None for another op."""
+    x, weight = args[0], args[1]
     c = x.shape[1] if x.dim() > 1 else x.shape[0]
     y = torch.empty_like(x)
-    stat = dict(dtype=torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype,
+    stat = dict(dtype=weight.dtype if isinstance(weight, torch.Tensor) else x.dtype,
                 device=x.device)
+    reserve = torch.empty(0, dtype=torch.uint8, device=x.device)
     if name == "native_batch_norm":
-        training = bool(args[5])
-        n = c if training else 0
+        n = c if bool(args[5]) else 0
         return y, torch.empty(n, **stat), torch.empty(n, **stat)
     if name == "_batch_norm_with_update":
-        return (y, torch.empty(c, **stat), torch.empty(c, **stat),
-                torch.empty(0, dtype=torch.uint8, device=x.device))
+        return y, torch.empty(c, **stat), torch.empty(c, **stat), reserve
     if name == "_batch_norm_no_update":
-        return (y, torch.empty(0, **stat), torch.empty(0, **stat),
-                torch.empty(0, dtype=torch.uint8, device=x.device))
-    raise _BNFast(name)
+        return y, torch.empty(0, **stat), torch.empty(0, **stat), reserve
+    return None
 
 
 _FAST_BN = ("native_batch_norm", "_batch_norm_with_update", "_batch_norm_no_update")
@@ -93,10 +88,7 @@ class _Ops(TorchDispatchMode):
         name = C.op_name(func)
         out = None
         if self.tracer.meta and name in _FAST_BN:
-            try:
-                out = _fast_batch_norm(name, args, args[0].dtype)
-            except _BNFast:
-                out = None
+            out = _fast_batch_norm(name, args)
         if out is None:
             out = func(*args, **kwargs)
         if name not in C.FREE_OPS:
@@ -223,20 +215,12 @@ class Tracer:
             handles.append(m.register_forward_hook(self.post, with_kwargs=True, always_call=True))
         try:
             with torch.autograd.graph.saved_tensors_hooks(self.pack, lambda t: t), \
-                    _Ops(self), (_FusedAttention() if self.meta else _nothing()):
+                    _Ops(self), (_FusedAttention() if self.meta else contextlib.nullcontext()):
                 self.model(x)
         finally:
             for h in handles:
                 h.remove()
             self.stack.clear()
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 _MAC_OPS = frozenset(n for n, r in C.OP_COSTS.items()
