@@ -84,6 +84,12 @@ def test_page_offline_clean(page_path, serve, watched_page):
         page.goto(base + page_path, wait_until="load")
     assert page.evaluate(WAIT_FOR_MATH) in ("ok", "no MathJax")
     page.wait_for_timeout(200)         # late scripts (theme, search) get to run
+    # every static interactive has mounted its module (imported from a blob URL, asynchronously)
+    page.wait_for_function("""() => Array.from(document.querySelectorAll('[data-cnnbook-static]'))
+        .every(s => { const r = s.querySelector('[data-cnnbook-interactive]'); return r && r.cnnbookResult; })""",
+                           timeout=15000)
+    statics = page.evaluate("() => document.querySelectorAll('[data-cnnbook-static]').length")
+    assert page.evaluate("() => document.querySelectorAll('[data-cnnbook-interactive]').length") == statics
 
     assert page.evaluate(UNRENDERED_MATH) == []
     unresponsive = []
