@@ -83,21 +83,23 @@ class Gather:
         return cls(s, 1, tuple(table))
 
     @classmethod
-    def resample(cls, scale: Fraction, offset: Fraction, linear: bool) -> "Gather":
+    def resample(cls, scale: Fraction, offset: Fraction, taps: str | None) -> "Gather":
         """Upsampling or downsampling by interpolation: output unit o is taken at input coordinate
-        ``c(o) = o scale + offset``; nearest reads ``floor(c)``, linear ``floor(c)`` and, unless
-        c is a whole number (weight 0), the next unit. Border clamps are not modelled (the
-        first and last units may see one input unit less, as a padded convolution's do)."""
+        ``c(o) = o scale + offset``; nearest (``taps=None``) reads ``floor(c)``, ``"linear"``
+        also the next unit, ``"cubic"`` the units ``floor(c) - 1 .. floor(c) + 2``; where c is a
+        whole number the other units have weight 0 and only ``c`` is read. Border clamps are not
+        modelled (the first and last units may see less, as a padded convolution's do)."""
         scale, offset = Fraction(scale), Fraction(offset)
         period, shift = scale.denominator, scale.numerator
         if period > MAX_PERIOD:
             raise ValueError(f"resampling by {1 / scale} repeats only every {period} units; "
                              f"at most {MAX_PERIOD} are followed")
+        before, after = {None: (0, 0), "linear": (0, 1), "cubic": (1, 2)}[taps]
         table = []
         for o in range(period):
             c = o * scale + offset
             lo = math.floor(c)
-            table.append((lo, lo + 1 if linear and c != lo else lo))
+            table.append((lo, lo) if c == lo else (lo - before, lo + after))
         return cls(period, shift, tuple(table))
 
     @classmethod

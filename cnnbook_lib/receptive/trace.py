@@ -425,7 +425,7 @@ class _Tracer(TorchFunctionMode):
                      for a, n, e in zip(node.axes, self.input_hw, node.extent))
 
     def mix(self, node: _Node, x: torch.Tensor, dims: Sequence[int], name: str,
-            out_layout) -> _Node:
+            out_layout, record: bool = True) -> _Node:
         """The node after an operation that mixes every position along ``dims`` of ``x``."""
         if node.is_global:
             return replace(node, layout=out_layout)
@@ -451,11 +451,13 @@ class _Tracer(TorchFunctionMode):
             return _Node(node.axes, None, node.extent, True, x, where, self.count - 1)
         if everything:
             axes = self.make_global(replace(node, axes=tuple(axes)), where)
-            self.rows.append(LayerRF(self.where, "global", None, None, None, None, axes))
+            if record:
+                self.rows.append(LayerRF(self.where, "global", None, None, None, None, axes))
             return _Node(axes, out_layout, node.extent, global_by=where)
         axes = tuple(a.clipped_to(n, e) if a.is_global else a
                      for a, n, e in zip(axes, self.input_hw, node.extent))
-        self.rows.append(LayerRF(self.where, kind, None, None, None, None, axes))
+        if record:
+            self.rows.append(LayerRF(self.where, kind, None, None, None, None, axes))
         return _Node(axes, out_layout, node.extent)
 
     def adjust(self, node: _Node, x: torch.Tensor, out: torch.Tensor):
@@ -748,9 +750,10 @@ class _Tracer(TorchFunctionMode):
             raise ValueError(f"{self.where}: {name} with a vector operand is not modelled")
         pieces = []
         if na is not None:
-            pieces.append(self.mix(na, a, [a.dim() - 1], name, na.layout))
+            pieces.append(self.mix(na, a, [a.dim() - 1], name, na.layout, record=False))
         if nb is not None:
-            pieces.append(self.mix(nb, b, [b.dim() - 2, b.dim() - 1], name, nb.layout))
+            pieces.append(self.mix(nb, b, [b.dim() - 2, b.dim() - 1], name, nb.layout,
+                                   record=False))
         lead = out.dim() - 2
         src = na if na is not None else nb
         if src.layout is None or any(p.layout is None for p in pieces):
@@ -773,12 +776,19 @@ class _Tracer(TorchFunctionMode):
                          self.count - 1)
         return self.combine(pieces, lay, name)
 
-    def combine(self, pieces: list[_Node], lay, name) -> _Node:
+    def combine(self, pieces: list[_Node], lay, name, record: bool = True) -> _Node:
+        """The union of the fields that an attention or matrix product reads."""
         glob = next((p for p in pieces if p.is_global), None)
         if glob is not None:
-            return replace(glob, layout=lay)
-        axes = tuple(merge([p.axes[i] for p in pieces]) for i in range(len(pieces[0].axes)))
-        return _Node(axes, lay, pieces[0].extent)
+            node = replace(glob, layout=lay)
+        else:
+            axes = tuple(merge([p.axes[i] for p in pieces]) for i in range(len(pieces[0].axes)))
+            node = _Node(axes, lay, pieces[0].extent)
+        if record and any(p.axes != pieces[-1].axes for p in pieces) or \
+                (record and pieces[0].is_global and not pieces[-1].is_global):
+            kind = "global" if node.is_global else "window"
+            self.rows.append(LayerRF(self.where, kind, None, None, None, None, node.axes))
+        return node
 
     def attention_rule(self, func, name, args, kwargs, tracked, outs):
         if func is F.scaled_dot_product_attention:
@@ -795,7 +805,7 @@ class _Tracer(TorchFunctionMode):
             t = a[role]
             nd = self.get(t)
             if nd is not None and not nd.head:
-                pieces.append(self.mix(nd, t, [seq % t.dim()], name, nd.layout))
+                pieces.append(self.mix(nd, t, [seq % t.dim()], name, nd.layout, record=False))
         if qnode is not None and not qnode.head:
             pieces.append(qnode)
         if not pieces:
@@ -805,7 +815,7 @@ class _Tracer(TorchFunctionMode):
         for o in outs:
             lay = q_lay[:-1] + (L.channels(o.shape[-1]),) if q_lay is not None and \
                 o.shape[:-1] == a["query"].shape[:-1] else None
-            nodes.append(self.combine(pieces, lay, name))
+            nodes.append(self.combine(pieces, lay, name, record=not nodes))
         return nodes
 
 
