@@ -394,7 +394,7 @@ def test_roofline_formulas_numeric_and_symbolic_agree():
     for name in ("conv_min_bytes", "roofline_time", "ridge_point", "winograd_mults",
                  "fft_products"):
         assert sp.jscode(fm.EXPRESSIONS[name])          # the interactives can compile them
-    with pytest.raises(ValueError, match="bandwidth must be a positive"):
+    with pytest.raises(ValueError, match="bandwidth bw must be a positive"):
         fm.roofline_time(1, 1, 1, 0)
     with pytest.raises(ValueError, match="groups 3 does not divide"):
         fm.conv_min_bytes(4, 6, 3, 8, 6, groups=3)

@@ -309,10 +309,10 @@ def test_exact_for_huge_values():
     (lambda: F.conv_output_size(5, 7), r"kernel 7 \(effective 7\) is larger than padded input 5 \(n=5, p=0\)"),
     (lambda: F.conv_output_size(5, 3, d=3), r"kernel 3 \(effective 7\) is larger than padded input 5"),
     (lambda: F.conv_output_size(0, 3), r"input size n must be a positive integer.*got 0"),
-    (lambda: F.conv_output_size(8, 0), r"kernel must be a positive integer.*got 0"),
-    (lambda: F.conv_output_size(8, 3, 0), r"stride must be a positive integer.*got 0"),
-    (lambda: F.conv_output_size(8, 3, 1, -1), r"padding must be an integer >= 0, got -1"),
-    (lambda: F.conv_output_size(8, 3, d=0), r"dilation must be a positive integer.*got 0"),
+    (lambda: F.conv_output_size(8, 0), r"kernel k must be a positive integer.*got 0"),
+    (lambda: F.conv_output_size(8, 3, 0), r"stride s must be a positive integer.*got 0"),
+    (lambda: F.conv_output_size(8, 3, 1, -1), r"padding p must be an integer >= 0, got -1"),
+    (lambda: F.conv_output_size(8, 3, d=0), r"dilation d must be a positive integer.*got 0"),
     (lambda: F.conv_output_size(8.0, 3), r"input size n must be an integer, got 8.0"),
     (lambda: F.conv_output_size(True, 3), r"input size n must be an integer, got True"),
     (lambda: F.conv_output_size((8, 8), (3, 3, 3)), r"different lengths"),
@@ -323,7 +323,7 @@ def test_exact_for_huge_values():
     (lambda: F.conv_params(3, 64, 3, groups=2), r"groups 2 does not divide in_channels 3"),
     (lambda: F.conv_params(4, 6, 3, groups=4), r"groups 4 does not divide out_channels 6"),
     (lambda: F.conv_params(4, 6, 3, groups=0), r"groups must be a positive integer.*got 0"),
-    (lambda: F.conv_macs(4, 8, 3, 0), r"output size must be a positive integer.*got 0"),
+    (lambda: F.conv_macs(4, 8, 3, 0), r"output size out_hw must be a positive integer.*got 0"),
     (lambda: F.conv_macs(4, 8, 3, 5, batch=0), r"batch must be a positive integer.*got 0"),
     (lambda: F.linear_params(0, 3), r"in_features must be a positive integer.*got 0"),
     (lambda: F.tensor_bytes(10, "float128"), r"dtype 'float128' is unknown; valid: float64"),
@@ -528,5 +528,5 @@ def test_memory_time_is_the_memory_side_of_the_roofline():
     bw = 2.0e12
     assert F.memory_time(nbytes, bw) == pytest.approx(nbytes / bw, rel=1e-15)
     assert F.roofline_time(1.0, nbytes, 1e30, bw) == F.memory_time(nbytes, bw)
-    with pytest.raises(ValueError, match="bandwidth must be a positive"):
+    with pytest.raises(ValueError, match="bandwidth bw must be a positive"):
         F.memory_time(nbytes, 0)

@@ -10,14 +10,15 @@ from typing import Sequence
 
 import sympy as sp
 
-from ._core import (EXPRESSIONS, IntOrPair, N, _check_int, _compile, _pos, _spatial_hw, c_in,
-                    c_out, h_out, n_o, w_out)
+from ._core import (EXPRESSIONS, MAX_INT, IntOrPair, N, _check_int, _compile, _pos,
+                    _spatial_hw, c_in, c_out, h_out, n_o, w_out)
 
 __all__ = ["wino_m", "wino_r", "h_f", "w_f", "winograd_axis_tiles_expr", "winograd_tiles_expr",
            "winograd_mults_expr", "winograd_reduction_expr", "winograd_workspace_elements_expr",
            "rfft2_elements_expr", "fft_products_expr", "real_mults_per_complex_product",
            "fft_real_mults_expr", "fft_workspace_complex_expr", "rfft2_mults_estimate_expr",
-           "winograd_matrices", "winograd_identity_holds", "winograd_tiles", "winograd_tile_grid",
+           "winograd_matrices", "WINOGRAD_MAX_POINTS", "WINOGRAD_MAX_CHECK_POINTS",
+           "winograd_identity_holds", "winograd_tiles", "winograd_tile_grid",
            "winograd_multiplications", "winograd_workspace_elements", "rfft2_elements",
            "fft_products", "fft_real_multiplications", "fft_workspace_complex",
            "fft_transform_multiplications"]
@@ -98,8 +99,48 @@ def winograd_matrices(m: int = 2, r: int = 3, points: Sequence | None = None
     Gray's matrices up to the sign of the last row of ``B^T`` and last column of ``A^T`` (a
     sign convention that cancels); we flip those signs to print the published matrices.
     """
-    return tuple(mat.as_mutable() for mat in _winograd_matrices(
-        _check_int("m", m, 1), _check_int("r", r, 1), None if points is None else tuple(points)))
+    m, r = _check_winograd(m, r, WINOGRAD_MAX_POINTS)
+    return tuple(mat.as_mutable() for mat in _winograd_matrices(m, r, _check_points(points, m, r)))
+
+
+#: Largest ``m + r - 1`` (points, transform size) accepted by :func:`winograd_matrices`: beyond
+#: a dozen points the transforms' entries explode and no library uses them.
+WINOGRAD_MAX_POINTS = 32
+#: Largest ``m + r - 1`` that :func:`winograd_identity_holds` checks: its symbolic 2-D check takes
+#: seconds for F(4, 3) (6 points) and minutes for F(6, 3); larger tiles are checked numerically.
+WINOGRAD_MAX_CHECK_POINTS = 6
+
+
+def _check_winograd(m, r, max_points: int) -> tuple[int, int]:
+    """Validate the tile size ``m`` and kernel size ``r`` of F(m, r) before any derivation."""
+    m = _check_int("output tile size m", m, 1)
+    r = _check_int("kernel size r", r, 1)
+    if m + r - 1 > max_points:
+        raise ValueError(f"m + r - 1 = {m + r - 1} points is too many (m={m}, r={r}); at most "
+                         f"{max_points} here")
+    return m, r
+
+
+def _check_points(points, m: int, r: int) -> tuple | None:
+    """Interpolation points: None (the default 0, 1, -1, 2, -2, ..., infinity) or m + r - 1
+    distinct integers, one of which may be ``sympy.oo``."""
+    if points is None:
+        return None
+    if not isinstance(points, (list, tuple)):
+        raise ValueError(f"points must be a list or tuple of integers (and sympy.oo), "
+                         f"got {points!r}")
+    out = []
+    for x in points:
+        if x is sp.oo or (type(x) is float and x == math.inf):
+            out.append(sp.oo)
+        else:
+            out.append(sp.Integer(_check_int("points entry", x, -MAX_INT)))
+    alpha = m + r - 1
+    if len(out) != alpha:
+        raise ValueError(f"points must have m + r - 1 = {alpha} entries, got {len(out)}")
+    if len(set(out)) != len(out):
+        raise ValueError(f"points must be distinct, got {points!r}")
+    return tuple(out)
 
 
 @_lru_cache(maxsize=None)
@@ -138,10 +179,14 @@ def _winograd_matrices(m: int, r: int, points: tuple | None):
     return a_t.as_immutable(), g_mat.as_immutable(), b_t.as_immutable()
 
 
-@_lru_cache(maxsize=None)
 def winograd_identity_holds(m: int = 2, r: int = 3) -> bool:
     """Check symbolically that ``A^T [(G g) * (B^T d)]`` is the correlation ``y_i = sum_j g_j d_{i+j}``
-    for symbolic ``g`` and ``d``, in 1-D and in the nested 2-D form."""
+    for symbolic ``g`` and ``d``, in 1-D and in the nested 2-D form (``m + r - 1 <= 6``)."""
+    return _winograd_identity_holds(*_check_winograd(m, r, WINOGRAD_MAX_CHECK_POINTS))
+
+
+@_lru_cache(maxsize=None)
+def _winograd_identity_holds(m: int, r: int) -> bool:
     a_t, g_mat, b_t = winograd_matrices(m, r)
     alpha = m + r - 1
     gs = sp.Matrix(sp.symbols(f"g0:{r}"))
@@ -171,14 +216,14 @@ _fft_workspace = _compile(fft_workspace_complex_expr, (c_in, c_out, h_f, w_f, N)
 
 def winograd_tiles(out_hw: IntOrPair, m: int = 2) -> int:
     """Output tiles of F(m x m, .): ``ceil(H_out / m) * ceil(W_out / m)``."""
-    ho, wo = _spatial_hw("output size", out_hw)
-    return _winograd_tiles(ho, wo, _check_int("m", m, 1))
+    ho, wo = _spatial_hw("output size out_hw", out_hw)
+    return _winograd_tiles(ho, wo, _check_int("output tile size m", m, 1))
 
 
 def winograd_tile_grid(out_hw: IntOrPair, m: int = 2) -> tuple[int, int]:
     """Output tiles of F(m x m, .) along each axis: ``(ceil(H_out / m), ceil(W_out / m))``."""
-    ho, wo = _spatial_hw("output size", out_hw)
-    m = _check_int("m", m, 1)
+    ho, wo = _spatial_hw("output size out_hw", out_hw)
+    m = _check_int("output tile size m", m, 1)
     return _winograd_axis_tiles(ho, m), _winograd_axis_tiles(wo, m)
 
 
@@ -186,47 +231,47 @@ def winograd_multiplications(c_in: int, c_out: int, out_hw: IntOrPair, batch: in
                              m: int = 2, r: int = 3) -> int:
     """Elementwise multiplications of Winograd F(m x m, r x r):
     ``N * C_in * C_out * ceil(H_out/m) * ceil(W_out/m) * (m + r - 1)^2``."""
-    ho, wo = _spatial_hw("output size", out_hw)
-    return _winograd_mults(_check_int("in_channels", c_in, 1), _check_int("out_channels", c_out, 1),
-                           ho, wo, _check_int("batch", batch, 1), _check_int("m", m, 1),
-                           _check_int("r", r, 1))
+    ho, wo = _spatial_hw("output size out_hw", out_hw)
+    return _winograd_mults(_check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1),
+                           ho, wo, _check_int("batch", batch, 1), _check_int("output tile size m", m, 1),
+                           _check_int("kernel size r", r, 1))
 
 
 def winograd_workspace_elements(c_in: int, c_out: int, out_hw: IntOrPair, batch: int = 1,
                                 m: int = 2, r: int = 3) -> int:
     """Elements of Winograd's transformed input V, kernels U and products M."""
-    ho, wo = _spatial_hw("output size", out_hw)
-    return _winograd_workspace(_check_int("in_channels", c_in, 1),
-                               _check_int("out_channels", c_out, 1), ho, wo,
-                               _check_int("batch", batch, 1), _check_int("m", m, 1),
-                               _check_int("r", r, 1))
+    ho, wo = _spatial_hw("output size out_hw", out_hw)
+    return _winograd_workspace(_check_int("in_channels c_in", c_in, 1),
+                               _check_int("out_channels c_out", c_out, 1), ho, wo,
+                               _check_int("batch", batch, 1), _check_int("output tile size m", m, 1),
+                               _check_int("kernel size r", r, 1))
 
 
 def rfft2_elements(fft_hw: IntOrPair) -> int:
     """Complex values of ``torch.fft.rfft2`` of a real H_f x W_f array: ``H_f * (floor(W_f/2) + 1)``."""
-    hf, wf = _spatial_hw("FFT size", fft_hw)
+    hf, wf = _spatial_hw("FFT size fft_hw", fft_hw)
     return _rfft2_elements(hf, wf)
 
 
 def fft_products(c_in: int, c_out: int, fft_hw: IntOrPair, batch: int = 1) -> int:
     """Pointwise complex products of FFT convolution: ``N * C_in * C_out * H_f * (floor(W_f/2) + 1)``."""
-    hf, wf = _spatial_hw("FFT size", fft_hw)
-    return _fft_products(_check_int("in_channels", c_in, 1), _check_int("out_channels", c_out, 1),
+    hf, wf = _spatial_hw("FFT size fft_hw", fft_hw)
+    return _fft_products(_check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1),
                          hf, wf, _check_int("batch", batch, 1))
 
 
 def fft_real_multiplications(c_in: int, c_out: int, fft_hw: IntOrPair, batch: int = 1) -> int:
     """Real multiplications of the pointwise products of FFT convolution, 4 per complex product:
     ``4 N C_in C_out H_f (floor(W_f/2) + 1)``."""
-    hf, wf = _spatial_hw("FFT size", fft_hw)
-    return _fft_real_mults(_check_int("in_channels", c_in, 1), _check_int("out_channels", c_out, 1),
+    hf, wf = _spatial_hw("FFT size fft_hw", fft_hw)
+    return _fft_real_mults(_check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1),
                            hf, wf, _check_int("batch", batch, 1))
 
 
 def fft_workspace_complex(c_in: int, c_out: int, fft_hw: IntOrPair, batch: int = 1) -> int:
     """Complex values of the input, kernel and output spectra of FFT convolution."""
-    hf, wf = _spatial_hw("FFT size", fft_hw)
-    return _fft_workspace(_check_int("in_channels", c_in, 1), _check_int("out_channels", c_out, 1),
+    hf, wf = _spatial_hw("FFT size fft_hw", fft_hw)
+    return _fft_workspace(_check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1),
                           hf, wf, _check_int("batch", batch, 1))
 
 
@@ -234,9 +279,9 @@ def fft_transform_multiplications(c_in: int, c_out: int, fft_hw: IntOrPair, batc
     """Estimated real multiplications of the transforms of FFT convolution: ``N C_in`` forward
     input transforms, ``C_out C_in`` kernel transforms and ``N C_out`` inverse transforms, each
     ``L log2 L`` with ``L = H_f W_f`` (rounded up). An estimate: real FFT libraries differ."""
-    hf, wf = _spatial_hw("FFT size", fft_hw)
-    ci = _check_int("in_channels", c_in, 1)
-    co = _check_int("out_channels", c_out, 1)
+    hf, wf = _spatial_hw("FFT size fft_hw", fft_hw)
+    ci = _check_int("in_channels c_in", c_in, 1)
+    co = _check_int("out_channels c_out", c_out, 1)
     nb = _check_int("batch", batch, 1)
     per = float(rfft2_mults_estimate_expr.subs({h_f: hf, w_f: wf}))
     return math.ceil((nb * ci + co * ci + nb * co) * per)

@@ -9,9 +9,9 @@ from fractions import Fraction
 
 import sympy as sp
 
-from ._core import (EXPRESSIONS, IntOrPair, N, _channels, _check_int, _compile, _kernel_hw,
-                    _spatial_hw, beta, c_in, c_out, ch, f_in, f_out, g, h_in, h_out, k, k_h, k_w,
-                    macs_sym, w_in, w_out)
+from ._core import (EXPRESSIONS, IntOrPair, N, _channels, _check_flag, _check_int, _compile,
+                    _kernel_hw, _spatial_hw, beta, c_in, c_out, ch, f_in, f_out, g, h_in, h_out, k,
+                    k_h, k_w, macs_sym, w_in, w_out)
 
 __all__ = ["conv_params_expr", "conv_macs_expr", "conv_transpose_macs_expr", "linear_params_expr",
            "linear_macs_expr", "batchnorm_params_expr", "flops_per_mac", "flops_expr",
@@ -86,7 +86,7 @@ def conv_params(c_in: int, c_out: int, k: IntOrPair, groups: int = 1, bias: bool
     """
     ci, co, gr = _channels(c_in, c_out, groups)
     kh, kw = _kernel_hw(k)
-    return _conv_params(ci, co, kh, kw, gr, int(bool(bias)))
+    return _conv_params(ci, co, kh, kw, gr, int(_check_flag("bias", bias)))
 
 
 def conv_macs(c_in: int, c_out: int, k: IntOrPair, out_hw: IntOrPair, groups: int = 1,
@@ -98,7 +98,7 @@ def conv_macs(c_in: int, c_out: int, k: IntOrPair, out_hw: IntOrPair, groups: in
     """
     ci, co, gr = _channels(c_in, c_out, groups)
     kh, kw = _kernel_hw(k)
-    ho, wo = _spatial_hw("output size", out_hw)
+    ho, wo = _spatial_hw("output size out_hw", out_hw)
     return _conv_macs(ci, co, kh, kw, ho, wo, gr, _check_int("batch", batch, 1))
 
 
@@ -110,7 +110,7 @@ def conv_flops(c_in: int, c_out: int, k: IntOrPair, out_hw: IntOrPair, groups: i
 
 def macs_to_flops(macs: int) -> int:
     """Two FLOPs per multiply-accumulate."""
-    return int(flops_per_mac) * macs
+    return int(flops_per_mac) * _check_int("macs", macs, 0)
 
 
 def conv_transpose_macs(c_in: int, c_out: int, k: IntOrPair, in_hw: IntOrPair, groups: int = 1,
@@ -118,14 +118,14 @@ def conv_transpose_macs(c_in: int, c_out: int, k: IntOrPair, in_hw: IntOrPair, g
     """MACs of a transposed convolution: ``N * C_in * H_in * W_in * (C_out / G) * k_h * k_w``."""
     ci, co, gr = _channels(c_in, c_out, groups)
     kh, kw = _kernel_hw(k)
-    hi, wi = _spatial_hw("input size", in_hw)
+    hi, wi = _spatial_hw("input size in_hw", in_hw)
     return _conv_transpose_macs(ci, co, kh, kw, hi, wi, gr, _check_int("batch", batch, 1))
 
 
 def conv_bias_adds(c_out: int, out_hw: IntOrPair, batch: int = 1) -> int:
     """Additions performed by a convolution's bias: one per output element."""
-    ho, wo = _spatial_hw("output size", out_hw)
-    return _check_int("batch", batch, 1) * _check_int("out_channels", c_out, 1) * ho * wo
+    ho, wo = _spatial_hw("output size out_hw", out_hw)
+    return _check_int("batch", batch, 1) * _check_int("out_channels c_out", c_out, 1) * ho * wo
 
 
 def conv_backward_macs(c_in: int, c_out: int, k: IntOrPair, out_hw: IntOrPair, groups: int = 1,
@@ -136,14 +136,15 @@ def conv_backward_macs(c_in: int, c_out: int, k: IntOrPair, out_hw: IntOrPair, g
     gradient correlates C_in / G input channels with C_out / G output channels per group).
     ``FlopCounterMode`` in PyTorch counts the grouped weight gradient G times too high.
     """
-    fwd = conv_macs(c_in, c_out, k, out_hw, groups, batch)
-    return fwd * (int(bool(input_grad)) + int(bool(weight_grad)))
+    grads = int(_check_flag("input_grad", input_grad)) + int(_check_flag("weight_grad", weight_grad))
+    return conv_macs(c_in, c_out, k, out_hw, groups, batch) * grads
 
 
 def linear_params(in_features: int, out_features: int, bias: bool = True) -> int:
     """Parameters of a dense layer: ``F_in * F_out + F_out``."""
     return _linear_params(_check_int("in_features", in_features, 1),
-                          _check_int("out_features", out_features, 1), int(bool(bias)))
+                          _check_int("out_features", out_features, 1),
+                          int(_check_flag("bias", bias)))
 
 
 def linear_macs(in_features: int, out_features: int, batch: int = 1) -> int:
@@ -157,13 +158,13 @@ def batchnorm_params(num_features: int, affine: bool = True) -> int:
     """Parameters of batch normalization: ``2 C`` (a scale and a shift per channel), 0 without
     ``affine``."""
     c = _check_int("num_features", num_features, 1)
-    return _batchnorm_params(c) if affine else 0
-
+    return _batchnorm_params(c) if _check_flag("affine", affine) else 0
 
 
 def separable_cost_ratio(c_out: int, k: int) -> Fraction:
     """MACs of depthwise-separable over standard convolution: ``1/C_out + 1/k^2`` (exact)."""
-    return Fraction(_separable_ratio(_check_int("out_channels", c_out, 1), _check_int("kernel", k, 1)))
+    return Fraction(_separable_ratio(_check_int("out_channels c_out", c_out, 1),
+                                     _check_int("kernel k", k, 1)))
 
 
 def grouped_cost_ratio(groups: int) -> Fraction:

@@ -3,11 +3,13 @@ forms, and the effective padding (the formulas behind :mod:`cnnbook_lib.receptiv
 """
 from __future__ import annotations
 
+import math
+import numbers
 from fractions import Fraction
 
 import sympy as sp
 
-from ._core import EXPRESSIONS, _check_int, _check_ksdp, _compile, _pos, d, k, p, s
+from ._core import EXPRESSIONS, MAX_INT, _check_int, _check_ksdp, _compile, _pos, d, k, p, s
 from .shapes import effective_kernel
 
 __all__ = ["rf_r", "rf_j", "rf_u", "rf_L", "rf_size_step", "rf_jump_step", "rf_start_step",
@@ -66,6 +68,19 @@ def _exact(value) -> Fraction | int:
     return int(value) if value.denominator == 1 else value
 
 
+def _check_start(name: str, value) -> Fraction:
+    """A start coordinate as an exact Fraction: an int, a Fraction or a finite float (a half
+    is exact in binary); bools, strings, None, nan and inf are refused."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Rational, float)):
+        raise ValueError(f"{name} must be an int, a Fraction or a finite float, got {value!r}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    value = Fraction(value)
+    if abs(value) > MAX_INT:
+        raise ValueError(f"{name} must be at most {MAX_INT} in size, got {value}")
+    return value
+
+
 def receptive_field_step(r: int, j: int, u, k: int, s: int = 1, d: int = 1, p: int = 0):
     """One layer of the receptive-field recurrence along one axis: ``(r, j, u) -> (r', j', u')``.
 
@@ -75,16 +90,16 @@ def receptive_field_step(r: int, j: int, u, k: int, s: int = 1, d: int = 1, p: i
     r = _check_int("receptive field size r", r, 1)
     j = _check_int("jump j", j, 1)
     k, s, d, p = _check_ksdp(k, s, d, p)
-    u = Fraction(u)
+    u = _check_start("start u", u)
     return (_rf_size_step(r, j, k, d), _rf_jump_step(j, s), _exact(_rf_start_step(u, j, k, d, p)))
 
 
 def receptive_field_padding(r: int, u) -> int:
     """Effective padding ``(r - 1)/2 - u`` of a field of size ``r`` whose first unit is centred on
     ``u``: how many pixels the first unit's field reaches left of (above) the input."""
-    return _exact(_rf_padding(_check_int("receptive field size r", r, 1), Fraction(u)))
+    return _exact(_rf_padding(_check_int("receptive field size r", r, 1), _check_start("start u", u)))
 
 
 def stride1_receptive_field(layers: int, k: int) -> int:
     """Receptive field of ``layers`` stride-1 layers of kernel ``k``: ``1 + L (k - 1)``."""
-    return _rf_stride1_closed(_check_int("layers", layers, 0), _check_int("kernel", k, 1))
+    return _rf_stride1_closed(_check_int("layers", layers, 0), _check_int("kernel k", k, 1))

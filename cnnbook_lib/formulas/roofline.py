@@ -76,43 +76,42 @@ def conv_min_bytes(c_in: int, c_out: int, k: IntOrPair, in_hw: IntOrPair, out_hw
     ``b * (N C_in H_in W_in + C_out (C_in/G) k_h k_w + N C_out H_out W_out)``."""
     ci, co, gr = _channels(c_in, c_out, groups)
     kh, kw = _kernel_hw(k)
-    hi, wi = _spatial_hw("input size", in_hw)
-    ho, wo = _spatial_hw("output size", out_hw)
+    hi, wi = _spatial_hw("input size in_hw", in_hw)
+    ho, wo = _spatial_hw("output size out_hw", out_hw)
     elements = _conv_min_elements(ci, co, kh, kw, hi, wi, ho, wo, gr, _check_int("batch", batch, 1))
     return tensor_bytes(elements, dtype)
 
 
-
 def arithmetic_intensity(flops: float, nbytes: float) -> float:
     """FLOPs per byte: ``W / Q``."""
-    return _check_positive("flops", flops) / _check_positive("bytes", nbytes)
+    return _check_positive("flops", flops) / _check_positive("bytes nbytes", nbytes)
 
 
 def roofline_time(flops: float, nbytes: float, peak: float, bw: float) -> float:
     """Roofline lower bound on run time, seconds: ``max(W / P, Q / B)``."""
-    return max(_check_positive("flops", flops) / _check_positive("peak FLOP/s", peak),
-               _check_positive("bytes", nbytes) / _check_positive("bandwidth", bw))
+    return max(_check_positive("flops", flops) / _check_positive("peak FLOP/s peak", peak),
+               _check_positive("bytes nbytes", nbytes) / _check_positive("bandwidth bw", bw))
 
 
 def flops_only_time(flops: float, peak: float) -> float:
     """Naive prediction, seconds: ``W / P``."""
-    return _check_positive("flops", flops) / _check_positive("peak FLOP/s", peak)
+    return _check_positive("flops", flops) / _check_positive("peak FLOP/s peak", peak)
 
 
 def ridge_point(peak: float, bw: float) -> float:
     """Intensity where the roofline bends, FLOP/byte: ``P / B``."""
-    return _check_positive("peak FLOP/s", peak) / _check_positive("bandwidth", bw)
+    return _check_positive("peak FLOP/s peak", peak) / _check_positive("bandwidth bw", bw)
 
 
 def memory_time(nbytes: float, bw: float) -> float:
     """Time to move ``nbytes`` at the peak bandwidth, seconds: ``Q / B``."""
-    return float(_memory_time(_check_positive("bytes", nbytes), _check_positive("bandwidth", bw)))
+    return float(_memory_time(_check_positive("bytes nbytes", nbytes), _check_positive("bandwidth bw", bw)))
 
 
 def copy_bandwidth(nbytes: float, seconds: float) -> float:
     """Bandwidth of a copy of ``nbytes`` bytes that took ``seconds``, bytes/s: ``2 S / t`` (every
     byte read once and written once)."""
-    return float(_copy_bandwidth(_check_positive("bytes", nbytes),
+    return float(_copy_bandwidth(_check_positive("bytes nbytes", nbytes),
                                  _check_positive("seconds", seconds)))
 
 

@@ -6,10 +6,12 @@ shape formulas in the documentation of ``torch.nn.Conv2d``, ``ConvTranspose2d`` 
 """
 from __future__ import annotations
 
+from functools import partial
+
 import sympy as sp
 
-from ._core import (EXPRESSIONS, IntOrPair, _check_int, _check_ksdp, _compile, _per_axis, d, k,
-                    n, n_o, op, p, s)
+from ._core import (EXPRESSIONS, IntOrPair, _check_flag, _check_int, _check_ksdp, _compile,
+                    _per_axis, d, k, n, n_o, op, p, s)
 
 __all__ = ["effective_kernel", "conv_output", "window_span_expr", "window_overhang_expr",
            "pool_output_ceil", "conv_transpose_output", "effective_kernel_size",
@@ -58,8 +60,7 @@ _window_overhang = _compile(window_overhang_expr, (n, n_o, k, s, p, d))
 
 def effective_kernel_size(k: int, d: int = 1) -> int:
     """Extent of a dilated kernel: ``k + (k - 1)(d - 1)``."""
-    return _effective_kernel(_check_int("kernel", k, 1), _check_int("dilation", d, 1))
-
+    return _effective_kernel(_check_int("kernel k", k, 1), _check_int("dilation d", d, 1))
 
 
 def _conv_axis(n_: int, k_: int, s_: int, p_: int, d_: int) -> tuple[int, int, int, int, int]:
@@ -74,6 +75,9 @@ def _conv_axis(n_: int, k_: int, s_: int, p_: int, d_: int) -> tuple[int, int, i
     return n_, k_, s_, p_, d_
 
 
+def _conv_output_axis(n_, k_, s_, p_, d_):
+    return _conv_output(*_conv_axis(n_, k_, s_, p_, d_))
+
 
 def conv_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair = 1, p: IntOrPair = 0,
                      d: IntOrPair = 1) -> int | tuple[int, ...]:
@@ -82,9 +86,25 @@ def conv_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair = 1, p: IntOrPair 
     Any argument may be a tuple (one entry per spatial axis); the result is then a tuple.
     Raises ``ValueError`` if the (dilated) kernel does not fit the padded input.
     """
-    def one(n_, k_, s_, p_, d_):
-        return _conv_output(*_conv_axis(n_, k_, s_, p_, d_))
-    return _per_axis(one, n, k, s, p, d)
+    return _per_axis(_conv_output_axis, ("n", "k", "s", "p", "d"), n, k, s, p, d)
+
+
+def _pool_output_axis(ceil_mode: bool, n_, k_, s_, p_, d_):
+    if not ceil_mode:
+        n_, k_, s_, p_, d_ = _conv_axis(n_, k_, s_, p_, d_)
+    else:                       # the kernel need not fit: checked on the output size below
+        n_ = _check_int("input size n", n_, 1)
+        k_, s_, d_, p_ = _check_ksdp(k_, s_, d_, p_)
+    if 2 * p_ > k_:
+        raise ValueError(f"padding {p_} must be at most half the pooling kernel {k_}")
+    if not ceil_mode:
+        return _conv_output(n_, k_, s_, p_, d_)
+    out = _pool_output_ceil(n_, k_, s_, p_, d_)
+    if out < 1:
+        raise ValueError(
+            f"kernel {k_} (effective {_effective_kernel(k_, d_)}) is too large for padded "
+            f"input {n_ + 2 * p_} even with ceil_mode (n={n_}, p={p_}, s={s_})")
+    return out
 
 
 def pool_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair | None = None, p: IntOrPair = 0,
@@ -96,26 +116,26 @@ def pool_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair | None = None, p: 
     so a kernel larger than the padded input still gives one output when
     ``d(k-1) + 1 < n + 2p + s`` (as in PyTorch). PyTorch requires ``p <= k // 2``.
     """
+    ceil_mode = _check_flag("ceil_mode", ceil_mode)
     if s is None:
         s = k
+    return _per_axis(partial(_pool_output_axis, ceil_mode), ("n", "k", "s", "p", "d"),
+                     n, k, s, p, d)
 
-    def one(n_, k_, s_, p_, d_):
-        if not ceil_mode:
-            n_, k_, s_, p_, d_ = _conv_axis(n_, k_, s_, p_, d_)
-        else:                   # the kernel need not fit: checked on the output size below
-            n_ = _check_int("input size n", n_, 1)
-            k_, s_, d_, p_ = _check_ksdp(k_, s_, d_, p_)
-        if 2 * p_ > k_:
-            raise ValueError(f"padding {p_} must be at most half the pooling kernel {k_}")
-        if not ceil_mode:
-            return _conv_output(n_, k_, s_, p_, d_)
-        out = _pool_output_ceil(n_, k_, s_, p_, d_)
-        if out < 1:
-            raise ValueError(
-                f"kernel {k_} (effective {_effective_kernel(k_, d_)}) is too large for padded "
-                f"input {n_ + 2 * p_} even with ceil_mode (n={n_}, p={p_}, s={s_})")
-        return out
-    return _per_axis(one, n, k, s, p, d)
+
+def _conv_transpose_output_axis(n_, k_, s_, p_, op_, d_):
+    n_ = _check_int("input size n", n_, 1)
+    k_, s_, d_, p_ = _check_ksdp(k_, s_, d_, p_)
+    op_ = _check_int("output_padding", op_, 0)
+    if op_ >= s_ and op_ >= d_:
+        raise ValueError(
+            f"output_padding {op_} must be smaller than either stride {s_} or dilation {d_}")
+    out = _conv_transpose_output(n_, k_, s_, p_, op_, d_)
+    if out < 1:
+        raise ValueError(
+            f"padding {p_} is too large: transposed output size would be {out} "
+            f"(n={n_}, k={k_}, s={s_}, d={d_})")
+    return out
 
 
 def conv_transpose_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair = 1, p: IntOrPair = 0,
@@ -126,30 +146,26 @@ def conv_transpose_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair = 1, p: 
     ``output_padding`` must be smaller than the stride or the dilation (as in PyTorch): it picks
     one of the ``s`` input sizes that a strided convolution maps to the same output size.
     """
-    def one(n_, k_, s_, p_, op_, d_):
-        n_ = _check_int("input size n", n_, 1)
-        k_, s_, d_, p_ = _check_ksdp(k_, s_, d_, p_)
-        op_ = _check_int("output_padding", op_, 0)
-        if op_ >= s_ and op_ >= d_:
-            raise ValueError(
-                f"output_padding {op_} must be smaller than either stride {s_} or dilation {d_}")
-        out = _conv_transpose_output(n_, k_, s_, p_, op_, d_)
-        if out < 1:
-            raise ValueError(
-                f"padding {p_} is too large: transposed output size would be {out} "
-                f"(n={n_}, k={k_}, s={s_}, d={d_})")
-        return out
-    return _per_axis(one, n, k, s, p, output_padding, d)
+    return _per_axis(_conv_transpose_output_axis, ("n", "k", "s", "p", "output_padding", "d"),
+                     n, k, s, p, output_padding, d)
+
+
+def _window_span_axis(n_out_, k_, s_, d_):
+    k_, s_, d_, _ = _check_ksdp(k_, s_, d_, 0)
+    return _window_span(_check_int("output size n_out", n_out_, 1), k_, s_, d_)
 
 
 def window_span(n_out: IntOrPair, k: IntOrPair, s: IntOrPair = 1, d: IntOrPair = 1
                 ) -> int | tuple[int, ...]:
     """Input extent covered by ``n_out`` windows of kernel ``k`` at stride ``s``, dilation ``d``:
     ``(n_out - 1) s + d(k - 1) + 1`` (any argument may be a tuple, one entry per axis)."""
-    def one(n_out_, k_, s_, d_):
-        k_, s_, d_, _ = _check_ksdp(k_, s_, d_, 0)
-        return _window_span(_check_int("output size n_out", n_out_, 1), k_, s_, d_)
-    return _per_axis(one, n_out, k, s, d)
+    return _per_axis(_window_span_axis, ("n_out", "k", "s", "d"), n_out, k, s, d)
+
+
+def _window_overhang_axis(n_, n_out_, k_, s_, p_, d_):
+    k_, s_, d_, p_ = _check_ksdp(k_, s_, d_, p_)
+    return _window_overhang(_check_int("input size n", n_, 1),
+                            _check_int("output size n_out", n_out_, 1), k_, s_, p_, d_)
 
 
 def window_overhang(n: IntOrPair, n_out: IntOrPair, k: IntOrPair, s: IntOrPair = 1,
@@ -157,8 +173,5 @@ def window_overhang(n: IntOrPair, n_out: IntOrPair, k: IntOrPair, s: IntOrPair =
     """How far the last of ``n_out`` windows reaches past the input of size ``n`` padded by ``p``
     on each side: ``max(0, (n_out - 1) s + d(k - 1) + 1 - (n + 2p))``, the extra bottom/right
     padding after which a ceil-mode pooling is a floor-mode one (any argument may be a tuple)."""
-    def one(n_, n_out_, k_, s_, p_, d_):
-        k_, s_, d_, p_ = _check_ksdp(k_, s_, d_, p_)
-        return _window_overhang(_check_int("input size n", n_, 1),
-                                _check_int("output size n_out", n_out_, 1), k_, s_, p_, d_)
-    return _per_axis(one, n, n_out, k, s, p, d)
+    return _per_axis(_window_overhang_axis, ("n", "n_out", "k", "s", "p", "d"),
+                     n, n_out, k, s, p, d)
