@@ -164,10 +164,12 @@ class Axis:
     def step(self, k: int, s: int = 1, d: int = 1, p: int = 0) -> "Axis":
         """The field after one more layer (kernel k, stride s, dilation d, padding p): the
         recurrence ``r' = r + (k_eff - 1) j``, ``j' = j s``, ``u' = u + ((k_eff - 1)/2 - p) j``."""
-        if not self.spans and isinstance(self.jump, int) and self.jump >= 1 and p >= 0:
+        from ._check import integer
+        k, s, d = integer("kernel k", k), integer("stride s", s), integer("dilation d", d)
+        p = integer("padding p", p, 0)
+        if not self.spans and isinstance(self.jump, int) and self.jump >= 1:
             r, j, u = formulas.receptive_field_step(self.size, self.jump, self.start, k, s, d, p)
             return Axis(r, j, Fraction(u))
-        formulas.receptive_field_step(1, 1, 0, k, s, d, max(p, 0))     # validates k, s, d
         return self.gather(Gather.conv(k, s, d, p))
 
     def gather(self, g: Gather) -> "Axis":
@@ -210,7 +212,8 @@ class Axis:
 
 def merge(axes: Sequence[Axis]) -> Axis:
     """Align branches that meet (add, concatenate): the union of each unit's fields."""
-    if not axes or not all(isinstance(a, Axis) for a in axes):
+    if not isinstance(axes, (tuple, list)) or not axes or \
+            not all(isinstance(a, Axis) for a in axes):
         raise TypeError(f"axes must be a non-empty sequence of Axis, got {axes!r}")
     jumps = {Fraction(a.jump) for a in axes}
     if len(jumps) != 1:

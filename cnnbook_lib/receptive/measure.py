@@ -201,8 +201,8 @@ def erf_fraction(erf: torch.Tensor, box: tuple[int, ...], mass: float = 0.95) ->
     mass = _check.number("mass", mass, 0.0, 1.0)
     n = erf.dim()
     if not isinstance(box, (tuple, list)) or len(box) != 2 * n:
-        raise ValueError(f"box must hold {2 * n} ints (first then last pixel per axis), "
-                         f"got {box!r}")
+        raise ValueError(f"box must hold {2 * n} ints (first then last pixel per axis) for a "
+                         f"{n}-D erf, got {box!r}")
     box = [_check.integer("box", b, 0, erf.shape[i % n] - 1) for i, b in enumerate(box)]
     if any(box[i] > box[n + i] for i in range(n)):
         raise ValueError(f"box must have first <= last on every axis, got {tuple(box)}")

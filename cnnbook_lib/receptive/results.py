@@ -77,6 +77,8 @@ class _AxesView:
         pixels, inclusive: (top, left, bottom, right) for a 2-D map."""
         if len(index) != len(self.axes):
             raise ValueError(f"index needs {len(self.axes)} coordinates, got {index!r}")
+        from ._check import MAX_INT, integer
+        index = tuple(integer("index", i, -MAX_INT) for i in index)
         spans = [a.span(i) for a, i in zip(self.axes, index)]
         return tuple(lo for lo, _ in spans) + tuple(hi for _, hi in spans)
 

@@ -83,7 +83,10 @@ def _nd(name: str, value, n: int, default) -> tuple[int, ...]:
 
 
 def _steps(k, s, d, p):
-    return [lambda a, x=x: a.step(k[x], s[x], d[x], p[x]) for x in range(len(k))]
+    """Per-axis steps of the recurrence (a negative padding crops: a plain gather)."""
+    return [(lambda a, x=x: a.step(k[x], s[x], d[x], p[x])) if p[x] >= 0 else
+            (lambda a, x=x: a.gather(Gather.conv(k[x], s[x], d[x], p[x])))
+            for x in range(len(k))]
 
 
 def _conv_geometry(args, kwargs, x, out):
@@ -412,7 +415,11 @@ class _Tracer(TorchFunctionMode):
             return out
         outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
         if outs:
-            nodes = self.rule(func, args, kwargs, tracked, outs)
+            try:
+                nodes = self.rule(func, args, kwargs, tracked, outs)
+            except ValueError as error:
+                error.from_tracer = True
+                raise
             for i, t in enumerate(outs):
                 self.put(t, nodes[i] if isinstance(nodes, list) else nodes)
         return out
@@ -867,7 +874,16 @@ def _trace(model: nn.Module, x: torch.Tensor, n: int, linearize: bool = False,
     notes = []
     try:
         with tracer:
-            out = model(x)
+            try:
+                out = model(x)
+            except (_Stop, _HeadFailed):
+                raise
+            except Exception as error:
+                if getattr(error, "from_tracer", False):
+                    raise
+                raise ValueError(f"the model does not run on an input of shape {tuple(x.shape)} "
+                                 f"(input_size): {type(error).__name__}: "
+                                 f"{str(error).splitlines()[0] if str(error) else ''}") from error
         node = next((nd for t in tree_leaves(out) if isinstance(t, torch.Tensor)
                      and (nd := tracer.get(t)) is not None), None)
         if node is None:
@@ -919,8 +935,6 @@ def _input_shape(model: nn.Module, input_size) -> tuple[tuple[int, ...], int]:
             return (1, c) + size, n
         if len(size) == n + 2:
             return size, n
-        if len(size) in (3, 4, 5) and len(size) != n + 2:
-            return size, len(size) - 2
         raise ValueError(f"input_size must be (N, C, ...) with {n} spatial sizes, or the "
                          f"{n} spatial sizes, got {input_size!r}")
     return (1, c) + (_check.integer("input_size", input_size),) * n, n
