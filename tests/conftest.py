@@ -92,3 +92,26 @@ def watched_page(chromium):
     yield new
     for context in contexts:
         context.close()
+
+
+#: In a page: every interactive's text against its background (WCAG contrast below 4.5:1 is listed)
+#: and the interactives that stick out of the viewport.
+INTERACTIVE_LAYOUT = r"""() => {
+        const lum = c => { const m = c.match(/[\d.]+/g).map(Number).slice(0, 3).map(v => v / 255)
+            .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+            return 0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2]; };
+        const bg = el => { for (; el; el = el.parentElement) { const c = getComputedStyle(el).backgroundColor;
+            if (c && !c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return c; } return 'rgb(255,255,255)'; };
+        const worst = [];
+        document.querySelectorAll('[data-cnnbook-interactive] code, [data-cnnbook-interactive] th, ' +
+            '[data-cnnbook-interactive] td, [data-cnnbook-interactive] .cb-title, [data-cnnbook-interactive] input, ' +
+            '[data-cnnbook-interactive] select').forEach(el => {
+            const a = lum(getComputedStyle(el).color), b = lum(bg(el));
+            const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+            if (ratio < 4.5) worst.push([el.tagName, el.textContent.slice(0, 30), ratio.toFixed(2)]);
+        });
+        const wide = Array.from(document.querySelectorAll('[data-cnnbook-interactive]'))
+            .filter(r => r.getBoundingClientRect().right > window.innerWidth + 1)
+            .map(r => r.getAttribute('data-cnnbook-interactive'));
+        return {worst, wide, scroll: document.documentElement.scrollWidth};
+    }"""

@@ -608,7 +608,7 @@ def test_browser_clicks_buttons_and_instances_are_independent(gallery_page):
 def test_browser_phone_width_and_dark_mode(chromium, serve, tmp_path, scheme):
     """At 390 px nothing leaves the screen (wide parts scroll inside the interactive), and the
     text keeps its contrast in dark mode (the book's html[data-theme=dark])."""
-    from conftest import PageWatch
+    from conftest import INTERACTIVE_LAYOUT, PageWatch
     items = [example(n) for n in NAMES]
     page_html = I.gallery_html(items).replace("<html lang=\"en\">",
                                               f'<html lang="en" data-theme="{scheme}">')
@@ -621,25 +621,7 @@ def test_browser_phone_width_and_dark_mode(chromium, serve, tmp_path, scheme):
     watch = PageWatch(page, base)
     page.goto(base + "index.html")
     page.wait_for_function(WAIT_MOUNTED, arg=len(items), timeout=20000)
-    report = page.evaluate("""() => {
-        const lum = c => { const m = c.match(/[\\d.]+/g).map(Number).slice(0, 3).map(v => v / 255)
-            .map(v => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
-            return 0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2]; };
-        const bg = el => { for (; el; el = el.parentElement) { const c = getComputedStyle(el).backgroundColor;
-            if (c && !c.startsWith('rgba(0, 0, 0, 0)') && c !== 'transparent') return c; } return 'rgb(255,255,255)'; };
-        const worst = [];
-        document.querySelectorAll('[data-cnnbook-interactive] code, [data-cnnbook-interactive] th, ' +
-            '[data-cnnbook-interactive] td, [data-cnnbook-interactive] .cb-title, [data-cnnbook-interactive] input, ' +
-            '[data-cnnbook-interactive] select').forEach(el => {
-            const a = lum(getComputedStyle(el).color), b = lum(bg(el));
-            const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-            if (ratio < 4.5) worst.push([el.tagName, el.textContent.slice(0, 30), ratio.toFixed(2)]);
-        });
-        const wide = Array.from(document.querySelectorAll('[data-cnnbook-interactive]'))
-            .filter(r => r.getBoundingClientRect().right > window.innerWidth + 1)
-            .map(r => r.getAttribute('data-cnnbook-interactive'));
-        return {worst, wide, scroll: document.documentElement.scrollWidth};
-    }""")
+    report = page.evaluate(INTERACTIVE_LAYOUT)
     context.close()
     assert report["worst"] == [], report["worst"][:5]
     assert report["wide"] == [] and report["scroll"] <= 390, report
