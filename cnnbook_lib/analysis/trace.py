@@ -76,6 +76,37 @@ def _fast_batch_norm(name: str, args):
 _FAST_BN = ("native_batch_norm", "_batch_norm_with_update", "_batch_norm_no_update")
 
 
+#: element-wise ops whose meta kernels are slow Python references: their output on meta is an
+#: empty tensor like the first input (out of place) or that input itself (in place)
+_FAST_UNARY = frozenset("""relu hardtanh silu gelu sigmoid tanh hardswish hardsigmoid leaky_relu
+elu mish neg exp sqrt rsqrt reciprocal abs""".split())
+_FAST_BINARY = frozenset("add sub mul div".split())
+
+
+def _fast_pointwise(name: str, func, args, kwargs):
+    """The meta output of a simple element-wise op, or None where the real meta kernel is needed
+    (broadcasting, type promotion, tensor-valued extra arguments)."""
+    x = args[0] if args else None
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        return None
+    if name in _FAST_UNARY:
+        if any(isinstance(a, torch.Tensor) for a in args[1:]) or kwargs.get("out") is not None:
+            return None
+    elif name in _FAST_BINARY and len(args) == 2 and not kwargs.get("out"):
+        y = args[1]
+        if isinstance(y, torch.Tensor):
+            if y.shape != x.shape or y.dtype != x.dtype or y.stride() != x.stride():
+                return None
+        elif not isinstance(y, (int, float)) or isinstance(y, bool):
+            return None
+        if kwargs.get("rounding_mode") is not None:
+            return None
+    else:
+        return None
+    inplace = func._overloadpacket.__name__.endswith("_")
+    return x if inplace else torch.empty_like(x)
+
+
 class _Ops(TorchDispatchMode):
     """Prices each dispatched op and adds it to the innermost module call."""
 
@@ -87,8 +118,11 @@ class _Ops(TorchDispatchMode):
         kwargs = kwargs or {}
         name = C.op_name(func)
         out = None
-        if self.tracer.meta and name in _FAST_BN:
-            out = _fast_batch_norm(name, args)
+        if self.tracer.meta:
+            if name in _FAST_BN:
+                out = _fast_batch_norm(name, args)
+            elif name in _FAST_UNARY or name in _FAST_BINARY:
+                out = _fast_pointwise(name, func, args, kwargs)
         if out is None:
             out = func(*args, **kwargs)
         if name not in C.FREE_OPS:
@@ -258,4 +292,30 @@ def traced_copy(model: nn.Module, device: str, dtype: torch.dtype) -> nn.Module:
         memo[id(prm)] = nn.Parameter(make(prm, name), requires_grad=prm.requires_grad)
     for name, buf in model.named_buffers(remove_duplicate=True):
         memo[id(buf)] = make(buf, name)
-    return copy.deepcopy(model, memo)
+    return _clone(model, memo, lambda t: make(t, ""), {})
+
+
+def _clone(module: nn.Module, memo: dict, make, done: dict) -> nn.Module:
+    """A structural copy of ``module``, several times faster than ``copy.deepcopy``: new module
+    objects (the submodule tree and its sharing kept), parameters and buffers from ``memo``,
+    tensors held as plain attributes moved like buffers, containers (hook tables included)
+    copied one level deep, every other attribute shared."""
+    if id(module) in done:
+        return done[id(module)]
+    new = object.__new__(type(module))
+    done[id(module)] = new
+    state = {}
+    for key, value in module.__dict__.items():
+        if key in ("_parameters", "_buffers"):
+            value = type(value)((n, None if t is None else memo[id(t)]) for n, t in value.items())
+        elif key == "_modules":
+            value = type(value)((n, None if m is None else _clone(m, memo, make, done))
+                                for n, m in value.items())
+        elif isinstance(value, torch.Tensor):
+            value = memo[id(value)] if id(value) in memo else make(value)
+            memo[id(module.__dict__[key])] = value
+        elif isinstance(value, (dict, list, set)):
+            value = copy.copy(value)
+        state[key] = value
+    new.__dict__.update(state)
+    return new
