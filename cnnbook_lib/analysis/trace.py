@@ -104,7 +104,10 @@ def _fast_pointwise(name: str, func, args, kwargs):
     else:
         return None
     inplace = func._overloadpacket.__name__.endswith("_")
-    return x if inplace else torch.empty_like(x)
+    if inplace:
+        return x
+    dense = x.is_contiguous() or (x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last))
+    return torch.empty_like(x) if dense else None
 
 
 class _Ops(TorchDispatchMode):
