@@ -717,3 +717,11 @@ def test_random_stacks_match_the_oracles(stack, training):
     assert s.flops == c.get_total_flops()
     assert s.saved_activation_bytes == autograd_saved_bytes(model, x)
     assert not s.uncosted_ops
+
+
+def test_attention_function_is_restored_after_a_trace():
+    original = TF.scaled_dot_product_attention
+    analysis.summarize(ViT(depth=1), (1, 3, 32, 32))
+    with pytest.raises(RuntimeError):
+        analysis.summarize(ViT(depth=1), (1, 3, 16, 16))        # position embedding mismatch
+    assert TF.scaled_dot_product_attention is original

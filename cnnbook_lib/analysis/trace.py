@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import threading
 from dataclasses import dataclass, field
 
 import torch
@@ -136,21 +137,41 @@ class _Ops(TorchDispatchMode):
 class _FusedAttention:
     """On the meta device, routes 4-D ``scaled_dot_product_attention`` to the fused CPU kernel's
     op, as a CPU (or a GPU's flash kernel) runs it, instead of torch's meta fallback (the math
-    path, which saves the attention matrix). It replaces the function in ``torch.nn.functional``
-    for the duration of the trace, so calls from ``nn.MultiheadAttention`` are routed too."""
+    path, which saves the attention matrix). The function in ``torch.nn.functional`` is replaced
+    while any trace runs, so calls from ``nn.MultiheadAttention`` are routed too; the
+    replacement routes only calls made by a thread inside a trace, and the original is put back
+    when the last trace ends."""
+
+    _lock = threading.Lock()
+    _depth = 0
+    _original = None
+    _local = threading.local()
+
+    @classmethod
+    def _routed(cls, *args, **kwargs):
+        if getattr(cls._local, "depth", 0):
+            fused = _fused_sdpa(*args, **kwargs)
+            if fused is not None:
+                return fused
+        return cls._original(*args, **kwargs)
 
     def __enter__(self):
-        self.original = TF.scaled_dot_product_attention
-        original = self.original
-
-        def sdpa(*args, **kwargs):
-            fused = _fused_sdpa(*args, **kwargs)
-            return original(*args, **kwargs) if fused is None else fused
-        TF.scaled_dot_product_attention = sdpa
+        cls = type(self)
+        with cls._lock:
+            if cls._depth == 0:
+                cls._original = TF.scaled_dot_product_attention
+                TF.scaled_dot_product_attention = cls._routed
+            cls._depth += 1
+        cls._local.depth = getattr(cls._local, "depth", 0) + 1
         return self
 
     def __exit__(self, *exc):
-        TF.scaled_dot_product_attention = self.original
+        cls = type(self)
+        cls._local.depth -= 1
+        with cls._lock:
+            cls._depth -= 1
+            if cls._depth == 0:
+                TF.scaled_dot_product_attention = cls._original
         return False
 
 
