@@ -20,6 +20,8 @@ amplify rounding in half precision.
 """
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Callable, Sequence
 
 import numpy as np
@@ -39,6 +41,12 @@ Pair = tuple[int, int]
 # Argument checks
 # ---------------------------------------------------------------------------------------------
 
+#: Largest tensor (elements) these readable implementations build: a padded input, an im2col
+#: matrix or Winograd tiles beyond it would exhaust memory instead of failing fast.
+MAX_ELEMENTS = 2 ** 31
+_FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
 def _pair(name: str, value, minimum: int) -> Pair:
     vals = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(vals) != 2:
@@ -49,32 +57,79 @@ def _pair(name: str, value, minimum: int) -> Pair:
             raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
         if v < minimum:
             raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+        if v > formulas.MAX_INT:
+            raise ValueError(f"{name} must be at most {formulas.MAX_INT}, got {value!r}")
         out.append(int(v))
     return out[0], out[1]
 
 
-def _shapes(x_shape: Sequence[int], w_shape: Sequence[int], stride, padding
-            ) -> tuple[Pair, Pair, Pair, Pair]:
+def _shape(name: str, shape, what: str) -> tuple[int, int, int, int]:
+    """A 4-D shape of positive ints (a tuple, list or ``torch.Size``)."""
+    if not isinstance(shape, (tuple, list)) or len(shape) != 4:
+        raise ValueError(f"{name} must be a 4-D shape {what}, got {shape!r}")
+    return tuple(formulas._check_int(f"{name} entry", v, 1) for v in shape)
+
+
+def _shapes(x_shape: Sequence[int], w_shape: Sequence[int], stride, padding,
+            names: tuple[str, str] = ("x_shape", "w_shape")) -> tuple[Pair, Pair, Pair, Pair]:
     """Validate shapes; return (stride, padding, kernel, output size) as (h, w) pairs."""
-    if len(x_shape) != 4:
-        raise ValueError(f"input must be 4-D (N, C_in, H, W), got shape {tuple(x_shape)}")
-    if len(w_shape) != 4:
-        raise ValueError(f"weight must be 4-D (C_out, C_in, k_h, k_w), got shape {tuple(w_shape)}")
+    x_name, w_name = names
+    x_shape = _shape(x_name, x_shape, "(N, C_in, H, W)")
+    w_shape = _shape(w_name, w_shape, "(C_out, C_in, k_h, k_w)")
     if x_shape[1] != w_shape[1]:
-        raise ValueError(f"input has {x_shape[1]} channels but weight expects {w_shape[1]} "
+        raise ValueError(f"{x_name} has {x_shape[1]} channels but {w_name} expects {w_shape[1]} "
                          "(groups are not supported here)")
     st = _pair("stride", stride, 1)
     pad = _pair("padding", padding, 0)
-    kh, kw = int(w_shape[2]), int(w_shape[3])
-    out = formulas.conv_output_size((int(x_shape[2]), int(x_shape[3])), (kh, kw), st, pad)
+    kh, kw = w_shape[2], w_shape[3]
+    out = formulas.conv_output_size((x_shape[2], x_shape[3]), (kh, kw), st, pad)
     return st, pad, (kh, kw), out
 
 
+def _check_tensor(name: str, t, what: str) -> None:
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor {what}, got {type(t).__name__}")
+    if t.dim() != 4:
+        raise ValueError(f"{name} must be 4-D {what}, got shape {tuple(t.shape)}")
+    if t.dtype not in _FLOATS:
+        raise ValueError(f"{name} must have a floating-point dtype, got {t.dtype}")
+    if t.device.type == "meta":
+        raise ValueError(f"{name} is on the meta device, which holds no values to convolve")
+    if t.numel() == 0:
+        raise ValueError(f"{name} is empty: shape {tuple(t.shape)}")
+
+
 def _check_tensors(x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None) -> None:
+    _check_tensor("input x", x, "(N, C_in, H, W)")
+    _check_tensor("weight w", w, "(C_out, C_in, k_h, k_w)")
     if x.dtype != w.dtype:
-        raise ValueError(f"input dtype {x.dtype} differs from weight dtype {w.dtype}")
-    if bias is not None and bias.shape != (w.shape[0],):
-        raise ValueError(f"bias must have shape ({w.shape[0]},), got {tuple(bias.shape)}")
+        raise ValueError(f"input x dtype {x.dtype} differs from weight w dtype {w.dtype}")
+    if x.device != w.device:
+        raise ValueError(f"input x is on {x.device} but weight w on {w.device}")
+    if bias is not None:
+        if not isinstance(bias, torch.Tensor):
+            raise TypeError(f"bias must be None or a torch.Tensor, got {type(bias).__name__}")
+        if tuple(bias.shape) != (w.shape[0],):
+            raise ValueError(f"bias must have shape ({w.shape[0]},), got {tuple(bias.shape)}")
+        if bias.dtype != w.dtype or bias.device != w.device:
+            raise ValueError(f"bias must have the weight's dtype and device ({w.dtype}, "
+                             f"{w.device}), got {bias.dtype} on {bias.device}")
+
+
+def _check_size(name: str, elements: int) -> None:
+    if elements > MAX_ELEMENTS:
+        raise ValueError(f"{name} would have {elements} elements, more than {MAX_ELEMENTS}: too "
+                         "large for these reference implementations")
+
+
+def _tensor_shapes(x: torch.Tensor, w: torch.Tensor | tuple, stride, padding,
+                   w_name: str = "weight w"):
+    w_shape = tuple(w.shape) if isinstance(w, torch.Tensor) else w
+    st, pad, kernel, out = _shapes(tuple(x.shape), w_shape, stride, padding,
+                                   names=("input x", w_name))
+    n_img, c_in, h, wd = x.shape
+    _check_size("the padded input (padding)", n_img * c_in * (h + 2 * pad[0]) * (wd + 2 * pad[1]))
+    return st, pad, kernel, out
 
 
 def _pad(x: torch.Tensor, pad: Pair) -> torch.Tensor:
@@ -98,7 +153,7 @@ def direct_conv2d(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0,
     channels is one tensor contraction over all images and output positions.
     """
     _check_tensors(x, w, bias)
-    (sh, sw), pad, (kh, kw), (ho, wo) = _shapes(x.shape, w.shape, stride, padding)
+    (sh, sw), pad, (kh, kw), (ho, wo) = _tensor_shapes(x, w, stride, padding)
     xp = _pad(x, pad)
     y = x.new_zeros((x.shape[0], w.shape[0], ho, wo))
     for u in range(kh):
@@ -125,8 +180,11 @@ def im2col_matrix(x: torch.Tensor, kernel: Pair, stride=1, padding=0) -> torch.T
     matrix, each input value ``k_h k_w / (s_h s_w)`` times on average (what
     ``torch.nn.functional.unfold`` does).
     """
+    _check_tensor("input x", x, "(N, C_in, H, W)")
     kh, kw = _pair("kernel", kernel, 1)
-    (sh, sw), pad, _, (ho, wo) = _shapes(x.shape, (1, x.shape[1], kh, kw), stride, padding)
+    (sh, sw), pad, _, (ho, wo) = _tensor_shapes(x, (1, x.shape[1], kh, kw), stride, padding,
+                                                w_name="kernel")
+    _check_size("the patch matrix (kernel)", x.shape[0] * x.shape[1] * kh * kw * ho * wo)
     xp = _pad(x, pad)
     n_str, c_str, h_str, w_str = xp.stride()
     windows = xp.as_strided((x.shape[0], x.shape[1], kh, kw, ho, wo),
@@ -138,7 +196,7 @@ def im2col_conv2d(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0,
                   bias: torch.Tensor | None = None) -> torch.Tensor:
     """im2col + GEMM: ``Y (C_out x H_out W_out) = W (C_out x C_in k_h k_w) @ cols`` per image."""
     _check_tensors(x, w, bias)
-    _, _, (kh, kw), (ho, wo) = _shapes(x.shape, w.shape, stride, padding)
+    _, _, (kh, kw), (ho, wo) = _tensor_shapes(x, w, stride, padding)
     cols = im2col_matrix(x, (kh, kw), stride, padding)
     y = torch.matmul(w.reshape(w.shape[0], -1), cols)          # one (batched) GEMM
     return _add_bias(y.view(x.shape[0], w.shape[0], ho, wo), bias)
@@ -162,7 +220,7 @@ def fft_conv2d(x: torch.Tensor, w: torch.Tensor, stride=1, padding=0,
     linear one for ``i <= L - k``: exactly the outputs a valid correlation keeps.
     """
     _check_tensors(x, w, bias)
-    (sh, sw), pad, (kh, kw), (ho, wo) = _shapes(x.shape, w.shape, stride, padding)
+    (sh, sw), pad, (kh, kw), (ho, wo) = _tensor_shapes(x, w, stride, padding)
     xp = _pad(x, pad)
     size = (xp.shape[2], xp.shape[3])
     xf = torch.fft.rfft2(xp, s=size)
@@ -212,8 +270,10 @@ def winograd_conv2d(x: torch.Tensor, w: torch.Tensor, padding=0,
     if w.shape[2] != w.shape[3]:
         raise ValueError(f"winograd needs a square kernel, got {tuple(w.shape[2:])}")
     r = int(w.shape[2])
-    _, pad, _, (ho, wo) = _shapes(x.shape, w.shape, 1, padding)
-    m = _pair("m", m, 1)[0]
+    _, pad, _, (ho, wo) = _tensor_shapes(x, w, 1, padding)
+    m, r = formulas.algorithms._check_winograd(m, r, formulas.WINOGRAD_MAX_POINTS)
+    _check_size("the input tiles (m)", x.shape[0] * x.shape[1]
+                * formulas.winograd_tiles((ho, wo), m) * (m + r - 1) ** 2)
     a = m + r - 1
     th, tw = formulas.winograd_tile_grid((ho, wo), m)        # tiles per axis (ceil)
     xp = _pad(x, pad)
@@ -241,6 +301,7 @@ def winograd_conv2d(x: torch.Tensor, w: torch.Tensor, padding=0,
 # ---------------------------------------------------------------------------------------------
 
 def _winograd_entry(x, w, stride=1, padding=0, bias=None):
+    _check_tensors(x, w, bias)
     if _pair("stride", stride, 1) != (1, 1):
         raise ValueError(f"winograd F(2x2, 3x3) supports stride 1 only, got stride {stride!r}")
     if tuple(w.shape[2:]) != (3, 3):
@@ -257,7 +318,7 @@ METHODS: dict[str, Callable[..., torch.Tensor]] = {
 
 
 def _method(method: str) -> str:
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(METHODS)}")
     return method
 
@@ -344,6 +405,7 @@ def extra_memory(method: str, x_shape: Sequence[int], w_shape: Sequence[int], st
     * winograd: transformed input tiles, kernels and products
       (:func:`formulas.winograd_workspace_elements`).
     """
+    formulas.bytes_per_element(dtype)
     n_img, c_in, c_out, kernel, out, fft_hw = _costs_args(method, x_shape, w_shape, stride,
                                                           padding)
     if method == "direct":
@@ -381,6 +443,22 @@ def winograd_fp16_error(scales: Sequence[float] = (1e-5, 1e-3, 1.0, 1e3, 1e4), *
     """
     import pandas as pd
 
+    if not isinstance(scales, (tuple, list)) or not scales:
+        raise ValueError(f"scales must be a non-empty sequence of positive numbers, got {scales!r}")
+    scales = [formulas._check_positive("scales entry", v) for v in scales]
+    if isinstance(offset, bool) or not isinstance(offset, numbers.Real) or not math.isfinite(offset):
+        raise ValueError(f"offset must be a finite number, got {offset!r}")
+    channels = formulas._check_int("channels", channels, 1)
+    size = formulas._check_int("size", size, 1)
+    batch = formulas._check_int("batch", batch, 1)
+    _check_size("the input (batch * channels * size^2)", batch * channels * size * size)
+    _check_size("the weights (channels^2 * 9)", channels * channels * 9)
+    if not isinstance(tiles, (tuple, list)) or not tiles:
+        raise ValueError(f"tiles must be a non-empty sequence of tile sizes m, got {tiles!r}")
+    tiles = [formulas._check_int("tiles entry", m, 1) for m in tiles]
+    for m in tiles:
+        formulas.algorithms._check_winograd(m, 3, formulas.WINOGRAD_MAX_POINTS)
+    seed = formulas._check_int("seed", seed, 0)
     gen = torch.Generator().manual_seed(seed)
     base = torch.rand((batch, channels, size, size), generator=gen, dtype=torch.float64) * 2 - 1
     w = (torch.rand((channels, channels, 3, 3), generator=gen, dtype=torch.float64) * 2 - 1) / 3

@@ -124,7 +124,7 @@ def test_winograd_rejects_stride_and_kernel():
 
 def test_shape_errors_name_the_parameter():
     x, w, _ = _data(1, 3, 2, 4, 4, 3)
-    with pytest.raises(ValueError, match="3 channels but weight expects 2"):
+    with pytest.raises(ValueError, match="3 channels but weight w expects 2"):
         A.conv2d(x, w[:, :2], "direct")
     with pytest.raises(ValueError, match="kernel 5 .* larger than padded input 4"):
         A.conv2d(x, _data(1, 3, 2, 4, 4, 5)[1], "im2col")
