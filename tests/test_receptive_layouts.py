@@ -433,3 +433,55 @@ def test_global_pool_of_a_classifier_still_reports_the_field_before_it():
     net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2, 3))
     rf = receptive_field(net, 16)
     assert rf.size == 3 and not rf.is_global and rf.stopped_at.endswith("(adaptive_avg_pool2d)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Random 1-D stacks with upsampling, transposed convolutions and crops: analytic == autograd
+# ---------------------------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+
+class Crop(nn.Module):
+    def __init__(self, left, right):
+        super().__init__()
+        self.left, self.right = left, right
+
+    def forward(self, x):
+        return F.pad(x, (-self.left, -self.right))
+
+
+@st.composite
+def stacks_1d(draw):
+    modules, c = [], 1
+    for _ in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["conv", "conv", "pool", "up", "transposed", "crop"]))
+        if kind == "conv":
+            k, s, d = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 2))
+            modules.append(nn.Conv1d(c, 2, k, s, draw(st.integers(0, (k - 1) * d // 2)), d))
+            c = 2
+        elif kind == "pool":
+            k = draw(st.integers(2, 3))
+            modules.append(nn.MaxPool1d(k, draw(st.integers(1, k)), draw(st.integers(0, k // 2))))
+        elif kind == "up":
+            mode = draw(st.sampled_from(["nearest", "linear", "nearest-exact"]))
+            modules.append(nn.Upsample(scale_factor=draw(st.sampled_from([2, 3])), mode=mode))
+        elif kind == "transposed":
+            s = draw(st.integers(1, 3))
+            k = draw(st.integers(s, 4))
+            modules.append(nn.ConvTranspose1d(c, 2, k, s, draw(st.integers(0, (k - 1) // 2))))
+            c = 2
+        else:
+            modules.append(Crop(draw(st.integers(0, 2)), draw(st.integers(0, 2))))
+    return nn.Sequential(nn.Conv1d(1, 1, 1), *modules)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stacks_1d())
+def test_random_1d_stacks_analytic_equals_gradient(net):
+    g = gradient_receptive_field(net, None, erf_samples=0)
+    rf = receptive_field(net, g.input_size)
+    assert rf.axes == g.analytic.axes
+    assert not any(g.clipped_hw), (g.boxes, g.input_size)
+    assert g.axes == rf.axes, (g.axes, rf.axes)
+    assert rf.output_hw == tuple(net(torch.zeros(g.input_size)).shape[-1:])

@@ -235,9 +235,11 @@ def _measure_axis(a, lows, highs, unit, P, size, traced_out):
                 raise ValueError(f"measured jump {jump} along axis {a} is not a positive integer")
             return Axis(highs[0] - lows[0] + 1, None, None), clipped
         return Axis(highs[0] - lows[0] + 1, int(jump), centre - unit[0] * jump), clipped
-    q = unit[0] // P
-    lo = [l - q * edge for l in lows[:P]]
-    hi = [h - q * edge for h in highs[:P]]
+    # unit u + m is unit (u + m) % P of a period moved by (u + m) // P periods
+    lo, hi = [0] * P, [0] * P
+    for m in range(P):
+        q, r = divmod(unit[0] + m, P)
+        lo[r], hi[r] = lows[m] - q * edge, highs[m] - q * edge
     return Axis.from_spans(lo, hi, edge), clipped
 
 

@@ -111,9 +111,9 @@ class RF(_AxesView):
                 f" of the {' x '.join(map(str, self.input_hw))} input"
             return (f"RF(global: every unit sees all {self.size} pixels{where}, "
                     f"made global by {self.global_by})")
-        jump = self.jump
-        jump = tuple(map(_num, jump)) if isinstance(jump, tuple) else _num(jump)
-        text = f"RF(size={self.size}, jump={jump}, start={self.start}"
+        def exact(v):
+            return str(v) if not isinstance(v, tuple) else f"({', '.join(map(str, v))})"
+        text = f"RF(size={self.size}, jump={exact(self.jump)}, start={self.start}"
         if any(a.period > 1 for a in self.axes):
             text += f", period={_one(a.period for a in self.axes)}"
         if self.stopped_at:

@@ -996,10 +996,16 @@ def unclipped_input_size(model: nn.Module, channels: int | None = None,
     n, c0 = _spatial_dims(model)
     c = c0 if channels is None else _check.integer("channels", channels)
     max_tries = _check.integer("max_tries", max_tries, 1, 10 ** 4)
-    rf = receptive_field(model, (1, c) + (224 if n == 2 else 64,) * n)
+    rf = receptive_field(model, (1, c) + ({1: 256, 2: 224, 3: 64}[n],) * n)
     hw = [max(16, (a.size if not a.is_global else 16) + 2) for a in rf.axes]
     for _ in range(max_tries):
-        rf = receptive_field(model, (1, c, *hw))
+        try:
+            rf = receptive_field(model, (1, c, *hw))
+        except ValueError as error:
+            if "does not run" not in str(error):
+                raise
+            hw = [2 * h for h in hw]                # too small for the network's kernels
+            continue
         if rf.is_global:
             return (1, c, *hw)
         ok = []
@@ -1009,8 +1015,7 @@ def unclipped_input_size(model: nn.Module, channels: int | None = None,
             unit = (o // 2) // P * P
             lo, _ = axis.span(unit)
             _, hi = axis.span(unit + P)
-            enough = o >= 2 if P == 1 else o >= unit + P + 1
-            ok.append(lo >= 1 and hi <= size - 2 and enough)
+            ok.append(lo >= 1 and hi <= size - 2 and o >= unit + P + 1)
         if all(ok):
             return (1, c, *hw)
         hw = [h + (0 if good else max(1, math.ceil(axis.jump * axis.period)))
