@@ -601,6 +601,11 @@ def test_data_dependent_model_needs_a_real_trace():
         model(torch.randn(1, 3, 64, 64))
     assert s.flops == c.get_total_flops() and s.params == sum(p.numel() for p in model.parameters())
     assert "nonzero" in s.rows[-1].ops or any("nonzero" in r.ops for r in s.rows)
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))   # the trace's input
+    assert analysis.summarize(model, (1, 3, 64, 64), device="cpu",
+                              training=True).saved_activation_bytes \
+        == autograd_saved_bytes(model.train(), x)
+    model.eval()
     # a model built on the meta device is given random weights for the real trace
     s2 = analysis.summarize(meta_model("detection_head"), (1, 3, 64, 64), device="cpu")
     assert s2.flops == s.flops

@@ -115,8 +115,9 @@ def summarize(model: nn.Module, input_size: Sequence[int] = (1, 3, 224, 224), *,
     it (batch 1). The caller's model is not modified. ``dtype`` (default: the model's own) is the
     dtype of the trace, so of every byte count. ``training`` runs the trace in training mode
     (dropout masks, batch statistics, auxiliary classifiers). ``device="meta"`` (default) computes
-    nothing; ``device="cpu"`` runs the model on real tensors (random input, the model's weights
-    or random ones) for models the meta device cannot run.
+    nothing; ``device="cpu"`` runs the model on real tensors for models the meta device cannot
+    run: the input is ``torch.randn(input_size, generator=torch.Generator().manual_seed(0))``, the
+    weights the model's own (random ones where the model lives on ``meta``).
     """
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
