@@ -110,9 +110,9 @@ class WindowAttention(nn.Module):
 
 
 class SwinBlock(nn.Module):
-    def __init__(self, c, window, heads=2, manual=False):
+    def __init__(self, c, window, heads=2, manual=False, shift=0):
         super().__init__()
-        self.w = window
+        self.w, self.shift = window, shift
         self.norm1, self.attn = nn.LayerNorm(c), WindowAttention(c, heads, manual)
         self.norm2 = nn.LayerNorm(c)
         self.mlp = nn.Sequential(nn.Linear(c, 2 * c), nn.GELU(), nn.Linear(2 * c, c))
@@ -120,9 +120,14 @@ class SwinBlock(nn.Module):
     def forward(self, x):                                  # (B, H, W, C)
         b, h, w, c = x.shape
         s = self.w
-        y = self.norm1(x).view(b, h // s, s, w // s, s, c).permute(0, 1, 3, 2, 4, 5)
+        y = self.norm1(x)
+        if self.shift:                                     # shifted windows (no mask here)
+            y = torch.roll(y, (-self.shift, -self.shift), (1, 2))
+        y = y.view(b, h // s, s, w // s, s, c).permute(0, 1, 3, 2, 4, 5)
         y = self.attn(y.reshape(-1, s * s, c))             # window partition
         y = y.view(b, h // s, w // s, s, s, c).permute(0, 1, 3, 2, 4, 5).reshape(b, h, w, c)
+        if self.shift:
+            y = torch.roll(y, (self.shift, self.shift), (1, 2))
         x = x + y                                          # window reverse
         return x + self.mlp(self.norm2(x))
 
@@ -140,11 +145,13 @@ class PatchMerging(nn.Module):
 
 
 class SwinLike(nn.Module):
-    def __init__(self, window=4, merge=False, manual=False):
+    def __init__(self, window=4, merge=False, manual=False, shifted=False):
         super().__init__()
         self.patch = nn.Conv2d(3, 8, 4, 4)
         self.norm = nn.LayerNorm(8)
         self.block = SwinBlock(8, window, manual=manual)
+        if shifted:
+            self.block = nn.Sequential(self.block, SwinBlock(8, window, shift=window // 2))
         self.merge = PatchMerging(8) if merge else None
 
     def forward(self, x):
@@ -172,6 +179,15 @@ def test_swin_like_patch_merging_slices_and_concatenates():
     rf, g = assert_matches_gradient(SwinLike(4, merge=True), (1, 3, 128, 128))
     # the 2x2 merge of windows of 16 pixels: pairs of tokens inside one window, so still 16
     assert rf.size == 16 and rf.jump == 8 and rf.axes[0].period == 2
+
+
+def test_swin_like_shifted_windows():
+    """A window block, then one shifted by half a window (torch.roll): through the shifted
+    window that holds it, an interior token also sees the window next to its own on one side,
+    8 tokens of 4 pixels."""
+    rf, g = assert_matches_gradient(SwinLike(4, shifted=True), (1, 3, 128, 128))
+    assert rf.size == 32 and rf.jump == 4 and [r["op"] for r in rf.rows()].count("roll") == 2
+    assert any("roll" in note for note in rf.notes)
 
 
 def test_swin_like_window_covering_the_map_is_global():

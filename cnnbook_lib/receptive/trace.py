@@ -192,8 +192,7 @@ GLOBAL = {F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d,
 
 #: Operations whose receptive field this module does not model.
 UNSUPPORTED = {F.pixel_shuffle, F.pixel_unshuffle, F.grid_sample, F.unfold, F.fold,
-               F.max_unpool1d, F.max_unpool2d, F.max_unpool3d, torch.roll, torch.Tensor.roll,
-               torch.flip, torch.Tensor.flip, torch.rot90, torch.Tensor.rot90, torch.gather,
+               F.max_unpool1d, F.max_unpool2d, F.max_unpool3d, torch.flip, torch.Tensor.flip, torch.rot90, torch.Tensor.rot90, torch.gather,
                torch.Tensor.gather, torch.index_select, torch.Tensor.index_select,
                torch.take_along_dim, F.affine_grid, torch.sort, torch.Tensor.sort,
                torch.argsort, torch.Tensor.argsort, torch.cumsum, torch.Tensor.cumsum,
@@ -515,6 +514,8 @@ class _Tracer(TorchFunctionMode):
         heads = [nd for _, nd in tracked if nd.head]
         if len(tracked) > 1 and func not in MATMUL | ATTENTION | LINEAR:
             return self.merge_rule(func, name, args, kwargs, tracked, spatial, heads, outs)
+        if func in (torch.roll, torch.Tensor.roll) and not node.is_global:
+            return self.roll_rule(args, kwargs, x, node)
         if func in UNSUPPORTED and not node.is_global:
             raise ValueError(f"{self.where}: the receptive field through {name} is not modelled")
         if func in GEOMETRY:
@@ -626,6 +627,32 @@ class _Tracer(TorchFunctionMode):
         axes = tuple(axes)
         self.rows.append(LayerRF(self.where, "pad", None, None, None, None, axes))
         return _Node(axes, tuple(dims), tuple(extent), global_by=node.global_by)
+
+    def roll_rule(self, args, kwargs, x, node):
+        """A cyclic shift (Swin's shifted windows): followed as a plain shift, exact for the
+        units whose source does not wrap around; the others also see the opposite border."""
+        a = _bind(("input", "shifts", "dims"), args, kwargs)
+        shifts, dims = a["shifts"], a.get("dims")
+        if dims is None:
+            raise ValueError(f"{self.where}: torch.roll of the flattened tensor is not modelled")
+        shifts = [shifts] if isinstance(shifts, int) else list(shifts)
+        dims = [dims] if isinstance(dims, int) else list(dims)
+        axes = list(node.axes)
+        for shift, d in zip(shifts, dims):
+            dim = node.layout[d % x.dim()]
+            atoms = L.spatial(dim)
+            if not atoms or shift % x.shape[d] == 0:
+                continue
+            if len(dim) != 1 or atoms[0][2] != 1 or not isinstance(atoms[0][0], int):
+                raise ValueError(f"{self.where}: torch.roll of a dimension that holds positions "
+                                 f"of several axes is not modelled")
+            ax = atoms[0][0]
+            axes[ax] = axes[ax].gather(Gather.conv(1, 1, 1, shift))
+        self.note(f"{self.where}: torch.roll is followed as a shift; units within the shift of "
+                  f"the border also see the opposite border (cyclic wrap-around)")
+        axes = tuple(axes)
+        self.rows.append(LayerRF(self.where, "roll", None, None, None, None, axes))
+        return replace(node, axes=axes, layout=node.layout)
 
     def getitem_rule(self, args, x, node, out):
         index = args[1] if isinstance(args[1], tuple) else (args[1],)
