@@ -730,3 +730,26 @@ def test_attention_function_is_restored_after_a_trace():
     with pytest.raises(RuntimeError):
         analysis.summarize(ViT(depth=1), (1, 3, 16, 16))        # position embedding mismatch
     assert TF.scaled_dot_product_attention is original
+
+
+@pytest.mark.parametrize("build,size", [
+    (lambda: nn.LSTM(16, 32, 2, batch_first=True), (2, 10, 16)),
+    (lambda: nn.GRU(16, 32, batch_first=True), (2, 10, 16)),
+    (lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(64, 4, 128, batch_first=True), 2,
+                                   enable_nested_tensor=False), (2, 10, 64)),
+], ids=["lstm", "gru", "transformer_encoder"])
+def test_recurrent_and_transformer_modules(build, size):
+    """torch's own RNN and transformer modules: FLOPs as FlopCounterMode counts them, every op
+    costed, and (but for the LSTM, whose CPU kernel keeps a oneDNN workspace that the meta device
+    does not model) the bytes autograd keeps."""
+    torch.manual_seed(0)
+    model = build()
+    s = analysis.summarize(model, size, training=True)
+    with torch.device("meta"):
+        torch.manual_seed(0)
+        meta = build()
+    assert s.flops == flop_counter(meta, size) and not s.uncosted_ops
+    if not isinstance(model, nn.LSTM):
+        assert s.saved_activation_bytes == autograd_saved_bytes(model.train(), torch.randn(size))
+    else:      # on the CPU the fused oneDNN layer runs: listed by name, not dropped
+        assert "mkldnn_rnn_layer" in analysis.summarize(model, size, device="cpu").uncosted_ops

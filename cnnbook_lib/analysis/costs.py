@@ -345,7 +345,7 @@ for _name, _per in (("upsample_linear1d", 2), ("upsample_bilinear2d", 4), ("_ups
 #: Operators that do no arithmetic: views, allocations, copies, gathers, random fills.
 FREE_OPS = frozenset("""
 view _unsafe_view reshape _reshape_alias t transpose permute expand expand_as squeeze unsqueeze
-select slice split split_with_sizes chunk unbind narrow as_strided alias detach clone contiguous
+select slice split split_with_sizes unsafe_split unsafe_split_with_sizes unsafe_chunk chunk unbind narrow as_strided alias detach clone contiguous
 _to_copy copy to lift_fresh empty empty_like empty_strided new_empty new_empty_strided zeros
 zeros_like new_zeros ones ones_like new_ones full full_like new_full fill zero arange linspace
 cat stack constant_pad_nd pad reflection_pad1d reflection_pad2d reflection_pad3d

@@ -319,6 +319,28 @@ def traced_copy(model: nn.Module, device: str, dtype: torch.dtype) -> nn.Module:
     return _clone(model, memo, lambda t: make(t, ""), {})
 
 
+def _moved(value, memo: dict, make, depth: int = 0):
+    """``value`` with its tensors replaced by their traced copies (parameters and buffers from
+    ``memo``, other tensors moved like buffers), looking into lists, tuples and dicts (RNNs keep
+    their weights in a list, ``_flat_weights``); containers are new, other objects shared."""
+    if isinstance(value, torch.Tensor):
+        if id(value) not in memo:
+            memo[id(value)] = make(value)
+        return memo[id(value)]
+    if depth > 2:
+        return value
+    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
+        return type(value)(_moved(v, memo, make, depth + 1) for v in value)
+    if isinstance(value, dict):
+        new = copy.copy(value)
+        for k, v in value.items():
+            new[k] = _moved(v, memo, make, depth + 1)
+        return new
+    if isinstance(value, set):
+        return set(value)
+    return value
+
+
 def _clone(module: nn.Module, memo: dict, make, done: dict) -> nn.Module:
     """A structural copy of ``module``, several times faster than ``copy.deepcopy``: new module
     objects (the submodule tree and its sharing kept), parameters and buffers from ``memo``,
@@ -335,11 +357,8 @@ def _clone(module: nn.Module, memo: dict, make, done: dict) -> nn.Module:
         elif key == "_modules":
             value = type(value)((n, None if m is None else _clone(m, memo, make, done))
                                 for n, m in value.items())
-        elif isinstance(value, torch.Tensor):
-            value = memo[id(value)] if id(value) in memo else make(value)
-            memo[id(module.__dict__[key])] = value
-        elif isinstance(value, (dict, list, set)):
-            value = copy.copy(value)
+        else:
+            value = _moved(value, memo, make)
         state[key] = value
-    new.__dict__.update(state)
+    new.__setstate__(state)          # as unpickling does: RNNs rebuild their weight references
     return new
