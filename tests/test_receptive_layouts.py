@@ -19,8 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnbook_lib import receptive
-from cnnbook_lib.receptive import Axis, gradient_receptive_field, receptive_field
+from cnnbook_lib.receptive import gradient_receptive_field, receptive_field
 
 
 def assert_matches_gradient(model, input_size):

@@ -12,7 +12,6 @@ import torch
 from torch import nn
 
 from badinput import HUGE, check_call, check_function
-from cnnbook_lib import receptive
 from cnnbook_lib.receptive import (Axis, erf_fraction, gradient_receptive_field, merge,
                                    receptive_field, unclipped_input_size)
 

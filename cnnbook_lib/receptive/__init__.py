@@ -50,8 +50,8 @@ from .axis import MAX_PERIOD, Axis, Gather, Number, merge
 from .layout import Unfollowable
 from .measure import GradientRF, erf_fraction, gradient_receptive_field
 from .results import LayerRF, Pair, RF
-from .trace import (ATTENTION, GEOMETRY, GLOBAL, LINEAR, MATMUL, MIXING, REDUCE, UNSUPPORTED,
-                    receptive_field, unclipped_input_size)
+from .ops import ATTENTION, GEOMETRY, GLOBAL, LINEAR, MATMUL, MIXING, REDUCE, UNSUPPORTED
+from .trace import receptive_field, unclipped_input_size
 
 __all__ = ["Axis", "Gather", "merge", "LayerRF", "RF", "GradientRF", "receptive_field",
            "unclipped_input_size", "gradient_receptive_field", "erf_fraction", "GEOMETRY",

@@ -12,8 +12,9 @@ from torch import nn
 from . import _check, layout as L
 from .axis import Axis
 from .results import _AxesView, RF
-from .trace import (MAXPOOL, _MAXPOOL_ARGS, _pool_geometry, _bind, _copy, _input_shape,
-                    _layer_norm_dims, _softmax_dims, _trace, unclipped_input_size)
+from .ops import MAXPOOL, _MAXPOOL_ARGS, _bind, _layer_norm_dims, _pool_geometry
+from .trace import _input_shape, unclipped_input_size
+from .tracer import _copy, _trace
 
 # In the support measurement these become the identity: with positive weights and inputs the
 # network is then linear with non-negative coefficients, so no gradient can cancel or saturate.
@@ -129,7 +130,6 @@ _LINEARIZED[F.group_norm] = _plus_mean(lambda a, k, x: list(range(1, x.dim())))
 _LINEARIZED[F.instance_norm] = _plus_mean(lambda a, k, x: list(range(2, x.dim())))
 _LINEARIZED[F.scaled_dot_product_attention] = _sdpa
 _LINEARIZED[F.multi_head_attention_forward] = _mha
-del _softmax_dims
 
 
 @dataclass(frozen=True)
