@@ -24,9 +24,10 @@ from its valid value (:func:`kind_of`): ``bool`` -> ``"flag"``, ``int`` -> ``"po
 ``"nonneg_int"`` when the value or the signature default is 0), ``float`` -> ``"number"``,
 ``str`` -> ``"choice"``, tensor -> ``"tensor"``, sequence of ints -> ``"shape"``, sequence of
 floats -> ``"number_seq"``, callable -> ``"callable"``, mapping -> ``"mapping"``. Other
-kinds: ``"nonneg_number"``, ``"device"``, ``"int_seq"`` (any length, entries >= 1). Values
-that are valid for a particular parameter can be dropped with ``allow={"p": ("2**80",)}``,
-by label.
+kinds: ``"nonneg_number"``, ``"device"``, ``"int_seq"`` (any length, entries >= 1),
+``"path"``. Values that are valid for a particular parameter are dropped with
+``allow={"threads": ("None",)}`` (by label); ``bad={"rotate": [("[3]", [3])]}`` replaces the
+catalogue of a parameter by one's own ``(label, value)`` pairs.
 
 ``check_call(fn, kwargs, param, label, value)`` checks one call and returns a problem string or
 ``None``; ``bad_values(kind)`` lists ``(label, value)`` pairs (fresh objects each time).
@@ -109,6 +110,8 @@ _CALLABLE_BAD = [("None", lambda: None), ("3", lambda: 3), ("'f'", lambda: "f"),
                  ("True", lambda: True)]
 _MAPPING_BAD = [("None", lambda: None), ("3", lambda: 3), ("'x'", lambda: "x"),
                 ("[]", lambda: []), ("{}", lambda: {}), ("True", lambda: True)]
+_PATH_BAD = [("None", lambda: None), ("3", lambda: 3), ("True", lambda: True),
+             ("2.5", lambda: 2.5), ("()", lambda: ()), ("['x']", lambda: ["x"])]
 _DEVICE_BAD = [("'tpu'", lambda: "tpu"), ("'cuda:x'", lambda: "cuda:x"), ("''", lambda: ""),
                ("3.5", lambda: 3.5), ("True", lambda: True), ("()", lambda: ()),
                ("'meta'", lambda: "meta")]
@@ -128,6 +131,7 @@ BAD: dict[str, list[tuple[str, Callable[[], Any]]]] = {
     "callable": _CALLABLE_BAD,
     "mapping": _MAPPING_BAD,
     "device": _DEVICE_BAD,
+    "path": _PATH_BAD,
 }
 
 
@@ -243,22 +247,24 @@ def check_function(fn: Callable[..., Any], valid: Mapping[str, Any], *,
                    kinds: Mapping[str, str] | None = None,
                    names: Mapping[str, Iterable[str]] | None = None,
                    allow: Mapping[str, Iterable[str]] | None = None,
+                   bad: Mapping[str, Iterable[tuple[str, Any]]] | None = None,
                    skip: Iterable[str] = (), args: tuple = (),
                    timeout: float = TIMEOUT_S, check_valid: bool = True) -> int:
     """Check that ``fn`` rejects every bad value of every parameter in ``valid``.
 
     ``valid``: keyword arguments of a call that succeeds. ``args``: positional arguments
     passed first and never perturbed (e.g. ``self``). See the module docstring for ``kinds``,
-    ``names``, ``allow`` and ``skip``. Returns the number of bad calls checked; raises
+    ``names``, ``allow``, ``bad`` and ``skip``. Returns the number of bad calls checked; raises
     ``AssertionError`` listing every problem."""
     kinds, names, allow = dict(kinds or {}), dict(names or {}), dict(allow or {})
+    own = {param: list(values) for param, values in (bad or {}).items()}
     skip = set(skip)
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
         sig = None
-    unknown = set(kinds) - set(valid)
-    assert not unknown, f"kinds given for parameters not in the valid call: {sorted(unknown)}"
+    unknown = (set(kinds) | set(own) | set(allow) | set(names) | skip) - set(valid)
+    assert not unknown, f"options given for parameters not in the valid call: {sorted(unknown)}"
     if check_valid:
         outcome, result, _ = _run_with_timeout(lambda: fn(*args, **valid), 60.0)
         assert outcome == "returned", (
@@ -271,12 +277,16 @@ def check_function(fn: Callable[..., Any], valid: Mapping[str, Any], *,
         default = inspect.Parameter.empty
         if sig is not None and param in sig.parameters:
             default = sig.parameters[param].default
-        kind = kinds.get(param) or kind_of(good, default)
-        assert kind is not None, (
-            f"cannot infer the kind of {param}={good!r} of {getattr(fn, '__qualname__', fn)}: "
-            f"give kinds={{{param!r}: ...}} or skip it")
+        if param in own:
+            values = own[param]
+        else:
+            kind = kinds.get(param) or kind_of(good, default)
+            assert kind is not None, (
+                f"cannot infer the kind of {param}={good!r} of "
+                f"{getattr(fn, '__qualname__', fn)}: give kinds={{{param!r}: ...}}, bad= or skip")
+            values = bad_values(kind)
         allowed = set(allow.get(param, ()))
-        for label, value in bad_values(kind):
+        for label, value in values:
             if label in allowed:
                 continue
             count += 1

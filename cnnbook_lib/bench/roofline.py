@@ -14,7 +14,9 @@ from typing import Any, Mapping
 import torch
 
 from cnnbook_lib import formulas
-from cnnbook_lib.bench.timing import bench_settings, measure, resolve_device, torch_dtype
+from cnnbook_lib.bench.timing import (MAX_REPEATS, MAX_THREADS, _optional_int, bench_settings,
+                                      measure, resolve_device, torch_dtype)
+from cnnbook_lib.formulas import _check_int, _check_positive
 
 __all__ = ["ConvLayer", "Ceilings", "Prediction", "ceilings", "predict"]
 
@@ -35,14 +37,24 @@ class ConvLayer:
     dtype: str = "float32"
 
     def __post_init__(self):
-        formulas.conv_params(self.c_in, self.c_out, self.k, self.groups)   # validates
+        for name in ("c_in", "c_out", "k", "hw", "batch", "stride", "dilation", "groups"):
+            _check_int(name, getattr(self, name), 1)
+        _check_int("padding", self.padding, 0)
+        formulas.conv_params(self.c_in, self.c_out, self.k, self.groups)   # groups divide
+        if not isinstance(self.dtype, str):
+            raise ValueError(f"dtype must be a dtype name such as 'float32', got {self.dtype!r}")
         formulas.bytes_per_element(self.dtype)
         _ = self.out_hw
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> "ConvLayer":
         """A layer from a mapping (e.g. a sweep row); other keys are ignored."""
-        names = {f.name for f in fields(cls)}
+        if not isinstance(values, Mapping):
+            raise ValueError(f"values must be a mapping of layer fields, got {values!r}")
+        names = [f.name for f in fields(cls)]
+        missing = [key for key in ("c_in", "c_out", "k", "hw") if key not in values]
+        if missing:
+            raise ValueError(f"values lacks {', '.join(missing)}")
         return cls(**{key: values[key] for key in names if key in values})
 
     @property
@@ -87,9 +99,23 @@ class Ceilings:
     flops: dict[str, float]
     details: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self):
+        if not isinstance(self.device, str) or not self.device:
+            raise ValueError(f"device must be a device name such as 'cpu', got {self.device!r}")
+        self.bandwidth = _check_positive("bandwidth", self.bandwidth)
+        if not isinstance(self.flops, Mapping) or not self.flops:
+            raise ValueError(f"flops must map dtype names to FLOP/s, got {self.flops!r}")
+        for key in self.flops:
+            if not isinstance(key, str):
+                raise ValueError(f"flops keys must be dtype names, got {key!r}")
+        self.flops = {key: _check_positive(f"flops[{key!r}]", value)
+                      for key, value in self.flops.items()}
+        if not isinstance(self.details, Mapping):
+            raise ValueError(f"details must be a mapping, got {self.details!r}")
+
     def peak(self, dtype: str) -> float:
         """Measured peak FLOP/s of ``dtype``; ``ValueError`` if it was not measured."""
-        if dtype not in self.flops:
+        if not isinstance(dtype, str) or dtype not in self.flops:
             raise ValueError(f"no measured peak for dtype {dtype!r} on {self.device}; "
                              f"measured: {', '.join(self.flops)}")
         return self.flops[dtype]
@@ -101,9 +127,21 @@ class Ceilings:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> "Ceilings":
         """Ceilings from :meth:`to_dict`'s output (e.g. read back from JSON)."""
-        return cls(device=values["device"], bandwidth=float(values["bandwidth"]),
-                   flops={k: float(v) for k, v in values["flops"].items()},
-                   details=dict(values.get("details", {})))
+        if not isinstance(values, Mapping):
+            raise ValueError(f"values must be a mapping (Ceilings.to_dict()), got {values!r}")
+        missing = [key for key in ("device", "bandwidth", "flops") if key not in values]
+        if missing:
+            raise ValueError(f"values lacks {', '.join(missing)}")
+        try:
+            return cls(device=values["device"], bandwidth=values["bandwidth"],
+                       flops=values["flops"], details=dict(values.get("details", {})))
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"values is not a valid ceilings mapping: {err}") from None
+
+
+#: Largest copy (bytes) and square matmul (n) :func:`ceilings` will allocate.
+MAX_COPY_BYTES = 2 ** 36
+MAX_MATMUL_N = 2 ** 16
 
 
 def ceilings(device=None, *, dtypes=None, copy_bytes: int | None = None,
@@ -120,6 +158,19 @@ def ceilings(device=None, *, dtypes=None, copy_bytes: int | None = None,
     """
     dev = resolve_device(device)
     cuda = dev.type == "cuda"
+    if dtypes is not None:
+        if not isinstance(dtypes, (list, tuple)) or not dtypes or not all(
+                isinstance(name, str) for name in dtypes):
+            raise ValueError(f"dtypes must be a non-empty list of dtype names, got {dtypes!r}")
+        for name in dtypes:
+            try:
+                torch_dtype(name)
+            except ValueError as err:
+                raise ValueError(f"dtypes: {err}") from None
+    copy_bytes = _optional_int("copy_bytes", copy_bytes, 4, MAX_COPY_BYTES)
+    matmul_n = _optional_int("matmul_n", matmul_n, 1, MAX_MATMUL_N)
+    repeats = _optional_int("repeats", repeats, 1, MAX_REPEATS)
+    threads = _optional_int("threads", threads, 1, MAX_THREADS)
     dtypes = tuple(dtypes or (("float32", "tf32", "float16", "bfloat16") if cuda else ("float32",)))
     copy_bytes = copy_bytes or (2 ** 30 if cuda else 64 * 2 ** 20)
     matmul_n = matmul_n or (8192 if cuda else 1024)
@@ -174,7 +225,15 @@ def predict(layer: ConvLayer | Mapping[str, Any], ceils: Ceilings) -> Prediction
     """``max(FLOPs / peak, bytes / bandwidth)`` (roofline) and ``FLOPs / peak`` (naive), with the
     layer's FLOPs and minimum bytes from :mod:`cnnbook_lib.formulas` and the peak of its dtype."""
     if not isinstance(layer, ConvLayer):
-        layer = ConvLayer.from_mapping(layer)
+        if not isinstance(layer, Mapping):
+            raise ValueError(f"layer must be a ConvLayer or a mapping of its fields, got {layer!r}")
+        try:
+            layer = ConvLayer.from_mapping(layer)
+        except ValueError as err:
+            raise ValueError(f"layer: {err}") from None
+    if not isinstance(ceils, Ceilings):
+        raise ValueError(f"ceils must be Ceilings (from ceilings() or Ceilings.from_dict), "
+                         f"got {ceils!r}")
     peak = ceils.peak(layer.dtype)
     flops, nbytes = layer.flops, layer.min_bytes
     compute = formulas.flops_only_time(flops, peak)

@@ -23,7 +23,9 @@ import torch
 
 import cnnbook_lib
 from cnnbook_lib.bench.roofline import Ceilings, ConvLayer, ceilings, predict
-from cnnbook_lib.bench.timing import resolve_device, time_conv
+from cnnbook_lib.bench.timing import (MAX_REPEATS, MAX_THREADS, _optional_int, as_device,
+                                      resolve_device, time_conv)
+from cnnbook_lib.formulas import _check_flag
 
 __all__ = ["sweep_configs", "run_sweep", "metadata", "save_results", "load_results",
            "list_results", "validate_results", "SCHEMA", "SCHEMA_VERSION"]
@@ -90,7 +92,8 @@ def sweep_configs(quick: bool = False, device="cpu") -> list[dict[str, Any]]:
     CPU: float32, NCHW. CUDA: float32, tf32, float16 and bfloat16, each NCHW and channels_last,
     cuDNN benchmark off; the 3x3 family is repeated with benchmark on.
     """
-    cuda = torch.device(device).type == "cuda"        # no CUDA needed to list its configs
+    quick = _check_flag("quick", quick)
+    cuda = as_device(device).type == "cuda"           # no CUDA needed to list its configs
     configs = []
     for layer in _layers(quick, cuda):
         if not cuda:
@@ -200,7 +203,28 @@ def run_sweep(*, quick: bool = False, device=None, configs: Sequence[dict] | Non
     """Measure ceilings, then time every configuration; returns the JSON-ready document."""
     from tqdm.auto import tqdm
 
+    quick = _check_flag("quick", quick)
+    progress = _check_flag("progress", progress)
     dev = resolve_device(device)
+    if configs is not None:
+        if not isinstance(configs, (list, tuple)):
+            raise ValueError(f"configs must be a list of layer configurations, got {configs!r}")
+        for i, config in enumerate(configs):
+            try:
+                ConvLayer.from_mapping(config)
+                for flag in ("channels_last", "cudnn_benchmark"):
+                    _check_flag(flag, config.get(flag, False))
+            except ValueError as err:
+                raise ValueError(f"configs entry {i}: {err}") from None
+    if label is not None and not isinstance(label, str):
+        raise ValueError(f"label must be a string, got {label!r}")
+    if ceils is not None and not isinstance(ceils, Ceilings):
+        raise ValueError(f"ceils must be Ceilings (from ceilings()), got {ceils!r}")
+    threads = _optional_int("threads", threads, 1, MAX_THREADS)
+    repeats = _optional_int("repeats", repeats, 1, MAX_REPEATS)
+    if argv is not None and (not isinstance(argv, (list, tuple))
+                             or not all(isinstance(a, str) for a in argv)):
+        raise ValueError(f"argv must be a list of strings, got {argv!r}")
     if dev.type == "cpu" and threads is None:
         threads = torch.get_num_threads()
     configs = list(configs) if configs is not None else sweep_configs(quick, dev)
@@ -238,27 +262,40 @@ def run_sweep(*, quick: bool = False, device=None, configs: Sequence[dict] | Non
 def validate_results(doc: dict[str, Any]) -> dict[str, Any]:
     """Check a result document's schema; raise ``ValueError`` naming what is wrong."""
     if not isinstance(doc, dict):
-        raise ValueError(f"a result must be a JSON object, got {type(doc).__name__}")
+        raise ValueError(f"result doc must be a JSON object, got {type(doc).__name__}")
     if doc.get("schema") != SCHEMA:
-        raise ValueError(f"schema must be {SCHEMA!r}, got {doc.get('schema')!r}")
+        raise ValueError(f"result doc: schema must be {SCHEMA!r}, got {doc.get('schema')!r}")
     if doc.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(f"schema_version {doc.get('schema_version')!r} is not {SCHEMA_VERSION}")
+        raise ValueError(f"result doc: schema_version {doc.get('schema_version')!r} is not "
+                         f"{SCHEMA_VERSION}")
     for key in ("label", "metadata", "ceilings", "rows"):
         if key not in doc:
-            raise ValueError(f"result lacks {key!r}")
+            raise ValueError(f"result doc lacks {key!r}")
+    if not isinstance(doc["metadata"], dict):
+        raise ValueError(f"result doc: metadata must be a JSON object, got {doc['metadata']!r}")
     for key in ("device_type", "device_name", "torch_version", "date", "threads"):
         if key not in doc["metadata"]:
-            raise ValueError(f"metadata lacks {key!r}")
-    Ceilings.from_dict(doc["ceilings"])
+            raise ValueError(f"result doc: metadata lacks {key!r}")
+    try:
+        Ceilings.from_dict(doc["ceilings"])
+    except ValueError as err:
+        raise ValueError(f"result doc: ceilings: {err}") from None
+    if not isinstance(doc["rows"], list):
+        raise ValueError(f"result doc: rows must be a list, got {doc['rows']!r}")
     for i, row in enumerate(doc["rows"]):
+        if not isinstance(row, dict):
+            raise ValueError(f"result doc: row {i} must be a JSON object, got {row!r}")
         missing = [key for key in ROW_KEYS if key not in row]
         if missing:
-            raise ValueError(f"row {i} lacks {', '.join(missing)}")
+            raise ValueError(f"result doc: row {i} lacks {', '.join(missing)}")
     return doc
 
 
 def save_results(doc: dict[str, Any], path) -> Path:
     """Validate a sweep document and write it as JSON to ``path`` (folders created)."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise ValueError(f"path must be a file path (str or os.PathLike), got {path!r}")
+    validate_results(doc)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(validate_results(doc), indent=1) + "\n")
@@ -282,6 +319,9 @@ def load_results(name_or_path=None):
     """
     import pandas as pd
 
+    if name_or_path is not None and not isinstance(name_or_path, (str, os.PathLike)):
+        raise ValueError(f"name_or_path must be a result name or a file path, got "
+                         f"{name_or_path!r}")
     if name_or_path is None:
         names = list_results()
         if not names:

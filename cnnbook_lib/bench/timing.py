@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterator, Sequence
@@ -30,11 +31,35 @@ import numpy as np
 import torch
 
 from cnnbook_lib import formulas
+from cnnbook_lib.formulas import _check_flag, _check_int, _check_positive
 
 __all__ = ["Measurement", "measure", "bench_settings", "time_conv", "resolve_device",
-           "rotation_count", "capture_kernels", "conv_inputs", "torch_dtype"]
+           "as_device", "rotation_count", "capture_kernels", "conv_inputs", "torch_dtype"]
 
 NOISY_THRESHOLD = 0.1
+#: Limits on what a caller may ask for: more would run for hours or exhaust memory, never help.
+MAX_REPEATS = 100_000            # warm-up calls, samples
+MAX_NUMBER = 10 ** 9             # calls per sample
+MAX_THREADS = 4096
+MAX_SAMPLE_S = 10.0              # seconds one calibrated sample may last
+MAX_ELEMENTS = 2 ** 32           # elements of the inputs a timing builds
+
+
+def _optional_int(name: str, value, minimum: int, maximum: int = formulas.MAX_INT) -> int | None:
+    return None if value is None else _check_int(name, value, minimum, maximum)
+
+
+def _check_callable(name: str, value) -> Callable:
+    if not callable(value):
+        raise ValueError(f"{name} must be callable, got {value!r}")
+    return value
+
+
+def _check_sample_s(name: str, value) -> float:
+    value = _check_positive(name, value)
+    if value > MAX_SAMPLE_S:
+        raise ValueError(f"{name} must be at most {MAX_SAMPLE_S} s, got {value}")
+    return value
 
 
 @dataclass
@@ -59,11 +84,20 @@ class Measurement:
     def from_samples(cls, samples: Sequence[float], device: str, *,
                      noisy_threshold: float = NOISY_THRESHOLD, **extra) -> "Measurement":
         """Median, quartiles (linear interpolation, as ``numpy.percentile``) and the noisy flag."""
+        if isinstance(samples, np.ndarray):
+            samples = samples.tolist()
+        if not isinstance(samples, (list, tuple)):
+            raise ValueError(f"samples must be a list of times in seconds, got {samples!r}")
+        if any(isinstance(v, bool) or not isinstance(v, numbers.Real) for v in samples):
+            raise ValueError(f"samples must be real numbers (seconds), got {samples!r}")
+        if not isinstance(device, (str, torch.device)):
+            raise ValueError(f"device must be a device name, got {device!r}")
+        noisy_threshold = _check_positive("noisy_threshold", noisy_threshold)
         arr = np.asarray(samples, dtype=float)
         if arr.size == 0:
             raise ValueError("samples must not be empty")
         if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-            raise ValueError("samples must be finite, non-negative times")
+            raise ValueError(f"samples must be finite, non-negative times, got {samples!r}")
         q1, median, q3 = (float(v) for v in np.percentile(arr, [25, 50, 75]))
         iqr = q3 - q1
         noisy = bool(median == 0 or iqr / median > noisy_threshold)
@@ -80,13 +114,29 @@ class Measurement:
         return asdict(self)
 
 
+def as_device(device) -> torch.device:
+    """``device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"`` or a ``torch.device``) as a
+    ``torch.device``, without asking whether it is available."""
+    if isinstance(device, torch.device):
+        dev = device
+    elif isinstance(device, str) and device:
+        try:
+            dev = torch.device(device)
+        except (RuntimeError, ValueError, TypeError):
+            raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}") from None
+    else:
+        raise ValueError(f"device must be 'cpu' or 'cuda' (a string or torch.device), "
+                         f"got {device!r}")
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    return dev
+
+
 def resolve_device(device=None) -> torch.device:
     """``None`` means CUDA when available, else CPU."""
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(device)
-    if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    device = as_device(device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' requested but CUDA is not available")
     return device
@@ -127,18 +177,30 @@ def tf32_enabled() -> bool:
     return (a == "tf32" and b == "tf32") if kind == "new" else bool(a and b)
 
 
-@contextlib.contextmanager
 def bench_settings(*, threads: int | None = None, cudnn_benchmark: bool | None = None,
-                   tf32: bool | None = None) -> Iterator[None]:
+                   tf32: bool | None = None) -> contextlib.AbstractContextManager:
     """Set CPU threads, cuDNN benchmark mode and TF32 (matmul and convolution) for the block;
-    restore the previous values afterwards, also after an exception. ``None`` leaves a setting."""
+    restore the previous values afterwards, also after an exception. ``None`` leaves a setting.
+    The arguments are checked here, before the block."""
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads must be a positive integer, got {threads!r}")
+        _check_int("threads", threads, 1, MAX_THREADS)
+    if cudnn_benchmark is not None:
+        _check_flag("cudnn_benchmark", cudnn_benchmark)
+    if tf32 is not None:
+        _check_flag("tf32", tf32)
+    return _bench_settings(threads, cudnn_benchmark, tf32)
+
+
+@contextlib.contextmanager
+def _bench_settings(threads: int | None, cudnn_benchmark: bool | None,
+                    tf32: bool | None) -> Iterator[None]:
     saved_threads = torch.get_num_threads()
     saved_bench = torch.backends.cudnn.benchmark
     saved_tf32 = _tf32_state()
     try:
         if threads is not None:
-            if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-                raise ValueError(f"threads must be a positive integer, got {threads!r}")
             torch.set_num_threads(threads)
         if cudnn_benchmark is not None:
             torch.backends.cudnn.benchmark = bool(cudnn_benchmark)
@@ -159,10 +221,10 @@ def rotation_count(bytes_per_set: int, cache_bytes: int, factor: float = 2.0,
                    max_copies: int = 256) -> int:
     """Copies of the inputs to rotate over so that together they exceed ``factor`` x the cache:
     ``ceil(factor * cache / bytes_per_set)``, at least 1 and at most ``max_copies``."""
-    if bytes_per_set <= 0:
-        raise ValueError(f"bytes_per_set must be positive, got {bytes_per_set}")
-    if cache_bytes < 0:
-        raise ValueError(f"cache_bytes must be >= 0, got {cache_bytes}")
+    bytes_per_set = _check_int("bytes_per_set", bytes_per_set, 1)
+    cache_bytes = _check_int("cache_bytes", cache_bytes, 0)
+    factor = _check_positive("factor", factor)
+    max_copies = _check_int("max_copies", max_copies, 1)
     return int(min(max_copies, max(1, math.ceil(factor * cache_bytes / bytes_per_set))))
 
 
@@ -184,11 +246,19 @@ def measure(fn: Callable[..., Any], *, warmup: int = 5, repeats: int = 30, devic
     count, recorded). ``flush_l2`` (CUDA): overwrite twice the L2 cache before every sample.
     ``clock`` (CPU) lets tests drive the protocol with a fake clock.
     """
+    _check_callable("fn", fn)
+    warmup = _check_int("warmup", warmup, 0, MAX_REPEATS)
+    repeats = _check_int("repeats", repeats, 1, MAX_REPEATS)
     dev = resolve_device(device)
-    if warmup < 0 or repeats < 1:
-        raise ValueError(f"need warmup >= 0 and repeats >= 1, got {warmup} and {repeats}")
-    if number is not None and number < 1:
-        raise ValueError(f"number must be >= 1, got {number}")
+    if rotate is not None and (not isinstance(rotate, (list, tuple))
+                               or not all(isinstance(a, tuple) for a in rotate)):
+        raise ValueError(f"rotate must be a list of argument tuples, got {rotate!r}")
+    number = _optional_int("number", number, 1, MAX_NUMBER)
+    min_sample_s = _check_sample_s("min_sample_s", min_sample_s)
+    threads = _optional_int("threads", threads, 1, MAX_THREADS)
+    flush_l2 = _check_flag("flush_l2", flush_l2)
+    noisy_threshold = _check_positive("noisy_threshold", noisy_threshold)
+    _check_callable("clock", clock)
     args = list(rotate) if rotate else [()]
     state = {"i": 0}
 
@@ -207,7 +277,7 @@ def measure(fn: Callable[..., Any], *, warmup: int = 5, repeats: int = 30, devic
                 warm.append(clock() - t0)
             if number is None:
                 one = max(float(np.median(warm)), 1e-9)
-                number = max(1, math.ceil(min_sample_s / one))
+                number = min(MAX_NUMBER, max(1, math.ceil(min_sample_s / one)))
             samples = []
             for _ in range(repeats):
                 t0 = clock()
@@ -249,6 +319,7 @@ def capture_kernels(fn: Callable[[], Any], device) -> list[str]:
     CPU (e.g. ``aten::mkldnn_convolution``), in first-seen order."""
     from torch.profiler import ProfilerActivity, profile
 
+    _check_callable("fn", fn)
     dev = resolve_device(device)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
     with profile(activities=activities) as prof:
@@ -284,14 +355,24 @@ def conv_inputs(c_in: int, c_out: int, k: int, hw: int, *, batch: int = 1, group
                 dtype: str = "float32", device="cpu", channels_last: bool = False,
                 seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Seeded random input and weight (standard normal, scaled like a He-initialised layer)."""
+    formulas.conv_params(c_in, c_out, k, groups)              # validates channels, k, groups
+    hw = _check_int("hw", hw, 1)
+    batch = _check_int("batch", batch, 1)
+    storage = torch_dtype(dtype)
     dev = resolve_device(device)
+    channels_last = _check_flag("channels_last", channels_last)
+    seed = _check_int("seed", seed, 0)
+    elements = batch * c_in * hw * hw + c_out * (c_in // groups) * k * k
+    if elements > MAX_ELEMENTS:
+        raise ValueError(f"input and weight would have {elements} elements (batch={batch}, "
+                         f"c_in={c_in}, hw={hw}, c_out={c_out}, k={k}): more than {MAX_ELEMENTS}")
     gen = torch.Generator(device="cpu").manual_seed(seed)
     x = torch.randn((batch, c_in, hw, hw), generator=gen)
     w = torch.randn((c_out, c_in // groups, k, k), generator=gen) * math.sqrt(
         2.0 / (c_in // groups * k * k))
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    return (x.to(device=dev, dtype=torch_dtype(dtype)).contiguous(memory_format=fmt),
-            w.to(device=dev, dtype=torch_dtype(dtype)).contiguous(memory_format=fmt))
+    return (x.to(device=dev, dtype=storage).contiguous(memory_format=fmt),
+            w.to(device=dev, dtype=storage).contiguous(memory_format=fmt))
 
 
 def time_conv(c_in: int, c_out: int, k: int, hw: int, *, batch: int = 1, stride: int = 1,
@@ -306,8 +387,23 @@ def time_conv(c_in: int, c_out: int, k: int, hw: int, *, batch: int = 1, stride:
     rotate over enough copies to exceed twice the L2 cache (:func:`rotation_count`). The
     returned ``Measurement.config`` records every setting; ``.kernels`` what ran.
     """
+    formulas.conv_params(c_in, c_out, k, groups)              # validates channels, k, groups
+    hw = _check_int("hw", hw, 1)
+    batch = _check_int("batch", batch, 1)
+    torch_dtype(dtype)
     dev = resolve_device(device)
-    tf32 = bool(tf32 or dtype == "tf32")
+    channels_last = _check_flag("channels_last", channels_last)
+    cudnn_benchmark = _check_flag("cudnn_benchmark", cudnn_benchmark)
+    tf32 = _check_flag("tf32", tf32) or dtype == "tf32"
+    warmup = _optional_int("warmup", warmup, 0, MAX_REPEATS)
+    repeats = _optional_int("repeats", repeats, 1, MAX_REPEATS)
+    threads = _optional_int("threads", threads, 1, MAX_THREADS)
+    seed = _check_int("seed", seed, 0)
+    kernels = _check_flag("kernels", kernels)
+    min_sample_s = _check_sample_s("min_sample_s", min_sample_s)
+    stride = _check_int("stride", stride, 1)
+    padding = _check_int("padding", padding, 0)
+    dilation = _check_int("dilation", dilation, 1)
     out_hw = formulas.conv_output_size(hw, k, stride, padding, dilation)   # validates the layer
     if warmup is None:
         warmup = 10 if dev.type == "cuda" else 3

@@ -36,8 +36,9 @@ import sympy as sp  # noqa: F401  (part of the namespace since formulas was one 
 
 from . import _core, algorithms, attention, cost, memory, operation, receptive, roofline, shapes
 from ._core import *  # noqa: F401,F403
-from ._core import (_channels, _check_groups, _check_int, _check_ksdp, _check_positive,  # noqa: F401
-                    _compile, _kernel_hw, _nonneg, _pair, _per_axis, _pos, _spatial_hw)
+from ._core import (_channels, _check_choice, _check_flag, _check_groups,  # noqa: F401
+                    _check_int, _check_ksdp, _check_positive, _compile, _kernel_hw, _nonneg, _pair,
+                    _per_axis, _pos, _spatial_hw)
 from .shapes import *  # noqa: F401,F403
 from .shapes import _conv_axis  # noqa: F401
 from .cost import *  # noqa: F401,F403

@@ -75,6 +75,9 @@ def _conv_axis(n_: int, k_: int, s_: int, p_: int, d_: int) -> tuple[int, int, i
     return n_, k_, s_, p_, d_
 
 
+_NKSPD = ("input size n", "kernel k", "stride s", "padding p", "dilation d")
+
+
 def _conv_output_axis(n_, k_, s_, p_, d_):
     return _conv_output(*_conv_axis(n_, k_, s_, p_, d_))
 
@@ -86,7 +89,7 @@ def conv_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair = 1, p: IntOrPair 
     Any argument may be a tuple (one entry per spatial axis); the result is then a tuple.
     Raises ``ValueError`` if the (dilated) kernel does not fit the padded input.
     """
-    return _per_axis(_conv_output_axis, ("n", "k", "s", "p", "d"), n, k, s, p, d)
+    return _per_axis(_conv_output_axis, _NKSPD, n, k, s, p, d)
 
 
 def _pool_output_axis(ceil_mode: bool, n_, k_, s_, p_, d_):
@@ -119,7 +122,7 @@ def pool_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair | None = None, p: 
     ceil_mode = _check_flag("ceil_mode", ceil_mode)
     if s is None:
         s = k
-    return _per_axis(partial(_pool_output_axis, ceil_mode), ("n", "k", "s", "p", "d"),
+    return _per_axis(partial(_pool_output_axis, ceil_mode), _NKSPD,
                      n, k, s, p, d)
 
 
@@ -146,7 +149,8 @@ def conv_transpose_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair = 1, p: 
     ``output_padding`` must be smaller than the stride or the dilation (as in PyTorch): it picks
     one of the ``s`` input sizes that a strided convolution maps to the same output size.
     """
-    return _per_axis(_conv_transpose_output_axis, ("n", "k", "s", "p", "output_padding", "d"),
+    return _per_axis(_conv_transpose_output_axis, ("input size n", "kernel k", "stride s", "padding p", "output_padding",
+                      "dilation d"),
                      n, k, s, p, output_padding, d)
 
 
@@ -159,7 +163,7 @@ def window_span(n_out: IntOrPair, k: IntOrPair, s: IntOrPair = 1, d: IntOrPair =
                 ) -> int | tuple[int, ...]:
     """Input extent covered by ``n_out`` windows of kernel ``k`` at stride ``s``, dilation ``d``:
     ``(n_out - 1) s + d(k - 1) + 1`` (any argument may be a tuple, one entry per axis)."""
-    return _per_axis(_window_span_axis, ("n_out", "k", "s", "d"), n_out, k, s, d)
+    return _per_axis(_window_span_axis, ("output size n_out", "kernel k", "stride s", "dilation d"), n_out, k, s, d)
 
 
 def _window_overhang_axis(n_, n_out_, k_, s_, p_, d_):
@@ -173,5 +177,6 @@ def window_overhang(n: IntOrPair, n_out: IntOrPair, k: IntOrPair, s: IntOrPair =
     """How far the last of ``n_out`` windows reaches past the input of size ``n`` padded by ``p``
     on each side: ``max(0, (n_out - 1) s + d(k - 1) + 1 - (n + 2p))``, the extra bottom/right
     padding after which a ceil-mode pooling is a floor-mode one (any argument may be a tuple)."""
-    return _per_axis(_window_overhang_axis, ("n", "n_out", "k", "s", "p", "d"),
+    return _per_axis(_window_overhang_axis, ("input size n", "output size n_out", "kernel k", "stride s",
+                      "padding p", "dilation d"),
                      n, n_out, k, s, p, d)
