@@ -753,3 +753,24 @@ def test_recurrent_and_transformer_modules(build, size):
         assert s.saved_activation_bytes == autograd_saved_bytes(model.train(), torch.randn(size))
     else:      # on the CPU the fused oneDNN layer runs: listed by name, not dropped
         assert "mkldnn_rnn_layer" in analysis.summarize(model, size, device="cpu").uncosted_ops
+
+
+#: Published figures of torchvision's models (torchvision 0.20 documentation, "Table of all
+#: available classification weights": parameters and "GFLOPS", which are GMACs at 224 x 224).
+TORCHVISION_PUBLISHED = {
+    "vit_b_16": (86_567_656, 17.56),
+    "convnext_tiny": (28_589_128, 4.46),
+}
+
+
+@pytest.mark.parametrize("name", list(TORCHVISION_PUBLISHED))
+def test_faithful_models_match_torchvision_published_figures(name):
+    """ViT-B/16 and ConvNeXt-T built from the classes above have torchvision's parameter count
+    and its GMACs to the two decimals it prints, attention included."""
+    with torch.device("meta"):
+        model = (ViT(image=224, patch=16, dim=768, depth=12, heads=12, classes=1000, block=MHABlock)
+                 if name == "vit_b_16" else convnext())
+    s = analysis.summarize(model, (1, 3, 224, 224))
+    params, gmacs = TORCHVISION_PUBLISHED[name]
+    assert s.params == params
+    assert round(s.macs / 1e9, 2) == gmacs
