@@ -19,6 +19,14 @@ requires a gradient costs one product of the forward size (``dL/dA = dL/dY B^T``
 weight gradient a correlation, each with the forward MACs). PyTorch's ``convolution_backward``
 formula multiplies the weight gradient of a grouped convolution by all input channels instead of
 those of one group, counting it ``groups`` times too high; we do not use it.
+
+``FlopCounterMode`` has no formula for the CPU's fused attention
+(``_scaled_dot_product_flash_attention_for_cpu``) nor for the inference fast path of
+``nn.MultiheadAttention`` (``_native_multi_head_attention``), and counts them 0; here they get
+torch's own attention formulas (``sdpa_flop_count``, ``sdpa_backward_flop_count``), and the
+projections of the fast path. A fused attention's backward recomputes the scores ``Q K^T``:
+five products to the forward's two (torch's formula, as ``FlopCounterMode`` counts the flash
+kernel on CUDA).
 """
 from __future__ import annotations
 
