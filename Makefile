@@ -37,11 +37,12 @@ student: $(STAMP)
 	mv _build/student/_build/html _build/student/html
 	@echo "The student edition is built. Open $(CURDIR)/_build/student/html/index.html"
 
-# The test build starts from an empty execution cache, so a failing cell cannot hide behind a
+# The test build starts from an empty execution cache and rereads every page (--all: no pickled
+# Sphinx environment), so neither a failing cell nor an output of older library code can hide behind a
 # cached result, and turns every Sphinx warning into an error (-W), listing them all first.
 test: $(STAMP)
 	rm -rf _build/.jupyter_cache
-	$(JB) build . --builder html -W -n --keep-going
+	$(JB) build . --all --builder html -W -n --keep-going
 	$(MAKE) student JBFLAGS="-W -n --keep-going"
 	$(PY) -m pytest
 
