@@ -48,6 +48,7 @@ class Summary:
     activation_bytes: int               # outputs of the leaf layers, added up
     saved_activation_bytes: int         # storages autograd keeps for backward (no weights)
     uncounted: list[str] = field(default_factory=list)   # leaf types without a layer rule
+    #                                (costed by the ops they dispatch, none dropped)
     unattributed_flops: int = 0         # FLOPs of ops issued outside every module call
     uncosted_ops: dict[str, int] = field(default_factory=dict)   # op -> count, no cost rule
     device: str = "meta"

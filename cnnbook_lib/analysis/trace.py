@@ -47,7 +47,6 @@ class Call:
     ops: dict = field(default_factory=dict)          # op name -> count (all but free ops)
     uncosted: dict = field(default_factory=dict)     # op name -> count (no rule)
     saved_bytes: int = 0
-    has_child_calls: bool = False
     rule: object = None                              # the layer rule of the module, if any
 
 
@@ -242,8 +241,6 @@ class Tracer:
 
     # --- module calls --------------------------------------------------------------------------
     def pre(self, module, args, kwargs):
-        if self.stack:
-            self.stack[-1].has_child_calls = True
         call = Call(module=module, depth=len(self.stack))
         call.rule = C.layer_rule(module)
         x = _first_tensor((args, kwargs))
