@@ -12,6 +12,7 @@ and an instructor lists every check with :func:`list_checks`.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -62,20 +63,38 @@ class Check:
         return math.isclose(value, target, rel_tol=self.rel_tol)
 
     def __call__(self, answer) -> Result:
-        try:
-            value = float(answer)
-        except (TypeError, ValueError):
+        value = _number(answer)
+        if value is None:
             return Result(self.id, False, f"Please answer with a number, not {answer!r}.")
         if not math.isfinite(value):
             return Result(self.id, False, f"Please answer with a finite number, not {answer!r}.")
         unit = f" {self.unit}" if self.unit else ""
         if self._matches(value, self.expected()):
-            return Result(self.id, True, f"Correct: {answer}{unit}.")
+            shown = answer.strip() if isinstance(answer, str) else answer
+            return Result(self.id, True, f"Correct: {shown}{unit}.")
         for hint, wrong in self.mistakes.items():
             if self._matches(value, wrong()):
                 return Result(self.id, False, f"Not quite: {hint}")
         return Result(self.id, False, "Not quite. Check each factor of the formula against the "
                                       "layer's settings and try again.")
+
+
+def _number(answer) -> float | None:
+    """A numeric answer: an int or float (not a bool), or a string of one as the book prints them
+    (``"73,856"``, ``"73 856"``, ``"1.5e9"``, ``"0.125"``); None for anything else."""
+    if isinstance(answer, bool) or answer is None:
+        return None
+    if isinstance(answer, str):
+        text = answer.strip().replace("\u202f", "").replace("\u00a0", "").replace(" ", "")
+        if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", text):
+            text = text.replace(",", "")
+        if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", text):
+            return None
+        return float(text)
+    try:
+        return float(answer)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 CHECKS: dict[str, Check] = {}

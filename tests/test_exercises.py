@@ -117,3 +117,15 @@ def test_chapter1_attention_macs_against_flop_counter():
     with FlopCounterMode(display=False) as counter:
         layer(x, x, x, need_weights=True)
     assert check("attention-macs-1", counter.get_total_flops() // 2)
+
+
+def test_answers_as_the_book_prints_them():
+    """'73,856' (the book's thousands separator) is a number; True, None and malformed text are not."""
+    right = check("conv-params-1", 73856)
+    assert right.correct
+    for same in ["73,856", " 73,856 ", "73856", "73 856", "7.3856e4", 73856.0]:
+        assert check("conv-params-1", same).correct, same
+    for bad in [True, False, None, "7,38,56", "73,85", "abc", "", "1e", [73856]]:
+        result = check("conv-params-1", bad)
+        assert not result.correct and "number" in str(result), bad
+    assert not check("conv-out-size-1", True).correct      # True is not 1 (nor anything else)
