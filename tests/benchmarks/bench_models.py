@@ -61,7 +61,7 @@ def receptive(model, size) -> str:
         from cnnbook_lib import receptive as R
         rf = R.receptive_field(model, input_size=size)
     except Exception as err:      # noqa: BLE001 - the reason is the result
-        return f"error: {type(err).__name__}: {str(err).splitlines()[0][:60]}"
+        return f"error: {type(err).__name__}: {str(err).splitlines()[0][:90]}"
     size_ = getattr(rf, "size", rf)
     why = getattr(rf, "reason", None) or getattr(rf, "global_reason", None)
     return f"{size_}" + (f" ({why})" if why else "")
