@@ -350,3 +350,26 @@ def test_algorithm_formulas_by_hand():
         formulas.winograd_matrices(2, 3, points=[0, 1, sp.oo])
     with pytest.raises(ValueError, match="output size"):
         formulas.winograd_tiles(0)
+
+
+def test_bad_arguments_fail_fast_with_the_parameter_named():
+    import time
+    x, w, _ = _data(1, 2, 2, 8, 8, 3)
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"\bm\b"):
+        A.winograd_conv2d(x, w, padding=1, m=2 ** 80)        # no tile grid of 2**80
+    with pytest.raises(ValueError, match=r"\bm\b"):
+        A.winograd_conv2d(x, w, padding=1, m=(2, 2))
+    with pytest.raises(TypeError, match="input x must be a torch.Tensor"):
+        A.conv2d(x.tolist(), w, "direct")
+    with pytest.raises(ValueError, match="weight w must have a floating-point dtype"):
+        A.conv2d(x, w.long(), "im2col")
+    with pytest.raises(ValueError, match="padding"):
+        A.direct_conv2d(x, w, padding=2 ** 40)               # no 2**80-element padded copy
+    with pytest.raises(ValueError, match="x_shape"):
+        A.multiplications("direct", (1, 2, 8, 8.0), w.shape)
+    with pytest.raises(ValueError, match="method"):
+        A.extra_memory(["fft"], x.shape, w.shape)
+    with pytest.raises(ValueError, match="tiles"):
+        A.winograd_fp16_error(tiles=(2.5,))
+    assert time.perf_counter() - start < 1.0

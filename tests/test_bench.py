@@ -398,3 +398,21 @@ def test_roofline_formulas_numeric_and_symbolic_agree():
         fm.roofline_time(1, 1, 1, 0)
     with pytest.raises(ValueError, match="groups 3 does not divide"):
         fm.conv_min_bytes(4, 6, 3, 8, 6, groups=3)
+
+
+def test_bad_arguments_are_refused_before_anything_runs():
+    before = _state()
+    with pytest.raises(ValueError, match="tf32 must be True or False"):
+        bench.bench_settings(tf32="False")                 # refused at the call, not in the block
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
+        bench.measure(lambda: None, device="tpu")          # not torch's RuntimeError
+    with pytest.raises(ValueError, match="kernels must be True or False"):
+        bench.time_conv(2, 2, 3, 8, kernels="no", device="cpu")
+    with pytest.raises(ValueError, match="repeats must be at most"):
+        bench.measure(lambda: None, repeats=2 ** 40, device="cpu")
+    with pytest.raises(ValueError, match="bandwidth must be a positive"):
+        bench.Ceilings(device="cpu", bandwidth="fast", flops={"float32": 1e9})
+    with pytest.raises(ValueError, match="name_or_path"):
+        bench.load_results(3)
+    assert _state() == before
+    assert timing.as_device("cuda:1") == torch.device("cuda", 1)   # parsed, not required

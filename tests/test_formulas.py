@@ -530,3 +530,105 @@ def test_memory_time_is_the_memory_side_of_the_roofline():
     assert F.roofline_time(1.0, nbytes, 1e30, bw) == F.memory_time(nbytes, bw)
     with pytest.raises(ValueError, match="bandwidth bw must be a positive"):
         F.memory_time(nbytes, 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# One namespace over the concept modules; known bad inputs stay refused
+# ---------------------------------------------------------------------------------------------
+#: The public names of cnnbook_lib.formulas when it was one module: chapters, interactives and
+#: other modules import them from the package namespace, so none may go missing.
+FORMULAS_NAMES = """
+    DTYPE_BYTES EXPRESSIONS IntOrPair N OPTIMIZER_STATES act_bytes arithmetic_intensity
+    arithmetic_intensity_expr attention_macs attention_macs_expr b bandwidth batch_new
+    batchnorm_params batchnorm_params_expr beta bias_v bytes_per_element c_ch c_in c_out ch
+    conv_activation_bytes conv_activation_bytes_expr conv_backward_cache_bytes
+    conv_backward_cache_bytes_expr conv_backward_macs conv_bias_adds conv_flops
+    conv_grad_input_macs_expr conv_grad_weight_macs_expr conv_intensity_expr conv_macs
+    conv_macs_expr conv_min_bytes conv_min_bytes_expr conv_output conv_output_size conv_params
+    conv_params_expr conv_transpose_macs conv_transpose_macs_expr conv_transpose_output
+    conv_transpose_output_size copy_bandwidth copy_bandwidth_expr copy_size
+    cross_correlation_expr d dim effective_kernel effective_kernel_size f_in f_out fft_products
+    fft_products_expr fft_real_multiplications fft_real_mults_expr
+    fft_transform_multiplications fft_workspace_complex fft_workspace_complex_expr flops_expr
+    flops_only_time flops_only_time_expr flops_per_mac g grouped_cost_ratio grouped_ratio h_f
+    h_in h_out i_out im2col_bytes im2col_elements im2col_elements_expr j_out k k_h k_w
+    linear_macs linear_macs_expr linear_params linear_params_expr macs_sym macs_to_flops
+    matmul_macs matmul_macs_expr memory_time memory_time_expr mm_k mm_m mm_n n n_o n_params
+    n_states numel o_ch op optimizer_state_bytes optimizer_state_bytes_expr optimizer_states p
+    peak_flops pool_output_ceil pool_output_size real_mults_per_complex_product
+    receptive_field_padding receptive_field_step rf_L rf_j rf_jump_step rf_padding_expr rf_r
+    rf_size_closed rf_size_step rf_start_step rf_stride1_closed rf_u rfft2_elements
+    rfft2_elements_expr rfft2_mults_estimate_expr ridge_point ridge_point_expr roofline_time
+    roofline_time_expr s scaled_activation_bytes scaled_activation_bytes_expr seconds
+    separable_cost_ratio separable_ratio stride1_receptive_field tensor_bytes tensor_bytes_expr
+    tokens traffic true_convolution_expr u_k v_k w_f w_in w_k w_out window_overhang
+    window_overhang_expr window_span window_span_expr wino_m wino_r winograd_axis_tiles_expr
+    winograd_identity_holds winograd_matrices winograd_multiplications winograd_mults_expr
+    winograd_reduction_expr winograd_tile_grid winograd_tiles winograd_tiles_expr
+    winograd_workspace_elements winograd_workspace_elements_expr work x_in
+""".split()
+
+
+def test_every_name_of_the_single_module_is_still_importable():
+    missing = [name for name in FORMULAS_NAMES if not hasattr(F, name)]
+    assert not missing, missing
+    assert F._check_int("x", 3, 1) == 3 and F._pair("x", 3) == (3, 3)   # used by analysis
+    assert set(FORMULAS_NAMES) <= set(F.__all__)
+
+
+def test_each_name_lives_in_one_concept_module():
+    homes: dict[str, str] = {}
+    for module in F.MODULES:
+        for name in module.__all__:
+            assert name not in homes, (name, homes.get(name), module.__name__)
+            homes[name] = module.__name__
+            assert getattr(F, name) is getattr(module, name), name
+    public = [name for module in F.MODULES for name, value in vars(module).items()
+              if not name.startswith("_") and callable(value) and getattr(value, "__module__", "")
+              == module.__name__]
+    assert set(public) <= set(homes), set(public) - set(homes)     # every function exported
+
+
+@pytest.mark.parametrize("call", [
+    lambda: F.conv_params(3, 8, 3, bias="False"),          # a non-empty string was True
+    lambda: F.linear_params(3, 8, bias=1),
+    lambda: F.pool_output_size(7, 3, 2, ceil_mode="False"),
+    lambda: F.conv_backward_macs(3, 8, 3, 5, weight_grad=None),
+    lambda: F.batchnorm_params(8, affine=0),
+])
+def test_flags_must_be_bools(call):
+    with pytest.raises(ValueError, match="must be True or False"):
+        call()
+
+
+def test_absurd_winograd_sizes_fail_fast_before_any_cache():
+    import time
+    start = time.perf_counter()
+    for m in (2 ** 80, 2 ** 40, 40):
+        with pytest.raises(ValueError, match=r"\bm\b"):
+            F.winograd_matrices(m, 3)
+    with pytest.raises(ValueError, match="too many"):
+        F.winograd_identity_holds(6, 3)                     # minutes of symbolic algebra
+    with pytest.raises(ValueError, match="m must be an integer"):
+        F.winograd_identity_holds(True, 3)                  # not the cached result of m=1
+    with pytest.raises(ValueError, match="points must be distinct"):
+        F.winograd_matrices(2, 3, points=(0, 1, 1, sp.oo))  # a singular Vandermonde matrix
+    assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: F.conv_output_size((), 3), "input size n"),
+    (lambda: F.conv_output_size(5, (3, 3), s=(1, 1, 1)), "stride s"),
+    (lambda: F.conv_output_size(2 ** 80, 3), "input size n"),
+    (lambda: F.tensor_bytes((2 ** 40, 2 ** 40)), "shape_or_numel"),
+    (lambda: F.optimizer_states(["adam"]), "optimizer"),
+    (lambda: F.receptive_field_step(1, 1, "0", 3), "start u"),
+    (lambda: F.receptive_field_step(1, 1, float("nan"), 3), "start u"),
+    (lambda: F.roofline_time("1e9", 1e6, 1e12, 1e11), "flops"),
+    (lambda: F.copy_bandwidth(None, 1.0), "nbytes"),
+    (lambda: F.macs_to_flops("21"), "macs"),
+])
+def test_no_internal_error_reaches_the_user(call, name):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert name in str(info.value) and type(info.value) is ValueError
