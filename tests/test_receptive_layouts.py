@@ -396,6 +396,29 @@ def test_vit_like_classifier_is_global():
     assert rf.stopped_at is None
 
 
+class MixerLike(nn.Module):
+    """MLP-Mixer's token mixing: a linear layer over the token dimension, channels elsewhere."""
+
+    def __init__(self, tokens=16, c=8):
+        super().__init__()
+        self.patch = nn.Conv2d(3, c, 4, 4)
+        self.token_mlp = nn.Sequential(nn.Linear(tokens, 2 * tokens), nn.GELU(),
+                                       nn.Linear(2 * tokens, tokens))
+        self.channel_mlp = nn.Linear(c, c)
+
+    def forward(self, x):
+        y = self.patch(x)
+        b, c, h, w = y.shape
+        t = y.flatten(2)                                   # (B, C, tokens)
+        t = t + self.token_mlp(t)
+        t = self.channel_mlp(t.transpose(1, 2))            # (B, tokens, C)
+        return t.transpose(1, 2).reshape(b, c, h, w)
+
+
+def test_mixer_like_token_mixing_is_global():
+    rf, g = assert_global(MixerLike(), (1, 3, 16, 16), "token_mlp.0 (linear)")
+
+
 def test_patch_embedding_alone_is_local():
     net = nn.Sequential(nn.Conv2d(3, 8, 16, 16), nn.Flatten(2))
     rf = receptive_field(net, 64)

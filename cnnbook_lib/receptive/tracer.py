@@ -44,6 +44,11 @@ class _Node:
     index: int | None = None
     global_by: str | None = None
     anchor: torch.Tensor | None = None   # the last channels-first tensor with this field
+    origin: int = 0                      # shared by the copies that only move positions
+
+    def __post_init__(self) -> None:
+        if not self.origin:
+            self.origin = id(self)
 
     @property
     def is_global(self) -> bool:
@@ -167,7 +172,7 @@ class _Tracer(TorchFunctionMode):
         atoms = [atom for d in dims for atom in L.spatial(node.layout[d])]
         if not atoms:
             return replace(node, layout=out_layout)
-        axes, kind = list(node.axes), "window"
+        axes = list(node.axes)
         for a in range(len(axes)):
             if any(isinstance(t[0], frozenset) and a in t[0] for t in atoms):
                 digits = [(node.extent[a], 1)]
@@ -177,8 +182,6 @@ class _Tracer(TorchFunctionMode):
                 axes[a] = axes[a].gather(Gather.window(digits, node.extent[a]))
         where = f"{self.where} ({name})"
         everything = all(a.is_global for a in axes)
-        if out_layout is not None and not L.axes_in(out_layout) and not everything:
-            pass
         if out_layout is not None and not L.axes_in(out_layout):
             # no position survives: a classifier head; report the field before it
             return _Node(node.axes, None, node.extent, True, x, where, self.count - 1)
@@ -190,7 +193,7 @@ class _Tracer(TorchFunctionMode):
         axes = tuple(a.clipped_to(n, e) if a.is_global else a
                      for a, n, e in zip(axes, self.input_hw, node.extent))
         if record:
-            self.rows.append(LayerRF(self.where, kind, None, None, None, None, axes))
+            self.rows.append(LayerRF(self.where, "window", None, None, None, None, axes))
         return _Node(axes, out_layout, node.extent)
 
     def adjust(self, node: _Node, x: torch.Tensor, out: torch.Tensor):
@@ -270,8 +273,17 @@ class _Tracer(TorchFunctionMode):
             return _Node(node.axes, None, node.extent, True, x, f"{self.where} ({name})",
                          self.count - 1)
         if func in LINEAR:
-            lay = None if node.layout is None else node.layout[:-1] + (L.channels(out.shape[-1]),)
-            return self.mix(node, x, [x.dim() - 1], name, lay)
+            if node.layout is None:
+                return self.mix(node, x, [x.dim() - 1], name, None)
+            last = node.layout[-1]
+            others = [atom for dim in node.layout[:-1] for atom in dim if atom[0] is None]
+            if L.spatial(last) and len(L.spatial(last)) == len(last) and others:
+                # token mixing (MLP-Mixer): the last dimension holds positions only, the
+                # channels live elsewhere; the mixed positions stay positions
+                new = last if out.shape[-1] == x.shape[-1] else L.opaque(last, out.shape[-1])
+            else:
+                new = L.channels(out.shape[-1])
+            return self.mix(node, x, [x.dim() - 1], name, node.layout[:-1] + (new,))
         if func in MATMUL:
             return self.matmul_rule(func, name, args, kwargs, tracked, out)
         if func in ATTENTION:
@@ -291,11 +303,10 @@ class _Tracer(TorchFunctionMode):
             return replace(node, layout=L.permute(node.layout, _permutation(func, args, kwargs,
                                                                              x.dim())))
         if func in _EXPANDS:
-            lay = L.regroup(node.layout, [s if s == 1 else s for s in x.shape])
             lead = out.dim() - x.dim()
             dims = [L.channels(s) for s in out.shape[:lead]]
             for d, (a, b) in enumerate(zip(x.shape, out.shape[lead:])):
-                dims.append(lay[d] if a == b else L.channels(b))
+                dims.append(node.layout[d] if a == b else L.channels(b))
             return replace(node, layout=tuple(dims))
         if func in _CATS:
             return self.cat_rule(args, kwargs, x, node, out)
@@ -488,10 +499,7 @@ class _Tracer(TorchFunctionMode):
             if len(ranks) == 1:
                 raise ValueError(f"{self.where}: {name} merges tensors whose positions are laid "
                                  f"out differently")
-        distinct = []
-        for nd in nodes:
-            if all(nd.axes != other.axes for other in distinct):
-                distinct.append(nd)
+        distinct = list({nd.origin: nd for nd in nodes}.values())
         if len(distinct) == 1:
             return replace(distinct[0], layout=lay)
         axes = tuple(merge([nd.axes[i] for nd in distinct]) for i in range(len(nodes[0].axes)))
@@ -513,8 +521,10 @@ class _Tracer(TorchFunctionMode):
         if na is not None:
             pieces.append(self.mix(na, a, [a.dim() - 1], name, na.layout, record=False))
         if nb is not None:
-            pieces.append(self.mix(nb, b, [b.dim() - 2, b.dim() - 1], name, nb.layout,
-                                   record=False))
+            # W @ x mixes the rows of x; between two token tensors (q @ k^T) the result is
+            # indexed by the positions of both, so the columns of b are mixed too
+            mixed = [b.dim() - 2, b.dim() - 1] if na is not None else [b.dim() - 2]
+            pieces.append(self.mix(nb, b, mixed, name, nb.layout, record=False))
         lead = out.dim() - 2
         src = na if na is not None else nb
         if src.layout is None or any(p.layout is None for p in pieces):
