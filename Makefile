@@ -46,8 +46,11 @@ test: $(STAMP)
 	$(MAKE) student JBFLAGS="-W -n --keep-going"
 	$(PY) -m pytest
 
+# JupyterLab on the chapters as notebooks that read like the book (numbers, equations, figures,
+# citations in place; plumbing cells collapsed), made by the HTML build into _build/notebooks.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab chapters/
+	test -d _build/notebooks/chapters || $(MAKE) book
+	$(VENV)/bin/jupyter lab _build/notebooks/chapters
 
 # Chromium for the browser tests (Debian or Ubuntu, as root). Without it they are skipped.
 browser-deps:

@@ -1,0 +1,146 @@
+"""Notebooks that read like the book (cnnbook_lib.notebooks).
+
+* on made-up notebooks: every MyST construct the chapters use becomes Markdown a notebook shows;
+* on the build: every downloadable notebook of the book (``_build/html/_sources``) and every
+  notebook of ``_build/notebooks`` has no raw role, fence or undisplayable output, and shows the
+  numbers the HTML page shows.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from cnnbook_lib import notebooks as N
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+BUILT = sorted((HTML / "_sources").rglob("*.ipynb")) if (HTML / "_sources").exists() else []
+
+
+def _nb(*cells):
+    return {"cells": list(cells), "metadata": {"jupytext": {"x": 1}}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def md(text):
+    return {"cell_type": "markdown", "metadata": {}, "source": text}
+
+
+def code(text, outputs=(), tags=()):
+    return {"cell_type": "code", "metadata": {"tags": list(tags)} if tags else {}, "source": text,
+            "outputs": list(outputs), "execution_count": 1}
+
+
+PAGE = """
+<div class="pasted-math math notranslate nohighlight" id="equation-eq-out">
+<span class="eqno">(1.6)<a class="headerlink" href="#equation-eq-out">#</a></span></div>
+<figure class="align-default" id="fig-edge">
+<img alt="x" src="x.png" />
+<figcaption>
+<p><span class="caption-number">Fig. 1.1 </span><span class="caption-text">Edge.</span></p>
+</figcaption></figure>
+<div class="exercise admonition" id="ex-a">
+<p class="admonition-title"><span class="caption-number">Exercise 1.1 </span></p></div>
+<span class="bibtex-citation" id="id1">[<a class="reference internal" href="../references.html#id4"
+ title="Vincent Dumoulin and Francesco Visin. A guide to convolution arithmetic.">DV16</a>]</span>
+"""
+
+GLUE = {"n_params": {"data": {"text/plain": "'73,856'"}},
+        "ratio": {"data": {"text/plain": "0.123456"}},
+        "eq": {"data": {"text/plain": "<Math>", "text/latex": "$\\displaystyle n_\\text{out} = 3$"}},
+        "fig": {"data": {"text/plain": "<Figure>", "image/png": "iVBORw0KGgo="}}}
+
+
+def test_myst_becomes_markdown():
+    nb = _nb(
+        md("(sec-x)=\n# Title\n\nIt has {glue:text}`n_params` parameters, ratio {glue:text}`ratio:.2f`, "
+           "see {eq}`eq-out` and {cite}`dumoulin2016guide`, also {doc}`other <../x>`."),
+        md("```{glue:math} eq\n:label: eq-out\n```\n\n```{glue:figure} fig\n:name: fig-edge\n\n"
+           "The edge detector, {glue:text}`n_params`.\n```"),
+        md("```{admonition} Learning objectives\n:class: tip\n\n* one\n* two\n```"),
+        md("```{exercise}\n:label: ex-a\n\nHow many? Check with `check(\"x\", a)`.\n```\n\n"
+           "```{solution-start} ex-a\n:class: dropdown\n```\n\nBecause 3."),
+        code("print(3)"),
+        md("```{solution-end}\n```\n\nAfter the solution."),
+        md("```{bibliography}\n```"),
+    )
+    out = N.render(nb, N.PageIndex(PAGE), glue=GLUE)
+    text = [c["source"] for c in out["cells"]]
+    assert text[0].startswith("# Title") and "(sec-x)=" not in text[0]
+    assert "It has 73,856 parameters, ratio 0.12, see (1.6) and [DV16], also other." in text[0]
+    assert "$$\nn_\\text{out} = 3 \\tag{1.6}\n$$" in text[1]
+    assert "![The edge detector, 73,856.](attachment:fig.png)" in text[1]
+    assert "*Fig. 1.1: The edge detector, 73,856.*" in text[1]
+    assert out["cells"][1]["attachments"] == {"fig.png": {"image/png": "iVBORw0KGgo="}}
+    assert text[2].startswith("> **Learning objectives**") and "> * one" in text[2]
+    assert "> **Exercise 1.1**" in text[3] and "**Solution**" in text[3] and "Because 3." in text[3]
+    assert "After the solution." in text[5] and "solution-end" not in text[5]
+    assert "[DV16] Vincent Dumoulin and Francesco Visin" in text[6]
+    assert "jupytext" not in out["metadata"]
+    assert N.problems(out) == []
+
+
+def test_student_notebook_has_no_solution():
+    nb = _nb(md("```{exercise}\n:label: ex-a\n\nHow many?\n```\n\n```{solution-start} ex-a\n:class: dropdown\n```\n\nBecause 3."),
+             code("answer = 3"), md("Still the solution.\n\n```{solution-end}\n```\n\nNext exercise."))
+    out = N.render(nb, N.PageIndex(PAGE), hide_solutions=True)
+    allsrc = "\n".join(c["source"] for c in out["cells"])
+    assert "How many?" in allsrc and "Next exercise." in allsrc
+    assert "Because 3" not in allsrc and "answer = 3" not in allsrc and "Still the solution" not in allsrc
+
+
+def test_outputs_a_reader_can_see():
+    glue_out = {"output_type": "display_data", "metadata": {"scrapbook": {"name": "k"}},
+                "data": {"application/papermill.record/text/plain": "'1'"}}
+    widget = {"output_type": "execute_result", "metadata": {},
+              "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "abc"},
+                       "text/plain": "ConvArithmeticWidget('conv_arithmetic')", "text/html": "<script>..."}}
+    shown = {"output_type": "execute_result", "metadata": {}, "data": {"text/plain": "5"}}
+    nb = _nb(code("glue('k', 1)", [glue_out], tags=["remove-cell"]), code("w", [widget]), code("5", [shown]))
+    out = N.render(nb)
+    cells = out["cells"]
+    assert cells[0]["outputs"] == [] and cells[0]["metadata"]["jupyter"]["source_hidden"] is True
+    assert "run this cell" in cells[1]["outputs"][0]["data"]["text/markdown"]
+    assert "conv_arithmetic" in cells[1]["outputs"][0]["data"]["text/markdown"]
+    assert cells[2]["outputs"] == [shown]
+    assert N.problems(out) == []
+
+
+def test_problems_finds_markup_and_kernel_only_outputs():
+    bad = _nb(md("It has {glue:text}`k` values."), md("```{note}\nx\n```"),
+              code("w", [{"output_type": "display_data", "metadata": {},
+                          "data": {"application/vnd.jupyter.widget-view+json": {}}}]))
+    found = N.problems(bad)
+    assert len(found) == 4 and any("glue" in f for f in found) and any("fence" in f for f in found)
+
+
+# ---------------------------------------------------------------------------------------------
+# The built book
+# ---------------------------------------------------------------------------------------------
+
+
+def _require_build():
+    if not BUILT:
+        if os.environ.get("CNNBOOK_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"no built book in {HTML}: run `make book` first")
+        pytest.skip(f"no built book in {HTML}: run `make book` first")
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("path", BUILT or ["(not built)"], ids=lambda p: str(p).split("_sources/")[-1])
+def test_downloadable_notebooks_read_like_the_page(path):
+    """No raw markup, every output displayable, and the numbers glued into the page are there."""
+    _require_build()
+    nb = json.loads(Path(path).read_text(encoding="utf-8"))
+    assert N.problems(nb) == []
+    doc = Path(path).relative_to(HTML / "_sources").with_suffix("")
+    page = (HTML / doc).with_suffix(".html").read_text(encoding="utf-8")
+    pasted = [re.sub(r"<[^>]+>", "", v) for v in re.findall(r'<span class="pasted-text">(.*?)</span>', page)]
+    text = "\n".join(c["source"] if isinstance(c["source"], str) else "".join(c["source"]) for c in nb["cells"])
+    missing = [v for v in pasted if v and v not in text]
+    assert missing == [], f"glued values of the page missing from its notebook: {missing[:5]}"
+    copy = ROOT / "_build" / "notebooks" / doc.with_suffix(".ipynb")
+    assert copy.exists() and json.loads(copy.read_text(encoding="utf-8")) == nb
