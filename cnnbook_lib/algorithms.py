@@ -444,9 +444,11 @@ def winograd_fp16_error(scales: Sequence[float] = (1e-5, 1e-3, 1.0, 1e3, 1e4), *
     import pandas as pd
 
     if not isinstance(scales, (tuple, list)) or not scales:
-        raise ValueError(f"scales must be a non-empty sequence of positive numbers, got {scales!r}")
+        raise ValueError(f"scales must be a non-empty sequence of positive numbers, "
+                         f"got {scales!r}")
     scales = [formulas._check_positive("scales entry", v) for v in scales]
-    if isinstance(offset, bool) or not isinstance(offset, numbers.Real) or not math.isfinite(offset):
+    if (isinstance(offset, bool) or not isinstance(offset, numbers.Real)
+            or not math.isfinite(offset)):
         raise ValueError(f"offset must be a finite number, got {offset!r}")
     channels = formulas._check_int("channels", channels, 1)
     size = formulas._check_int("size", size, 1)

@@ -144,9 +144,11 @@ CASES: dict[str, Case] = {
     "formulas.copy_bandwidth": Case(dict(nbytes=2e8, seconds=0.01)),
     "formulas.matmul_macs": Case(dict(m=4, k=5, n=6)),
     # ---- algorithms ---------------------------------------------------------------------------
-    "algorithms.direct_conv2d": Case(dict(x=_x(), w=_w(), stride=1, padding=1, bias=torch.zeros(3)),
+    "algorithms.direct_conv2d": Case(dict(x=_x(), w=_w(), stride=1, padding=1,
+                                          bias=torch.zeros(3)),
                                      kinds={"padding": "nonneg_int"}, bad={"bias": _BIAS}),
-    "algorithms.im2col_conv2d": Case(dict(x=_x(), w=_w(), stride=2, padding=1, bias=torch.zeros(3)),
+    "algorithms.im2col_conv2d": Case(dict(x=_x(), w=_w(), stride=2, padding=1,
+                                          bias=torch.zeros(3)),
                                      kinds={"padding": "nonneg_int"}, bad={"bias": _BIAS}),
     "algorithms.fft_conv2d": Case(dict(x=_x(), w=_w(), stride=1, padding=1, bias=torch.zeros(3)),
                                   kinds={"padding": "nonneg_int"}, bad={"bias": _BIAS}),
@@ -257,7 +259,8 @@ CASES: dict[str, Case] = {
                                fresh=lambda: dict(doc=_doc(), path=_tmp_path() / "r.json"),
                                kinds={"path": "path"},
                                bad={"doc": [("None", None), ("3", 3), ("{}", {})]}),
-    "sweep.load_results": Case(dict(name_or_path="sweep-cpu-quick"), kinds={"name_or_path": "path"},
+    "sweep.load_results": Case(dict(name_or_path="sweep-cpu-quick"),
+                               kinds={"name_or_path": "path"},
                                allow={"name_or_path": ("None",)}),
 }
 

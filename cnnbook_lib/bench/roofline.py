@@ -226,7 +226,8 @@ def predict(layer: ConvLayer | Mapping[str, Any], ceils: Ceilings) -> Prediction
     layer's FLOPs and minimum bytes from :mod:`cnnbook_lib.formulas` and the peak of its dtype."""
     if not isinstance(layer, ConvLayer):
         if not isinstance(layer, Mapping):
-            raise ValueError(f"layer must be a ConvLayer or a mapping of its fields, got {layer!r}")
+            raise ValueError(f"layer must be a ConvLayer or a mapping of its fields, "
+                             f"got {layer!r}")
         try:
             layer = ConvLayer.from_mapping(layer)
         except ValueError as err:

@@ -45,7 +45,8 @@ ch = sp.Symbol("C", **_pos)                # channels (features) of a normalizat
 n_o = sp.Symbol("n_out", **_pos)           # output size along one spatial axis
 macs_sym = sp.Symbol("MACs", positive=True)
 
-#: Symbolic expressions by name, for the book and the interactives (each concept module adds its own).
+#: Symbolic expressions by name, for the book and the interactives (each concept module adds
+#: its own).
 EXPRESSIONS: dict[str, sp.Expr] = {}
 
 # ---------------------------------------------------------------------------------------------
@@ -180,7 +181,8 @@ def _per_axis(fn, names: Sequence[str], *args):
 
 
 def _kernel_hw(k_: IntOrPair, name: str = "kernel k") -> tuple[int, int]:
-    """Reduce a kernel size of any rank to (k_h, k_w): an int is square, (k1, ..., kn) -> (k1*...*k(n-1), kn)."""
+    """Reduce a kernel size of any rank to (k_h, k_w): an int is square,
+    (k1, ..., kn) -> (k1*...*k(n-1), kn)."""
     ks = tuple(_check_int(name, v, 1) for v in _pair(name, k_))
     return math.prod(ks[:-1]), ks[-1]
 

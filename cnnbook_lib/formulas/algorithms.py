@@ -41,7 +41,8 @@ winograd_tiles_expr = (winograd_axis_tiles_expr.subs(n_o, h_out)
 #: Elementwise multiplications of Winograd F(m x m, r x r): (m + r - 1)^2 per tile per
 #: (input channel, output channel) pair. The transforms use additions and constant scalings only.
 winograd_mults_expr = N * c_in * c_out * winograd_tiles_expr * (wino_m + wino_r - 1) ** 2
-#: Multiplication reduction of Winograd over direct convolution for whole tiles: m^2 r^2 / (m + r - 1)^2
+#: Multiplication reduction of Winograd over direct convolution for whole tiles:
+#: m^2 r^2 / (m + r - 1)^2
 #: (2.25 for F(2x2, 3x3), 4 for F(4x4, 3x3)).
 winograd_reduction_expr = (wino_m * wino_r) ** 2 / (wino_m + wino_r - 1) ** 2
 #: Elements of the transformed tensors Winograd keeps: input tiles V (N C_in T (m+r-1)^2),
@@ -180,8 +181,8 @@ def _winograd_matrices(m: int, r: int, points: tuple | None):
 
 
 def winograd_identity_holds(m: int = 2, r: int = 3) -> bool:
-    """Check symbolically that ``A^T [(G g) * (B^T d)]`` is the correlation ``y_i = sum_j g_j d_{i+j}``
-    for symbolic ``g`` and ``d``, in 1-D and in the nested 2-D form (``m + r - 1 <= 6``)."""
+    """Check symbolically that ``A^T [(G g) * (B^T d)]`` is the correlation
+    ``y_i = sum_j g_j d_{i+j}`` for symbolic ``g`` and ``d``, in 1-D and in the nested 2-D form (``m + r - 1 <= 6``)."""
     return _winograd_identity_holds(*_check_winograd(m, r, WINOGRAD_MAX_CHECK_POINTS))
 
 
@@ -232,47 +233,48 @@ def winograd_multiplications(c_in: int, c_out: int, out_hw: IntOrPair, batch: in
     """Elementwise multiplications of Winograd F(m x m, r x r):
     ``N * C_in * C_out * ceil(H_out/m) * ceil(W_out/m) * (m + r - 1)^2``."""
     ho, wo = _spatial_hw("output size out_hw", out_hw)
-    return _winograd_mults(_check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1),
-                           ho, wo, _check_int("batch", batch, 1), _check_int("output tile size m", m, 1),
-                           _check_int("kernel size r", r, 1))
+    ci, co = _check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1)
+    m, r = _check_int("output tile size m", m, 1), _check_int("kernel size r", r, 1)
+    return _winograd_mults(ci, co, ho, wo, _check_int("batch", batch, 1), m, r)
 
 
 def winograd_workspace_elements(c_in: int, c_out: int, out_hw: IntOrPair, batch: int = 1,
                                 m: int = 2, r: int = 3) -> int:
     """Elements of Winograd's transformed input V, kernels U and products M."""
     ho, wo = _spatial_hw("output size out_hw", out_hw)
-    return _winograd_workspace(_check_int("in_channels c_in", c_in, 1),
-                               _check_int("out_channels c_out", c_out, 1), ho, wo,
-                               _check_int("batch", batch, 1), _check_int("output tile size m", m, 1),
-                               _check_int("kernel size r", r, 1))
+    ci, co = _check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1)
+    m, r = _check_int("output tile size m", m, 1), _check_int("kernel size r", r, 1)
+    return _winograd_workspace(ci, co, ho, wo, _check_int("batch", batch, 1), m, r)
 
 
 def rfft2_elements(fft_hw: IntOrPair) -> int:
-    """Complex values of ``torch.fft.rfft2`` of a real H_f x W_f array: ``H_f * (floor(W_f/2) + 1)``."""
+    """Complex values of ``torch.fft.rfft2`` of a real H_f x W_f array:
+    ``H_f * (floor(W_f/2) + 1)``."""
     hf, wf = _spatial_hw("FFT size fft_hw", fft_hw)
     return _rfft2_elements(hf, wf)
 
 
 def fft_products(c_in: int, c_out: int, fft_hw: IntOrPair, batch: int = 1) -> int:
-    """Pointwise complex products of FFT convolution: ``N * C_in * C_out * H_f * (floor(W_f/2) + 1)``."""
+    """Pointwise complex products of FFT convolution:
+    ``N * C_in * C_out * H_f * (floor(W_f/2) + 1)``."""
     hf, wf = _spatial_hw("FFT size fft_hw", fft_hw)
-    return _fft_products(_check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1),
-                         hf, wf, _check_int("batch", batch, 1))
+    ci, co = _check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1)
+    return _fft_products(ci, co, hf, wf, _check_int("batch", batch, 1))
 
 
 def fft_real_multiplications(c_in: int, c_out: int, fft_hw: IntOrPair, batch: int = 1) -> int:
     """Real multiplications of the pointwise products of FFT convolution, 4 per complex product:
     ``4 N C_in C_out H_f (floor(W_f/2) + 1)``."""
     hf, wf = _spatial_hw("FFT size fft_hw", fft_hw)
-    return _fft_real_mults(_check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1),
-                           hf, wf, _check_int("batch", batch, 1))
+    ci, co = _check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1)
+    return _fft_real_mults(ci, co, hf, wf, _check_int("batch", batch, 1))
 
 
 def fft_workspace_complex(c_in: int, c_out: int, fft_hw: IntOrPair, batch: int = 1) -> int:
     """Complex values of the input, kernel and output spectra of FFT convolution."""
     hf, wf = _spatial_hw("FFT size fft_hw", fft_hw)
-    return _fft_workspace(_check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1),
-                          hf, wf, _check_int("batch", batch, 1))
+    ci, co = _check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1)
+    return _fft_workspace(ci, co, hf, wf, _check_int("batch", batch, 1))
 
 
 def fft_transform_multiplications(c_in: int, c_out: int, fft_hw: IntOrPair, batch: int = 1) -> int:

@@ -136,7 +136,8 @@ def conv_backward_macs(c_in: int, c_out: int, k: IntOrPair, out_hw: IntOrPair, g
     gradient correlates C_in / G input channels with C_out / G output channels per group).
     ``FlopCounterMode`` in PyTorch counts the grouped weight gradient G times too high.
     """
-    grads = int(_check_flag("input_grad", input_grad)) + int(_check_flag("weight_grad", weight_grad))
+    grads = (int(_check_flag("input_grad", input_grad))
+             + int(_check_flag("weight_grad", weight_grad)))
     return conv_macs(c_in, c_out, k, out_hw, groups, batch) * grads
 
 

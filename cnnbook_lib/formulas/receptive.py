@@ -97,7 +97,8 @@ def receptive_field_step(r: int, j: int, u, k: int, s: int = 1, d: int = 1, p: i
 def receptive_field_padding(r: int, u) -> int:
     """Effective padding ``(r - 1)/2 - u`` of a field of size ``r`` whose first unit is centred on
     ``u``: how many pixels the first unit's field reaches left of (above) the input."""
-    return _exact(_rf_padding(_check_int("receptive field size r", r, 1), _check_start("start u", u)))
+    r = _check_int("receptive field size r", r, 1)
+    return _exact(_rf_padding(r, _check_start("start u", u)))
 
 
 def stride1_receptive_field(layers: int, k: int) -> int:

@@ -105,7 +105,8 @@ def ridge_point(peak: float, bw: float) -> float:
 
 def memory_time(nbytes: float, bw: float) -> float:
     """Time to move ``nbytes`` at the peak bandwidth, seconds: ``Q / B``."""
-    return float(_memory_time(_check_positive("bytes nbytes", nbytes), _check_positive("bandwidth bw", bw)))
+    return float(_memory_time(_check_positive("bytes nbytes", nbytes),
+                              _check_positive("bandwidth bw", bw)))
 
 
 def copy_bandwidth(nbytes: float, seconds: float) -> float:

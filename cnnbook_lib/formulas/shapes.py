@@ -149,9 +149,8 @@ def conv_transpose_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair = 1, p: 
     ``output_padding`` must be smaller than the stride or the dilation (as in PyTorch): it picks
     one of the ``s`` input sizes that a strided convolution maps to the same output size.
     """
-    return _per_axis(_conv_transpose_output_axis, ("input size n", "kernel k", "stride s", "padding p", "output_padding",
-                      "dilation d"),
-                     n, k, s, p, output_padding, d)
+    names = ("input size n", "kernel k", "stride s", "padding p", "output_padding", "dilation d")
+    return _per_axis(_conv_transpose_output_axis, names, n, k, s, p, output_padding, d)
 
 
 def _window_span_axis(n_out_, k_, s_, d_):
@@ -163,7 +162,8 @@ def window_span(n_out: IntOrPair, k: IntOrPair, s: IntOrPair = 1, d: IntOrPair =
                 ) -> int | tuple[int, ...]:
     """Input extent covered by ``n_out`` windows of kernel ``k`` at stride ``s``, dilation ``d``:
     ``(n_out - 1) s + d(k - 1) + 1`` (any argument may be a tuple, one entry per axis)."""
-    return _per_axis(_window_span_axis, ("output size n_out", "kernel k", "stride s", "dilation d"), n_out, k, s, d)
+    names = ("output size n_out", "kernel k", "stride s", "dilation d")
+    return _per_axis(_window_span_axis, names, n_out, k, s, d)
 
 
 def _window_overhang_axis(n_, n_out_, k_, s_, p_, d_):
@@ -177,6 +177,5 @@ def window_overhang(n: IntOrPair, n_out: IntOrPair, k: IntOrPair, s: IntOrPair =
     """How far the last of ``n_out`` windows reaches past the input of size ``n`` padded by ``p``
     on each side: ``max(0, (n_out - 1) s + d(k - 1) + 1 - (n + 2p))``, the extra bottom/right
     padding after which a ceil-mode pooling is a floor-mode one (any argument may be a tuple)."""
-    return _per_axis(_window_overhang_axis, ("input size n", "output size n_out", "kernel k", "stride s",
-                      "padding p", "dilation d"),
-                     n, n_out, k, s, p, d)
+    names = ("input size n", "output size n_out", "kernel k", "stride s", "padding p", "dilation d")
+    return _per_axis(_window_overhang_axis, names, n, n_out, k, s, p, d)
