@@ -5,8 +5,18 @@ follows it (the solution's code cells) and the ``solution-end`` marker, which th
 cannot handle. With this extension, each ``solution-start`` of a hidden edition leaves a marker, and
 a transform deletes everything from the marker to its ``solution-end``, before sphinx-exercise
 merges gated solutions. Used by ``make student``; a normal build is unchanged.
+
+The pages are not all a student edition serves: Sphinx copies each page's source into ``_sources/``
+(the ".md" download), sphinx-book-theme copies the executed notebook there (the ".ipynb"
+download), and any other notebook may sit in the output. When solutions are hidden, a
+``build-finished`` hook rewrites every Markdown source and notebook under the HTML output without
+its solutions (:mod:`cnnbook_lib.teaching.solutions`), and the launch and repository buttons, which
+open the full repository with its solutions, are left out of the pages.
 """
 from __future__ import annotations
+
+import json
+import pathlib
 
 from docutils import nodes
 from sphinx.errors import ExtensionError
@@ -46,10 +56,54 @@ class RemoveHiddenSolutions(SphinxTransform):
             del parent[i:end + 1]
 
 
+SOURCE_SUFFIXES = (".md", ".md.txt", ".myst", ".txt")
+BUTTONS_TO_THE_REPOSITORY = {"launch-buttons", "launch-thebe", "source-buttons",
+                             "source-repository-button", "source-file-button",
+                             "source-edit-button", "source-issues-button"}
+
+
+def _hiding(app) -> bool:
+    return bool(app.config.hide_solutions) and app.builder.format == "html"
+
+
+def drop_repository_buttons(app, pagename, templatename, context, doctree) -> None:
+    """In the student edition, no header button leads to the full repository (or Binder on it)."""
+    if _hiding(app) and "header_buttons" in context:
+        context["header_buttons"][:] = [b for b in context["header_buttons"]
+                                        if b.get("label") not in BUTTONS_TO_THE_REPOSITORY]
+
+
+def strip_written_sources(app, exception) -> None:
+    """Rewrite every Markdown source and notebook of the HTML output without its solutions."""
+    if exception is not None or not _hiding(app):
+        return
+    from .teaching.solutions import strip_markdown, strip_notebook
+
+    outdir = pathlib.Path(app.outdir)
+    for path in sorted(p for p in outdir.rglob("*") if p.is_file()):
+        name = path.name
+        try:
+            if name.endswith(".ipynb"):
+                nb = json.loads(path.read_text(encoding="utf-8"))
+                stripped = strip_notebook(nb)
+                if stripped != nb:
+                    path.write_text(json.dumps(stripped, indent=1, ensure_ascii=False) + "\n",
+                                    encoding="utf-8")
+            elif name.endswith(SOURCE_SUFFIXES) and "_sources" in path.relative_to(outdir).parts:
+                text = path.read_text(encoding="utf-8")
+                stripped = strip_markdown(text)
+                if stripped != text:
+                    path.write_text(stripped, encoding="utf-8")
+        except ValueError as error:            # also a notebook that is not JSON
+            raise ExtensionError(f"solutions not removed from {path}: {error}") from error
+
+
 def setup(app):
     """Register the directive, node and transform with Sphinx."""
     app.setup_extension("sphinx_exercise")
     app.add_directive("solution-start", HidingSolutionStart, override=True)
     app.add_node(hidden_solution_start)
     app.add_transform(RemoveHiddenSolutions)
+    app.connect("html-page-context", drop_repository_buttons, priority=900)
+    app.connect("build-finished", strip_written_sources, priority=900)   # after other writers
     return {"parallel_read_safe": True, "parallel_write_safe": True}

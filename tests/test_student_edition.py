@@ -72,3 +72,198 @@ def test_solution_code_does_not_leak(builds):
 def test_student_edition_is_labelled(builds):
     _, student = builds
     assert "student edition" in (student / "intro.html").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# Nothing of any solution anywhere in the student edition: pages, sources, notebooks, search index
+# ---------------------------------------------------------------------------------------------
+
+CHAPTERS = ROOT / "chapters"
+TEXT_SUFFIXES = {".html", ".js", ".txt", ".md", ".ipynb", ".json"}
+# Gated solutions (solution-start ... solution-end, the end directive's closing fence included)
+# and plain {solution} directives, found here independently of the library's own stripper.
+GATED = re.compile(r"^[ \t]*[`:]{3,}\{solution-start\}.*?^[ \t]*[`:]{3,}\{solution-end\}[^\n]*\n"
+                   r"[ \t]*[`:]{3,}[ \t]*$", re.M | re.S)
+PLAIN = re.compile(r"^[ \t]*(?P<fence>[`:]{3,})\{solution\}.*?^[ \t]*(?P=fence)[ \t]*$", re.M | re.S)
+MIN_NEEDLE = 20              # shorter pieces (one call, one phrase) may also be in the exercises
+
+
+def _normal(text: str) -> str:
+    """Whitespace collapsed and the quotes and dashes of Sphinx's smartquotes made plain."""
+    for fancy, plain in (("\u201c", '"'), ("\u201d", '"'), ("\u2018", "'"), ("\u2019", "'"),
+                         ("\u2013", "--"), ("\u2014", "---"), ("\u00a0", " ")):
+        text = text.replace(fancy, plain)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _solution_blocks(text: str) -> list[str]:
+    return [m.group(0) for m in GATED.finditer(text)] + [m.group(0) for m in PLAIN.finditer(text)]
+
+
+def _without_solutions(text: str) -> str:
+    return PLAIN.sub("", GATED.sub("", text))
+
+
+def _pieces(line: str) -> list[str]:
+    """The parts of a source line that survive rendering: split at MyST and Markdown markup."""
+    return [p.strip() for p in re.split(r"[`${}*]", line) if len(p.strip()) >= MIN_NEEDLE]
+
+
+@pytest.fixture(scope="module")
+def solutions() -> dict[str, list[str]]:
+    return solution_texts()
+
+
+def solution_texts() -> dict[str, list[str]]:
+    """Per solution ('page.md#n'): its distinctive pieces of text, none of which the chapters
+    show outside solutions."""
+    pages = {md: md.read_text(encoding="utf-8") for md in sorted(CHAPTERS.rglob("*.md"))}
+    elsewhere = _normal(" ".join(_without_solutions(t) for t in pages.values()))
+    found = {}
+    for md, text in pages.items():
+        for n, block in enumerate(_solution_blocks(text), 1):
+            needles = []
+            for line in block.splitlines():
+                if re.match(r"\s*([`:]{3,}|:\w+:)", line):      # fences and directive options
+                    continue
+                needles += [p for p in map(_normal, _pieces(line)) if p not in elsewhere]
+            assert needles, f"{md.name}: solution {n} has no distinctive text to look for"
+            found[f"{md.relative_to(ROOT).as_posix()}#{n}"] = needles
+    assert len(found) >= 11, f"expected the book's 11 solutions or more, found {len(found)}"
+    return found
+
+
+def _strings(value) -> list[str]:
+    """Every string in a parsed JSON document (notebook sources, outputs, metadata)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _readable(path: pathlib.Path) -> str:
+    """What a reader of the file can see: text of HTML with and without its tags, every string
+    of a JSON document (a notebook), raw text otherwise."""
+    import html
+    import json
+
+    from bs4 import BeautifulSoup
+
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    parts = [raw]
+    if path.suffix == ".html":
+        parts += [html.unescape(raw), BeautifulSoup(raw, "html.parser").get_text()]
+    elif path.suffix in (".ipynb", ".json"):
+        try:
+            parts += _strings(json.loads(raw))
+        except ValueError:
+            pass
+    return _normal("\n".join(parts))
+
+
+def _leaks(folder: pathlib.Path, solutions: dict[str, list[str]]) -> list[str]:
+    """'file: solution: text' for every piece of solution text found in a file under folder."""
+    leaks = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES):
+        text = _readable(path)
+        for solution, needles in solutions.items():
+            leaks += [f"{path.relative_to(folder).as_posix()}: {solution}: {needle[:60]!r}"
+                      for needle in needles if needle in text]
+    return leaks
+
+
+def test_every_solution_is_findable_in_the_full_book(builds, solutions):
+    """The search below can fail: the full book shows some text of every solution in its page,
+    its .md source and its .ipynb download."""
+    full, _ = builds
+    for solution, needles in solutions.items():
+        page = solution.split("#")[0][: -len(".md")]
+        for built in (full / f"{page}.html", full / "_sources" / f"{page}.md",
+                      full / "_sources" / f"{page}.ipynb"):
+            text = _readable(built)
+            assert any(n in text for n in needles), f"{built.name}: {solution} not found"
+
+
+def test_no_solution_text_in_any_file_of_the_student_edition(builds, solutions):
+    """Pages, _sources (.md and .ipynb), downloads, search index, scripts: no solution text."""
+    _, student = builds
+    scanned = [p for p in student.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES]
+    assert any(p.suffix == ".ipynb" for p in scanned) and any(p.suffix == ".md" for p in scanned)
+    leaks = _leaks(student, solutions)
+    assert not leaks, f"{len(leaks)} pieces of solution text in the student edition:\n" + \
+        "\n".join(leaks[:30])
+
+
+def test_leak_search_catches_a_planted_solution(builds, solutions, tmp_path):
+    """Full-book files (with solutions) and a student page with one solution line pasted in are
+    reported, each of them."""
+    full, student = builds
+    page = next(iter(solutions)).split("#")[0][: -len(".md")]
+    planted = {"page.html": full / f"{page}.html", "source.md": full / "_sources" / f"{page}.md",
+               "notebook.ipynb": full / "_sources" / f"{page}.ipynb"}
+    for name, source in planted.items():
+        (tmp_path / name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    needle = next(iter(solutions.values()))[0]
+    clean = (student / f"{page}.html").read_text(encoding="utf-8")
+    (tmp_path / "clean.html").write_text(clean, encoding="utf-8")
+    (tmp_path / "pasted.html").write_text(clean.replace("</main>", f"<p>{needle}</p></main>", 1),
+                                          encoding="utf-8")
+    reported = {leak.split(":")[0] for leak in _leaks(tmp_path, solutions)}
+    assert reported == {"page.html", "source.md", "notebook.ipynb", "pasted.html"}
+
+
+def _search_index(folder: pathlib.Path) -> dict:
+    import json
+
+    text = (folder / "searchindex.js").read_text(encoding="utf-8")
+    return json.loads(text[text.index("(") + 1: text.rindex(")")])
+
+
+def test_search_index_has_no_word_found_only_in_solutions(builds, solutions):
+    """Words of a page's solutions that its other text lacks are indexed for the page in the full
+    book and not in the student edition."""
+    from sphinx.search.en import SearchEnglish
+
+    full, student = builds
+    stem = SearchEnglish({}).stem
+    indexes = {"full": _search_index(full), "student": _search_index(student)}
+    for md in sorted({s.split("#")[0] for s in solutions}):
+        text = (ROOT / md).read_text(encoding="utf-8")
+        docname = md[: -len(".md")]
+
+        def stems(chunk: str) -> set[str]:
+            chunk = "\n".join(l for l in chunk.splitlines() if not re.match(r"\s*([`:]{3,}|:\w+:)", l))
+            return {stem(w.lower()) for w in re.findall(r"[A-Za-z]{4,}", chunk)}
+
+        only_in_solutions = stems("\n".join(_solution_blocks(text))) - stems(_without_solutions(text))
+        assert only_in_solutions, f"{md}: its solutions share every word with the rest of the page"
+        found = {}
+        for edition, index in indexes.items():
+            doc = index["docnames"].index(docname)
+            found[edition] = set()
+            for term in only_in_solutions:
+                docs = index["terms"].get(term, [])
+                if doc in ([docs] if isinstance(docs, int) else docs):
+                    found[edition].add(term)
+        assert found["full"], f"{md}: no solution-only word indexed in the full book"
+        assert not found["student"], f"{md}: solution words in the student search index: " \
+                                     f"{sorted(found['student'])}"
+
+
+def test_downloads_keep_the_exercises(builds):
+    """Each page's download buttons point to files of the student edition that keep every
+    exercise; no header button opens the full repository (or Binder on it)."""
+    full, student = builds
+    for page in sorted((student / "chapters").rglob("*.html")):
+        html = page.read_text(encoding="utf-8")
+        assert "btn-source-repository-button" not in html and "launch-buttons" not in html, page.name
+        for href in re.findall(r'href="([^"]*_sources/[^"]+)"', html):
+            target = (page.parent / href).resolve()
+            assert target.is_file() and target.is_relative_to(student.resolve()), href
+            twin = full / target.relative_to(student.resolve())
+            count = lambda p: len(re.findall(r"\{exercise\}", p.read_text(encoding="utf-8")))
+            assert count(target) == count(twin), f"{href}: exercises lost"
+    assert "btn-source-repository-button" in (full / "intro.html").read_text(encoding="utf-8")
