@@ -166,18 +166,26 @@ def _per_axis(fn, names: Sequence[str], *args):
             break
     else:
         return fn(*args)
-    length, first = None, None
+    lengths = {len(a) for a in args if isinstance(a, (list, tuple))}
+    if len(lengths) > 1 or 0 in lengths:
+        _axis_error(names, args)
+    (length,) = lengths
+    cols = [a if isinstance(a, (list, tuple)) else (a,) * length for a in args]
+    return tuple(fn(*vals) for vals in zip(*cols))
+
+
+def _axis_error(names: Sequence[str], args: tuple) -> None:
+    """Raise the error of :func:`_per_axis` for an empty tuple or tuples of different lengths."""
+    first = None
     for name, a in zip(names, args):
         if isinstance(a, (list, tuple)):
             if not a:
                 raise ValueError(f"{name} must not be empty")
-            if length is None:
-                length, first = len(a), name
-            elif len(a) != length:
-                raise ValueError(f"{name} has {len(a)} entries but {first} has {length}: "
+            if first is None:
+                first = (name, len(a))
+            elif len(a) != first[1]:
+                raise ValueError(f"{name} has {len(a)} entries but {first[0]} has {first[1]}: "
                                  f"tuple arguments have different lengths")
-    cols = [a if isinstance(a, (list, tuple)) else (a,) * length for a in args]
-    return tuple(fn(*vals) for vals in zip(*cols))
 
 
 def _kernel_hw(k_: IntOrPair, name: str = "kernel k") -> tuple[int, int]:
