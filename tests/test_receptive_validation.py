@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from badinput import HUGE, check_call, check_function
-from cnnbook_lib.receptive import (Axis, erf_fraction, gradient_receptive_field, merge,
+from cnnbook_lib.receptive import (Axis, Gather, erf_fraction, gradient_receptive_field, merge,
                                    receptive_field, unclipped_input_size)
 
 
@@ -126,3 +126,28 @@ def test_model_arguments_must_be_modules():
         for value in (None, 3, "net", [(3, 1)], torch.zeros(3)):
             problem = check_call(fn, {}, name, repr(value), value)
             assert problem is None, problem
+
+
+LAYER_NAMES = {"k": ("kernel",), "s": ("stride",), "d": ("dilation",), "p": ("padding",)}
+
+
+def test_gather_constructors_reject_bad_arguments():
+    check_function(Gather.conv, dict(k=3, s=2, d=1, p=1), names=LAYER_NAMES,
+                   allow={"p": ("-1", "(-1, 3)")})            # a negative padding crops
+    check_function(Gather.transposed, dict(k=3, s=2, d=1, p=1), names=LAYER_NAMES)
+    check_function(Gather.resample, dict(scale=Fraction(1, 2), offset=Fraction(-1, 4),
+                                         taps="linear"),
+                   kinds={"scale": "nonneg_number", "offset": "number"},
+                   allow={"offset": ("-1", "-1.5", "0", "0.0"), "taps": ("None",)})
+    check_function(Gather.window, dict(atoms=[(4, 1)], extent=16), skip=("atoms",))
+    for atoms in (None, 3, "ab", [(4,)], [(4.0, 1)], [(True, 1)], [(4, 0)], [(HUGE, 1)]):
+        problem = check_call(Gather.window, dict(extent=16), "atoms", repr(atoms), atoms)
+        assert problem is None, problem
+
+
+def test_axis_methods_reject_bad_arguments():
+    a = receptive_field(nn.Sequential(nn.Upsample(scale_factor=2)), 8).axes[0]
+    check_function(a.span, dict(i=3), names={"i": ("unit",)}, allow={"i": ("-1", "(-1, 3)")})
+    check_function(a.clipped_to, dict(n=8, units=16))
+    check_function(Axis.from_spans, dict(lo=[0, 0], hi=[0, 0], shift=1),
+                   kinds={"lo": "int_seq", "hi": "int_seq"}, allow={"shift": ("0",)})

@@ -26,6 +26,7 @@ from fractions import Fraction
 from typing import Sequence, Union
 
 from .. import formulas
+from ._check import MAX_INT, integer
 
 Number = Union[int, float]
 #: The longest period followed exactly (a resampling by 1000/999 would need 999 units).
@@ -38,6 +39,17 @@ def _num(x) -> Number | None:
         return None
     x = Fraction(x)
     return int(x) if x.denominator == 1 else float(x)
+
+
+def _fraction(name: str, value) -> Fraction:
+    """An exact rational: int, Fraction or finite float; bools and strings are refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)) or \
+            (isinstance(value, float) and not math.isfinite(value)):
+        raise TypeError(f"{name} must be a rational number, got {value!r}")
+    value = Fraction(value)
+    if abs(value.numerator) > MAX_INT ** 2 or value.denominator > MAX_INT:
+        raise ValueError(f"{name} {value} is out of range")
+    return value
 
 
 def _exact(x) -> int | Fraction:
@@ -65,13 +77,18 @@ class Gather:
 
     @classmethod
     def conv(cls, k: int, s: int = 1, d: int = 1, p: int = 0) -> "Gather":
-        """Convolution or pooling: unit o reads ``s o - p .. s o - p + d (k - 1)``."""
+        """Convolution or pooling: unit o reads ``s o - p .. s o - p + d (k - 1)`` (a negative
+        padding p crops)."""
+        k, s, d = integer("kernel k", k), integer("stride s", s), integer("dilation d", d)
+        p = integer("padding p", p, -MAX_INT)
         return cls(1, s, ((-p, -p + d * (k - 1)),))
 
     @classmethod
     def transposed(cls, k: int, s: int = 1, d: int = 1, p: int = 0) -> "Gather":
         """Transposed convolution: input unit i writes to outputs ``i s - p + d t``, t < k, so
         output o reads every i with ``i s = o + p - d t``; outputs o and o + s read i and i + 1."""
+        k, s, d = integer("kernel k", k), integer("stride s", s), integer("dilation d", d)
+        p = integer("padding p", p, 0)
         table = []
         for o in range(s):
             reads = [(o + p - d * t) // s for t in range(k) if (o + p - d * t) % s == 0]
@@ -89,7 +106,11 @@ class Gather:
         also the next unit, ``"cubic"`` the units ``floor(c) - 1 .. floor(c) + 2``; where c is a
         whole number the other units have weight 0 and only ``c`` is read. Border clamps are not
         modelled (the first and last units may see less, as a padded convolution's do)."""
-        scale, offset = Fraction(scale), Fraction(offset)
+        scale, offset = _fraction("scale", scale), _fraction("offset", offset)
+        if scale < 0:
+            raise ValueError(f"scale must be >= 0, got {scale}")
+        if taps not in (None, "linear", "cubic"):
+            raise ValueError(f"taps must be None, 'linear' or 'cubic', got {taps!r}")
         period, shift = scale.denominator, scale.numerator
         if period > MAX_PERIOD:
             raise ValueError(f"resampling by {1 / scale} repeats only every {period} units; "
@@ -107,6 +128,11 @@ class Gather:
         """Mixing within windows (window attention): the coordinate of a unit is a mixed-radix
         number whose digits ``atoms`` ((size, step) pairs) are mixed; the unit reads every unit
         that differs from it in those digits only. Mixing every digit reads the whole axis."""
+        extent = integer("extent", extent)
+        if not isinstance(atoms, (tuple, list)) or not all(
+                isinstance(a, (tuple, list)) and len(a) == 2 for a in atoms):
+            raise TypeError(f"atoms must be a sequence of (size, step) pairs, got {atoms!r}")
+        atoms = [(integer("atoms: size", n), integer("atoms: step", st)) for n, st in atoms]
         atoms = [(n, st) for n, st in atoms if n > 1]
         span = sum((n - 1) * st for n, st in atoms)
         if span >= extent - 1:
@@ -153,6 +179,7 @@ class Axis:
 
     def span(self, i: int = 0) -> tuple[int, int]:
         """First and last input pixel (inclusive) seen by unit ``i``."""
+        i = integer("unit i", i, -MAX_INT)
         if self.spans:
             q, m = divmod(i, len(self.spans))
             shift = q * int(self.jump * len(self.spans))
@@ -164,7 +191,6 @@ class Axis:
     def step(self, k: int, s: int = 1, d: int = 1, p: int = 0) -> "Axis":
         """The field after one more layer (kernel k, stride s, dilation d, padding p): the
         recurrence ``r' = r + (k_eff - 1) j``, ``j' = j s``, ``u' = u + ((k_eff - 1)/2 - p) j``."""
-        from ._check import integer
         k, s, d = integer("kernel k", k), integer("stride s", s), integer("dilation d", d)
         p = integer("padding p", p, 0)
         if not self.spans and isinstance(self.jump, int) and self.jump >= 1:
@@ -187,6 +213,15 @@ class Axis:
     def from_spans(cls, lo: Sequence[int], hi: Sequence[int], shift: int) -> "Axis":
         """The axis whose units 0..P-1 see ``lo[i]..hi[i]`` and unit i + P the field of unit i
         moved by ``shift``, in its shortest period (evenly spaced fields need none)."""
+        if not isinstance(lo, (tuple, list)) or not isinstance(hi, (tuple, list)) or \
+                not lo or len(lo) != len(hi):
+            raise ValueError(f"lo and hi must be non-empty lists of the same length, "
+                             f"got {lo!r} and {hi!r}")
+        lo = [integer("lo", v, -MAX_INT ** 2, MAX_INT ** 2) for v in lo]
+        hi = [integer("hi", v, -MAX_INT ** 2, MAX_INT ** 2) for v in hi]
+        shift = integer("shift", shift, 0, MAX_INT ** 2)
+        if any(h < l for l, h in zip(lo, hi)):
+            raise ValueError("every span needs lo <= hi")
         P = len(lo)
         for p in (p for p in range(1, P + 1) if P % p == 0):
             if (shift * p) % P:
@@ -205,6 +240,7 @@ class Axis:
     def clipped_to(self, n: int, units: int) -> "Axis":
         """The global axis whose every unit sees what the ``units`` units of this one see together,
         within an input of ``n`` pixels."""
+        n, units = integer("n", n), integer("units", units)
         lo = max(0, self.span(0)[0])
         hi = min(n - 1, self.span(units - 1)[1])
         return Axis(hi - lo + 1, 0, Fraction(lo + hi, 2))
