@@ -4,7 +4,8 @@ A public function must refuse a bad argument with a ``ValueError`` or ``TypeErro
 a subclass defined in ``cnnbook_lib``) whose message names the parameter, within one second. It
 fails the check if it returns anything, raises another exception (a sympy, numpy or torch
 internal error reaching the user), raises a message that does not name the parameter, or takes
-longer than the timeout (a hang is interrupted with ``signal.setitimer`` on the main thread).
+longer than the timeout (a hang in Python code is interrupted with ``signal.setitimer`` on the
+main thread; a long call into C is timed when it returns).
 
 Use it from any test file (``tests/`` is on ``sys.path`` under pytest)::
 
@@ -178,12 +179,12 @@ def _run_with_timeout(fn: Callable[[], Any], timeout: float) -> tuple[str, Any, 
     """Run ``fn()``; return (``"returned"`` | ``"raised"`` | ``"timeout"``, value, seconds)."""
     use_alarm = (hasattr(signal, "setitimer")
                  and threading.current_thread() is threading.main_thread())
-    previous = None
+    previous, pending = None, (0.0, 0.0)
     if use_alarm:
         def on_alarm(signum, frame):
             raise _Timeout()
         previous = signal.signal(signal.SIGALRM, on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, timeout)
+        pending = signal.setitimer(signal.ITIMER_REAL, timeout)   # another timer's, if any
     start = time.perf_counter()
     try:
         try:
@@ -201,6 +202,9 @@ def _run_with_timeout(fn: Callable[[], Any], timeout: float) -> tuple[str, Any, 
     finally:
         if use_alarm:
             signal.signal(signal.SIGALRM, previous)
+            if pending[0] > 0:                # re-arm the timer that was running before
+                left = max(pending[0] - (time.perf_counter() - start), 1e-3)
+                signal.setitimer(signal.ITIMER_REAL, left, pending[1])
     elapsed = time.perf_counter() - start
     if outcome[0] != "timeout" and elapsed > timeout:
         outcome = ("timeout", outcome[1])
