@@ -1,20 +1,24 @@
 # Two commands for a fresh machine:
 #   make book   create .venv, install everything, build the HTML book into _build/html
 #   make test   the whole test suite, including a book build with warnings as errors
-# Other targets: make install, make lab, make student, make clean.
+# Other targets: make install, make lab, make student, make pdf, make clean.
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 JB     := $(VENV)/bin/jupyter-book
 STAMP  := $(VENV)/.installed
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu installs the CPU-only torch first (see README).
+TORCH_INDEX ?=
+TORCH_VERSION := $(shell sed -n 's/^torch==\([^ ]*\).*/\1/p' requirements.txt)
 
-.PHONY: book student test install lab clean browser-deps
+.PHONY: book student test install lab pdf clean browser-deps
 
 install: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(if $(TORCH_INDEX),$(PY) -m pip install --quiet --disable-pip-version-check torch==$(TORCH_VERSION) --index-url $(TORCH_INDEX))
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
@@ -55,6 +59,11 @@ lab: $(STAMP)
 # Chromium for the browser tests (Debian or Ubuntu, as root). Without it they are skipped.
 browser-deps:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# The PDF edition: every page of the built book in reading order, printed by Chromium.
+pdf: $(STAMP)
+	test -f _build/html/index.html || $(MAKE) book
+	$(PY) -m cnnbook_lib.pdf --html _build/html --out _build/pdf/book.pdf
 
 clean:
 	rm -rf _build

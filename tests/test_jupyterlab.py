@@ -49,6 +49,9 @@ def lab(tmp_path_factory):
     nb["cells"].append({"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
                         "source": READ_TRAITS})
     nb_path.write_text(json.dumps(nb))
+    rendered = ROOT / "_build" / "notebooks" / "chapters" / "01" / "03_shapes.ipynb"
+    if rendered.exists():                              # what `make lab` and the download serve
+        (root / "rendered_03_shapes.ipynb").write_text(rendered.read_text(encoding="utf-8"), encoding="utf-8")
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / ".config"), JUPYTER_RUNTIME_DIR=str(root / ".run"),
                PYTHONPATH=str(ROOT))
@@ -125,3 +128,41 @@ def test_live_widget_in_jupyterlab(lab, chromium):
         context.close()
     widget_errors = [e for e in watch.errors if "anywidget" in e.lower() or "cnnbook" in e.lower()]
     assert widget_errors == [], widget_errors
+
+
+def test_rendered_notebook_reads_like_the_page(lab, chromium):
+    """The notebook `make lab` opens shows the page's glued numbers and equations, not markup,
+    before any cell runs."""
+    import re
+    from conftest import PageWatch
+    base, token, _ = lab
+    page_html = ROOT / "_build" / "html" / "chapters" / "01" / "03_shapes.html"
+    if not (page_html.exists() and (ROOT / "_build" / "notebooks").exists()):
+        message = "the book is not built (run `make book`)"
+        if os.environ.get("CNNBOOK_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    pasted = [re.sub(r"<[^>]+>", "", v) for v in
+              re.findall(r'<span class="pasted-text">(.*?)</span>', page_html.read_text(encoding="utf-8"))]
+    number = next(v for v in pasted if re.search(r"\d", v))
+    context = chromium.new_context(viewport={"width": 1300, "height": 900})
+    page = context.new_page()
+    PageWatch(page, base)
+    try:
+        page.goto(f"{base}lab/tree/rendered_03_shapes.ipynb?token={token}", wait_until="domcontentloaded")
+        page.wait_for_selector(".jp-Notebook .jp-MarkdownCell .jp-RenderedMarkdown", timeout=90000)
+        select = page.get_by_role("button", name="Select", exact=True)
+        try:
+            select.wait_for(timeout=10000)
+            select.click()
+        except Exception:
+            pass
+        page.wait_for_timeout(1500)
+        text = page.locator(".jp-Notebook").inner_text()
+        assert number in text, number
+        assert "{glue" not in text and "{cite}" not in text and "```{" not in text
+        assert page.locator(".jp-Notebook .jp-RenderedMarkdown mjx-container, "
+                            ".jp-Notebook .jp-RenderedMarkdown .MathJax").count() > 0   # equations typeset
+        page.screenshot(path=str(Path(os.environ.get("CNNBOOK_SCREENSHOTS", "/tmp")) / "jupyterlab-rendered.png"))
+    finally:
+        context.close()
