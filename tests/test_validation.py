@@ -383,3 +383,40 @@ def test_harness_interrupts_a_hang_quickly():
     start = time.perf_counter()
     message = check_call(_spin, {"n": 1}, "n", "1", 1, timeout=0.2)
     assert "took over" in message and time.perf_counter() - start < 1.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Beyond the catalogue: random mixtures of valid and invalid arguments never leak an internal
+# error (the formulas and the shape-only functions of algorithms, which are fast to call)
+# ---------------------------------------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_ANY = st.one_of(
+    st.integers(-3, 12), st.integers(-2 ** 70, 2 ** 70), st.floats(allow_nan=True),
+    st.booleans(), st.none(), st.text(max_size=3), st.just(()),
+    st.tuples(st.integers(-2, 12), st.integers(-2, 12)),
+    st.lists(st.integers(-2, 12), max_size=5), st.sampled_from(["float32", "adam", "fft"]))
+_FUZZED = sorted(name for name in CASES
+                 if (name.startswith("formulas.") and name != "formulas.winograd_identity_holds")
+                 or name in ("algorithms.fft_costs", "algorithms.multiplications",
+                             "algorithms.extra_memory"))
+
+
+@pytest.mark.parametrize("name", _FUZZED)
+def test_random_arguments_never_leak_an_internal_error(name):
+    fn, valid = PUBLIC[name], CASES[name].valid
+
+    @settings(max_examples=40, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(st.fixed_dictionaries({param: st.one_of(st.just(value), _ANY)
+                                  for param, value in valid.items()}))
+    def check(kwargs):
+        start = time.perf_counter()
+        try:
+            fn(**kwargs)
+        except (ValueError, TypeError) as exc:
+            assert type(exc).__module__ == "builtins", (kwargs, repr(exc))
+        assert time.perf_counter() - start < 1.0, kwargs
+
+    check()
