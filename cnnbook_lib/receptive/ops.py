@@ -196,7 +196,16 @@ for _name in _REDUCTIONS:
 
 MATMUL = {torch.matmul, torch.Tensor.matmul, torch.Tensor.__matmul__, torch.Tensor.__rmatmul__,
           torch.bmm, torch.Tensor.bmm, torch.mm, torch.Tensor.mm, torch.baddbmm, torch.addmm}
-ATTENTION = {F.scaled_dot_product_attention, F.multi_head_attention_forward}
+#: Attention: function -> the sequence dimension of key and value (``None``: 0 when unbatched
+#: or sequence-first). Eval-mode fast paths of nn.MultiheadAttention and
+#: nn.TransformerEncoderLayer are batch-first.
+ATTENTION = {F.scaled_dot_product_attention: -2, F.multi_head_attention_forward: 0,
+             torch._native_multi_head_attention: -2, torch._transformer_encoder_layer_fwd: -2}
+#: Functions whose result depends on a tensor's shape but not on its values (new_zeros, ...).
+CONSTANT = {torch.Tensor.new_zeros, torch.Tensor.new_ones, torch.Tensor.new_full,
+            torch.Tensor.new_empty, torch.Tensor.new_tensor, torch.zeros_like, torch.ones_like,
+            torch.empty_like, torch.full_like, torch.rand_like, torch.randn_like,
+            torch.randint_like}
 LINEAR = {F.linear, torch._C._nn.linear}
 
 _RESHAPES = {torch.reshape, torch.Tensor.reshape, torch.Tensor.view, torch.flatten,

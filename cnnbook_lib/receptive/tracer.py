@@ -16,8 +16,8 @@ from torch.utils._pytree import tree_leaves
 
 from . import layout as L
 from .axis import Axis, Gather, merge
-from .ops import (ATTENTION, GEOMETRY, GLOBAL, LINEAR, MATMUL, MIXING, REDUCE, UNSUPPORTED,
-                  _CATS, _EXPANDS, _GETITEM, _PERMUTES, _RESHAPES, _bind, _permutation)
+from .ops import (ATTENTION, CONSTANT, GEOMETRY, GLOBAL, LINEAR, MATMUL, MIXING, REDUCE,
+                  UNSUPPORTED, _CATS, _EXPANDS, _GETITEM, _PERMUTES, _RESHAPES, _bind, _permutation)
 from .results import LayerRF, RF
 
 # ---------------------------------------------------------------------------------------------
@@ -142,7 +142,7 @@ class _Tracer(TorchFunctionMode):
                                  self.count - 1)
                     raise _HeadFailed(head, error) from error
             raise
-        if not tracked:
+        if not tracked or func in CONSTANT:
             return out
         outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
         if outs:
@@ -159,8 +159,7 @@ class _Tracer(TorchFunctionMode):
 
     def make_global(self, node: _Node, by: str) -> tuple[Axis, ...]:
         """Every unit of ``node``'s level sees what all of them see together."""
-        return tuple(a if a.is_global else a.clipped_to(n, e)
-                     for a, n, e in zip(node.axes, self.input_hw, node.extent))
+        return tuple(a.clipped_to(n, e) for a, n, e in zip(node.axes, self.input_hw, node.extent))
 
     def mix(self, node: _Node, x: torch.Tensor, dims: Sequence[int], name: str,
             out_layout, record: bool = True) -> _Node:
@@ -242,7 +241,7 @@ class _Tracer(TorchFunctionMode):
         out = outs[0]
         n = len(node.axes)
         heads = [nd for _, nd in tracked if nd.head]
-        if len(tracked) > 1 and func not in MATMUL | ATTENTION | LINEAR:
+        if len(tracked) > 1 and func not in MATMUL | ATTENTION.keys() | LINEAR:
             return self.merge_rule(func, name, args, kwargs, tracked, spatial, heads, outs)
         if func in (torch.roll, torch.Tensor.roll) and not node.is_global:
             return self.roll_rule(args, kwargs, x, node)
@@ -363,7 +362,8 @@ class _Tracer(TorchFunctionMode):
             extent[a] = out.shape[d]
             dims[d] = ((a, out.shape[d], 1),)
         axes = tuple(axes)
-        self.rows.append(LayerRF(self.where, "pad", None, None, None, None, axes))
+        if axes != node.axes:
+            self.rows.append(LayerRF(self.where, "pad", None, None, None, None, axes))
         return _Node(axes, tuple(dims), tuple(extent), global_by=node.global_by)
 
     def roll_rule(self, args, kwargs, x, node):
@@ -562,12 +562,12 @@ class _Tracer(TorchFunctionMode):
         return node
 
     def attention_rule(self, func, name, args, kwargs, tracked, outs):
-        if func is F.scaled_dot_product_attention:
-            a = _bind(("query", "key", "value"), args, kwargs)
-            seq = -2
+        seq = ATTENTION[func]
+        if func is torch._transformer_encoder_layer_fwd:
+            src = _bind(("src",), args, kwargs)["src"]
+            a = dict(query=src, key=src, value=src)
         else:
             a = _bind(("query", "key", "value"), args, kwargs)
-            seq = 0                                   # (L, N, E) or (L, E)
         if kwargs.get("is_causal"):
             self.note(f"{self.where}: causal attention is followed as if every position "
                       f"attended to every other")
