@@ -523,3 +523,35 @@ def test_random_1d_stacks_analytic_equals_gradient(net):
     assert not any(g.clipped_hw), (g.boxes, g.input_size)
     assert g.axes == rf.axes, (g.axes, rf.axes)
     assert rf.output_hw == tuple(net(torch.zeros(g.input_size)).shape[-1:])
+
+
+def test_global_field_is_the_whole_input_not_more():
+    """The padded patches reach past the border; a global field is what the input holds."""
+    net = nn.Sequential(nn.Conv2d(3, 8, 6, 4, padding=1), nn.Flatten(2))
+
+    class Attend(nn.Module):
+        def forward(self, x):                              # (B, C, tokens)
+            t = x.transpose(1, 2)
+            return F.scaled_dot_product_attention(t, t, t).transpose(1, 2)
+
+    rf, g = assert_global(nn.Sequential(net, Attend(), nn.Unflatten(2, (8, 8))),
+                          (1, 3, 32, 32), "scaled_dot_product_attention")
+    assert receptive_field(net, 32).box(0, 0)[:2] == (-1, -1)          # and 32 at the end
+
+
+def test_tensors_made_from_a_shape_carry_no_field():
+    """A mask built with ``x.new_zeros`` (as Swin builds its shifted-window mask) is a constant:
+    adding it to the attention logits does not make the field global."""
+    class Masked(WindowAttention):
+        def forward(self, x):
+            mask = x.new_zeros(x.shape[1], x.shape[1])
+            b, n, c = x.shape
+            qkv = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+            q, k, v = qkv.unbind(0)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            return self.proj(y.transpose(1, 2).reshape(b, n, c))
+
+    net = SwinLike(4)
+    net.block.attn = Masked(8, 2)
+    rf, g = assert_matches_gradient(net, (1, 3, 96, 96))
+    assert rf.size == 16 and not rf.is_global
