@@ -71,12 +71,15 @@ def _exact(value) -> Fraction | int:
 def _check_start(name: str, value) -> Fraction:
     """A start coordinate as an exact Fraction: an int, a Fraction or a finite float (a half
     is exact in binary); bools, strings, None, nan and inf are refused."""
-    if isinstance(value, bool) or not isinstance(value, (numbers.Rational, float)):
-        raise ValueError(f"{name} must be an int, a Fraction or a finite float, got {value!r}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+    kind = type(value)
+    if kind is not int and kind is not Fraction:       # the fast path: int and Fraction
+        if isinstance(value, bool) or not isinstance(value, (numbers.Rational, float)):
+            raise ValueError(f"{name} must be an int, a Fraction or a finite float, "
+                             f"got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{name} must be finite, got {value!r}")
     value = Fraction(value)
-    if abs(value) > MAX_INT:
+    if abs(value.numerator) > MAX_INT * value.denominator:
         raise ValueError(f"{name} must be at most {MAX_INT} in size, got {value}")
     return value
 
