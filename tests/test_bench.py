@@ -416,3 +416,18 @@ def test_bad_arguments_are_refused_before_anything_runs():
         bench.load_results(3)
     assert _state() == before
     assert timing.as_device("cuda:1") == torch.device("cuda", 1)   # parsed, not required
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--repeats", "0"], "--repeats must be >= 1"),
+    (["--limit", "-1"], "--limit must be >= 1"),
+    (["--threads", "100000"], "threads must be at most"),
+    (["--device", "tpu"], "invalid choice"),
+])
+def test_command_line_refuses_bad_options(args, message, capsys, tmp_path):
+    from cnnbook_lib.bench.__main__ import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["sweep", "--quick", "--no-progress", "--out", str(tmp_path / "r.json"), *args])
+    assert info.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()

@@ -35,13 +35,18 @@ def main(argv: list[str] | None = None) -> int:
         device = resolve_device(args.device)
     except ValueError as err:
         parser.error(str(err))
-    if args.threads is not None and args.threads < 1:
-        parser.error(f"--threads must be >= 1, got {args.threads}")
+    for flag, value in (("--threads", args.threads), ("--repeats", args.repeats),
+                        ("--limit", args.limit)):
+        if value is not None and value < 1:
+            parser.error(f"{flag} must be >= 1, got {value}")
     configs = sweep_configs(args.quick, device)[:args.limit]
     started = time.perf_counter()
-    doc = run_sweep(quick=args.quick, device=device, configs=configs, label=args.label,
-                    threads=args.threads, repeats=args.repeats, progress=not args.no_progress,
-                    argv=["python -m cnnbook_lib.bench", *argv])
+    try:
+        doc = run_sweep(quick=args.quick, device=device, configs=configs, label=args.label,
+                        threads=args.threads, repeats=args.repeats,
+                        progress=not args.no_progress, argv=["python -m cnnbook_lib.bench", *argv])
+    except ValueError as err:            # a value argparse let through but the sweep refuses
+        parser.error(str(err))
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or f"bench-results/sweep-{device.type}-{stamp}.json"
     path = save_results(doc, out)
