@@ -252,7 +252,6 @@ CASES: dict[str, Case] = {
              "ceils": [("3", 3), ("{}", {})],
              "argv": [("3", 3), ("'python'", "python"), ("[3]", [3])]}),
     "sweep.validate_results": Case(dict(doc=None), fresh=lambda: dict(doc=_doc()),
-                                   names={"doc": ("result",)},
                                    bad={"doc": [("None", None), ("3", 3), ("[]", []), ("{}", {}),
                                                 ("'x'", "x")]}),
     "sweep.save_results": Case(dict(doc=None, path=None),
