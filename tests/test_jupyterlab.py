@@ -92,7 +92,7 @@ def test_live_widget_in_jupyterlab(lab, chromium):
     page = context.new_page()
     watch = PageWatch(page, base)
     try:
-        page.goto(f"{base}lab/tree/{notebook}?token={token}", wait_until="domcontentloaded")
+        page.goto(f"{base}lab/tree/{notebook}?reset&token={token}", wait_until="domcontentloaded")
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=90000)
         select = page.get_by_role("button", name="Select", exact=True)   # the kernel dialog, if asked
         try:
@@ -149,7 +149,7 @@ def test_rendered_notebook_reads_like_the_page(lab, chromium):
     page = context.new_page()
     PageWatch(page, base)
     try:
-        page.goto(f"{base}lab/tree/rendered_03_shapes.ipynb?token={token}", wait_until="domcontentloaded")
+        page.goto(f"{base}lab/tree/rendered_03_shapes.ipynb?reset&token={token}", wait_until="domcontentloaded")
         page.wait_for_selector(".jp-Notebook .jp-MarkdownCell .jp-RenderedMarkdown", timeout=90000)
         select = page.get_by_role("button", name="Select", exact=True)
         try:
