@@ -8,10 +8,15 @@ merges gated solutions. Used by ``make student``; a normal build is unchanged.
 
 The pages are not all a student edition serves: Sphinx copies each page's source into ``_sources/``
 (the ".md" download), sphinx-book-theme copies the executed notebook there (the ".ipynb"
-download), and any other notebook may sit in the output. When solutions are hidden, a
-``build-finished`` hook rewrites every Markdown source and notebook under the HTML output without
-its solutions (:mod:`cnnbook_lib.teaching.solutions`), and the launch and repository buttons, which
-open the full repository with its solutions, are left out of the pages.
+download), and any other notebook may sit in the output. When solutions are hidden
+(:mod:`cnnbook_lib.teaching.solutions` does the removing):
+
+- an ``env-updated`` hook, before any page is written, removes the solutions from the executed
+  notebooks that myst-nb keeps in ``jupyter_execute`` beside the output (what the download copies);
+- a ``build-finished`` hook rewrites every Markdown source and notebook under the HTML output
+  without its solutions;
+- the launch and repository buttons, which open the full repository with its solutions, are left
+  out of the pages.
 """
 from __future__ import annotations
 
@@ -73,14 +78,12 @@ def drop_repository_buttons(app, pagename, templatename, context, doctree) -> No
                                         if b.get("label") not in BUTTONS_TO_THE_REPOSITORY]
 
 
-def strip_written_sources(app, exception) -> None:
-    """Rewrite every Markdown source and notebook of the HTML output without its solutions."""
-    if exception is not None or not _hiding(app):
-        return
+def _strip_tree(folder: pathlib.Path, *, sources: bool) -> None:
+    """Rewrite every notebook under folder (and, with ``sources``, every Markdown source under a
+    ``_sources`` folder) without its solutions."""
     from .teaching.solutions import strip_markdown, strip_notebook
 
-    outdir = pathlib.Path(app.outdir)
-    for path in sorted(p for p in outdir.rglob("*") if p.is_file()):
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         name = path.name
         try:
             if name.endswith(".ipynb"):
@@ -89,13 +92,30 @@ def strip_written_sources(app, exception) -> None:
                 if stripped != nb:
                     path.write_text(json.dumps(stripped, indent=1, ensure_ascii=False) + "\n",
                                     encoding="utf-8")
-            elif name.endswith(SOURCE_SUFFIXES) and "_sources" in path.relative_to(outdir).parts:
+            elif sources and name.endswith(SOURCE_SUFFIXES) and \
+                    "_sources" in path.relative_to(folder).parts:
                 text = path.read_text(encoding="utf-8")
                 stripped = strip_markdown(text)
                 if stripped != text:
                     path.write_text(stripped, encoding="utf-8")
         except ValueError as error:            # also a notebook that is not JSON
             raise ExtensionError(f"solutions not removed from {path}: {error}") from error
+
+
+def strip_executed_notebooks(app, env):
+    """Before any page is written, the executed notebooks myst-nb keeps for the pages (which the
+    ".ipynb" download copies) lose their solutions, so nothing made from them holds one."""
+    if _hiding(app):
+        folder = getattr(getattr(env, "mystnb_config", None), "output_folder", None)
+        if folder and pathlib.Path(folder).is_dir():
+            _strip_tree(pathlib.Path(folder), sources=False)
+    return []
+
+
+def strip_written_sources(app, exception) -> None:
+    """Rewrite every Markdown source and notebook of the HTML output without its solutions."""
+    if exception is None and _hiding(app):
+        _strip_tree(pathlib.Path(app.outdir), sources=True)
 
 
 def setup(app):
@@ -105,5 +125,6 @@ def setup(app):
     app.add_node(hidden_solution_start)
     app.add_transform(RemoveHiddenSolutions)
     app.connect("html-page-context", drop_repository_buttons, priority=900)
+    app.connect("env-updated", strip_executed_notebooks)
     app.connect("build-finished", strip_written_sources, priority=900)   # after other writers
     return {"parallel_read_safe": True, "parallel_write_safe": True}
