@@ -395,7 +395,7 @@ def test_errors():
     with pytest.raises(ValueError, match="stride"):
         receptive_field([(3, 0)])
     with pytest.raises(ValueError, match="not modelled"):
-        receptive_field(nn.Sequential(nn.Conv2d(4, 4, 3), nn.PixelShuffle(2)), 16)
+        receptive_field(nn.Sequential(nn.Conv2d(4, 4, 3), nn.Unfold(2)), 16)
 
     class Flip(nn.Module):
         def forward(self, x):

@@ -258,6 +258,25 @@ def test_bilinear_align_corners():
     assert rf.axes[0].jump == 1 and rf.axes[0].period == 2
 
 
+def test_pixel_shuffle_and_unshuffle():
+    """ESPCN's sub-pixel upsampling (pixel_shuffle) spaces fields like a nearest upsampling;
+    a space-to-depth stem (pixel_unshuffle) sees each 2 x 2 patch, like a 2 x 2 stride-2 conv."""
+    espcn = nn.Sequential(nn.Conv2d(1, 8, 3, 2, 1), nn.PixelShuffle(2), nn.Conv2d(2, 1, 3, padding=1))
+    up = nn.Sequential(nn.Conv2d(1, 2, 3, 2, 1), nn.Upsample(scale_factor=2),
+                       nn.Conv2d(2, 1, 3, padding=1))
+    rf, g = assert_matches_gradient(espcn, (1, 1, 32, 32))
+    assert rf.axes == receptive_field(up, 32).axes
+    stem = nn.Sequential(nn.PixelUnshuffle(2), nn.Conv2d(4, 2, 3, padding=1))
+    rf, g = assert_matches_gradient(stem, (1, 1, 32, 32))
+    assert rf.axes == receptive_field([(2, 2), (3, 1, 1, 1)]).axes
+
+
+def test_lp_pooling():
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.LPPool2d(2, 3, 2), nn.Conv2d(2, 1, 3))
+    rf, g = assert_matches_gradient(net, (1, 1, 32, 32))
+    assert rf.axes == receptive_field([(3, 1), (3, 2), (3, 1)]).axes
+
+
 # ---------------------------------------------------------------------------------------------
 # Transposed convolutions (U-Net)
 # ---------------------------------------------------------------------------------------------

@@ -113,6 +113,29 @@ def _interpolate_geometry(args, kwargs, x, out):
     return f"upsample ({mode})", None, None, None, None, steps
 
 
+def _pixel_shuffle_geometry(args, kwargs, x, out):
+    """pixel_shuffle(r): output unit h r + i comes from unit h (i indexes channels), a nearest
+    r-fold upsampling of the field; pixel_unshuffle(r) puts each r x r patch in the channels,
+    whose next layer sees all of it, as after an r x r convolution of stride r."""
+    a = _bind(("input", "factor"), args, kwargs)
+    r = int(a.get("factor", kwargs.get("upscale_factor", kwargs.get("downscale_factor"))))
+    if out.shape[-1] > x.shape[-1]:
+        g = Gather.resample(Fraction(1, r), Fraction(0), None)
+        return "pixel_shuffle", None, None, None, None, [lambda ax: ax.gather(g)] * 2
+    k = (r, r)
+    return "pixel_unshuffle", k, k, (1, 1), (0, 0), _steps(k, k, (1, 1), (0, 0))
+
+
+def _lp_pool_geometry(n: int):
+    def geometry(args, kwargs, x, out):
+        a = _bind(("input", "norm_type", "kernel_size", "stride", "ceil_mode"), args, kwargs)
+        k = _nd("kernel_size", a["kernel_size"], n, 1)
+        s = k if a.get("stride") is None else _nd("stride", a["stride"], n, 1)
+        ones, zeros = (1,) * n, (0,) * n
+        return "lppool", k, s, ones, zeros, _steps(k, s, ones, zeros)
+    return geometry
+
+
 _MAXPOOL_ARGS = ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
                  "return_indices")
 _AVGPOOL_ARGS = ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
@@ -120,7 +143,11 @@ _AVGPOOL_ARGS = ("input", "kernel_size", "stride", "padding", "ceil_mode", "coun
 
 #: Layers of the recurrence: function -> geometry (op, k, s, d, p, per-axis steps).
 GEOMETRY = {F.pad: _pad_geometry, torch._C._nn.pad: _pad_geometry,
-            F.interpolate: _interpolate_geometry}
+            F.interpolate: _interpolate_geometry, F.pixel_shuffle: _pixel_shuffle_geometry,
+            F.pixel_unshuffle: _pixel_shuffle_geometry, F.lp_pool1d: _lp_pool_geometry(1),
+            F.lp_pool2d: _lp_pool_geometry(2)}
+if hasattr(F, "lp_pool3d"):
+    GEOMETRY[F.lp_pool3d] = _lp_pool_geometry(3)
 MAXPOOL = set()
 for _n in (1, 2, 3):
     GEOMETRY[getattr(torch, f"conv{_n}d")] = _conv_geometry
@@ -138,12 +165,12 @@ GLOBAL = {F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d,
           F.adaptive_max_pool2d_with_indices}
 
 #: Operations whose receptive field this module does not model.
-UNSUPPORTED = {F.pixel_shuffle, F.pixel_unshuffle, F.grid_sample, F.unfold, F.fold,
+UNSUPPORTED = {F.grid_sample, F.unfold, F.fold,
                F.max_unpool1d, F.max_unpool2d, F.max_unpool3d, torch.flip, torch.Tensor.flip, torch.rot90, torch.Tensor.rot90, torch.gather,
                torch.Tensor.gather, torch.index_select, torch.Tensor.index_select,
                torch.take_along_dim, F.affine_grid, torch.sort, torch.Tensor.sort,
                torch.argsort, torch.Tensor.argsort, torch.cumsum, torch.Tensor.cumsum,
-               F.lp_pool2d, F.fractional_max_pool2d}
+               F.fractional_max_pool2d, F.fractional_max_pool3d}
 
 # ---------------------------------------------------------------------------------------------
 # Operations that mix positions along some dimensions: function -> the dimensions
