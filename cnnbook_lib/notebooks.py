@@ -387,7 +387,17 @@ def _build_finished(app, exception) -> None:
         target.write_text(text, encoding="utf-8")
 
 
+def _print_button(app, pagename, templatename, context, doctree) -> None:
+    """The theme's ".pdf" download entry only prints the page: say so (``make pdf`` makes the book's PDF)."""
+    for group in context.get("header_buttons", []):
+        for button in group.get("buttons", []) if isinstance(group, dict) else []:
+            if button.get("label") == "download-pdf-button":
+                button["text"] = "print"
+                button["tooltip"] = "Print this page or save it as PDF (the whole book: make pdf)"
+
+
 def setup(app):
     """Rewrite the downloadable notebooks after an HTML build (see the module docstring)."""
     app.connect("build-finished", _build_finished, priority=900)
+    app.connect("html-page-context", _print_button, priority=600)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
