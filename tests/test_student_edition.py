@@ -267,3 +267,34 @@ def test_downloads_keep_the_exercises(builds):
             count = lambda p: len(re.findall(r"\{exercise\}", p.read_text(encoding="utf-8")))
             assert count(target) == count(twin), f"{href}: exercises lost"
     assert "btn-source-repository-button" in (full / "intro.html").read_text(encoding="utf-8")
+
+
+def test_strippers_remove_both_kinds_of_solution_and_nothing_else():
+    """The library's strippers (used by the build, the handouts and the assignments) on a page
+    with a gated solution that spans cells, a plain solution with a nested fence, and lookalikes."""
+    import nbformat
+    import jupytext
+
+    from cnnbook_lib.teaching.solutions import has_solutions, strip_markdown, strip_notebook
+
+    page = (
+        "# Page\n\n```{exercise}\n:label: ex-a\nKeep this exercise.\n```\n\n"
+        "```{solution-start} ex-a\n:class: dropdown\n```\nGated prose.\n\n"
+        "```{code-cell} ipython3\ngated_code = 1\n```\n\n:::{note}\nGated note.\n:::\n\n"
+        "```{solution-end}\n```\n\nKeep this paragraph about solution-start.\n\n"
+        "````{solution} ex-a\nPlain prose.\n```python\nplain_code = 2\n```\n````\n\n"
+        ":::{solution} ex-a\nColon prose.\n:::\n\n```{code-cell} ipython3\nkept_code = 3\n```\n")
+    for text in (strip_markdown(page),
+                 "\n".join(c.source for c in strip_notebook(jupytext.reads(page, fmt="myst")).cells)):
+        assert "Keep this exercise." in text and "Keep this paragraph" in text and "kept_code" in text
+        for gone in ("Gated", "gated_code", "Plain prose", "plain_code", "Colon prose",
+                     "{solution"):
+            assert gone not in text, gone
+    assert has_solutions(page) and not has_solutions(strip_markdown(page))
+    assert strip_markdown("# No solutions\n\n\n\nhere\n") == "# No solutions\n\n\n\nhere\n"
+    with pytest.raises(ValueError):
+        strip_markdown("```{solution-start} ex-a\n```\nnever closed\n")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("```{solution-start} x\n```"),
+                                         nbformat.v4.new_code_cell("leak = 1")])
+    with pytest.raises(ValueError):
+        strip_notebook(nb)

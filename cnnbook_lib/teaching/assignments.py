@@ -24,6 +24,7 @@ import contextlib
 import io
 import pathlib
 import re
+import shutil
 import sys
 
 import nbformat
@@ -72,7 +73,8 @@ def master_notebook(page: pathlib.Path, root: pathlib.Path | None = None,
         title + " (assignment)", *rest[:-1],
         "Each question below is an exercise's automatic check: assign your number to the "
         "`answer_...` variable in place of `...`, run the cell and the `grader.check` cell under "
-        "it. Exercises without an automatic check are marked ungraded."])))
+        "it. Exercises without an automatic check are marked ungraded. The notebook needs the "
+        "book's library and otter-grader (`pip install otter-grader==7.0.0`)."])))
     n_questions = 0
     for cell in handout.cells[1:]:
         source = cell.source
@@ -124,6 +126,8 @@ def write_assignment(page: pathlib.Path, outdir: pathlib.Path, root: pathlib.Pat
     folder = pathlib.Path(outdir) / name
     source, dist = folder / "source", folder / "dist"
     source.mkdir(parents=True, exist_ok=True)
+    if (dist / "autograder").is_dir() or (dist / "student").is_dir():
+        shutil.rmtree(dist)                             # an earlier run's output, not merged
     master = source / f"{name}.ipynb"
     nbformat.write(master_notebook(page, root, name), master)
     log = io.StringIO()
