@@ -132,3 +132,15 @@ def test_interactives_readable(page_path, width, scheme, serve, chromium):
     assert report["worst"] == [], report["worst"][:5]
     assert report["wide"] == [], report
     assert watch.errors == [] and watch.external == []
+
+
+@pytest.mark.parametrize("page_path", PAGES or ["(not built)"])
+def test_images_have_alternative_text(page_path):
+    """No image's alt text is a file path or empty (a screen reader would read it out)."""
+    if not PAGES:
+        pytest.skip("book not built")
+    import re
+    html = (HTML / page_path).read_text(encoding="utf-8")
+    bad = [tag for tag in re.findall(r"<img\b[^>]*>", html)
+           if not re.search(r'alt="[^"]+"', tag) or re.search(r'alt="[^"]*\.(png|jpe?g|svg|gif)"', tag)]
+    assert bad == [], bad[:3]
