@@ -574,3 +574,12 @@ def test_tensors_made_from_a_shape_carry_no_field():
     net.block.attn = Masked(8, 2)
     rf, g = assert_matches_gradient(net, (1, 3, 96, 96))
     assert rf.size == 16 and not rf.is_global
+
+
+def test_default_input_size_for_fixed_size_and_windowed_models():
+    """A ViT with fixed position embeddings runs at 32 only: the default measurement finds it;
+    a window model's small inputs are covered by one window, so the default grows past them."""
+    g = gradient_receptive_field(ViTLike(), erf_samples=0)
+    assert g.input_size == (1, 3, 32, 32) and g.analytic.is_global and g.support.all()
+    g = gradient_receptive_field(SwinLike(4), erf_samples=0)
+    assert not g.analytic.is_global and g.axes == g.analytic.axes and not any(g.clipped_hw)

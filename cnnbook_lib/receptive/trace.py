@@ -137,23 +137,39 @@ def unclipped_input_size(model: nn.Module, channels: int | None = None,
                          max_tries: int = 64) -> tuple[int, ...]:
     """Smallest input size (tried in steps of the jump) at which the fields of the central
     output unit and of its diagonal neighbour (one period on) lie inside the input with a pixel
-    to spare. A global field fits no input; the size is then that of a small unclipped start."""
+    to spare. A model whose field is global at the default size (224, or 256 and 64 for 1-D and
+    3-D nets, or the first size it runs at) fits no input: that size is returned."""
     _check.module("model", model)
     n, c0 = _spatial_dims(model)
     c = c0 if channels is None else _check.integer("channels", channels)
     max_tries = _check.integer("max_tries", max_tries, 1, 10 ** 4)
-    rf = receptive_field(model, (1, c) + ({1: 256, 2: 224, 3: 64}[n],) * n)
-    hw = [max(16, (a.size if not a.is_global else 16) + 2) for a in rf.axes]
-    for _ in range(max_tries):
+    def trace(hw):
+        """The field at spatial size ``hw``, or None where the model does not run on it."""
         try:
-            rf = receptive_field(model, (1, c, *hw))
+            return receptive_field(model, (1, c, *hw))
         except ValueError as error:
             if "does not run" not in str(error):
                 raise
+            return None
+
+    rf = trace(({1: 256, 2: 224, 3: 64}[n],) * n)
+    if rf is None:                          # a fixed-size model (position embeddings): find it
+        sizes = [m * 2 ** e for e in range(3, 12) for m in (1, 3)]
+        rf = next((r for size in sorted(sizes) if (r := trace((size,) * n)) is not None), None)
+        if rf is None:
+            raise ValueError("the model runs at no square input size from 8 to 6144; "
+                             "give input_size")
+    if rf.is_global:
+        return (1, c, *rf.input_hw)
+    hw = [max(16, a.size + 2) for a in rf.axes]
+    for _ in range(max_tries):
+        rf = trace(hw)
+        if rf is None:
             hw = [2 * h for h in hw]                # too small for the network's kernels
             continue
-        if rf.is_global:
-            return (1, c, *hw)
+        if rf.is_global:                    # windows that cover a small input: grow it
+            hw = [2 * h for h in hw]
+            continue
         ok = []
         for a, axis in enumerate(rf.axes):
             o, size = rf.output_hw[a], rf.input_hw[a]
