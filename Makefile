@@ -1,7 +1,8 @@
 # Two commands for a fresh machine:
 #   make book   create .venv, install everything, build the HTML book into _build/html
 #   make test   the whole test suite, including a book build with warnings as errors
-# Other targets: make install, make lab, make student, make pdf, make clean.
+# Other targets: make install, make lab, make student, make pdf, make handouts, make assignments,
+# make clean.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -12,7 +13,7 @@ STAMP  := $(VENV)/.installed
 TORCH_INDEX ?=
 TORCH_VERSION := $(shell sed -n 's/^torch==\([^ ]*\).*/\1/p' requirements.txt)
 
-.PHONY: book student test install lab pdf clean browser-deps
+.PHONY: book student test install lab pdf handouts assignments clean browser-deps
 
 install: $(STAMP)
 
@@ -64,6 +65,16 @@ browser-deps:
 pdf: $(STAMP)
 	test -f _build/html/index.html || $(MAKE) book
 	$(PY) -m cnnbook_lib.pdf --html _build/html --out _build/pdf/book.pdf
+
+# For instructors: one solution-free exercise notebook per chapter, runnable outside the repository.
+handouts: $(STAMP)
+	$(PY) -m cnnbook_lib.teaching.handouts _build/handouts
+
+# For instructors: per-chapter otter-grader assignments (student notebook and autograder zip) whose
+# tests are the exercises' automatic checks. Grade a submission with
+#   .venv/bin/otter run -a _build/assignments/chapter-01/dist/autograder/*.zip -o OUTDIR SUBMISSION.ipynb
+assignments: $(STAMP)
+	$(PY) -m cnnbook_lib.teaching.assignments _build/assignments
 
 clean:
 	rm -rf _build
