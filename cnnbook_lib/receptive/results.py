@@ -18,10 +18,11 @@ def _one(values):
 class LayerRF:
     """One layer of the trace and the field on its branch after it (one Axis per spatial axis).
 
-    ``op`` is ``conv``, ``conv_transpose``, ``maxpool``, ``avgpool``, ``pad``, ``slice``,
-    ``upsample (<mode>)``, ``window`` (mixing within windows), ``global`` (mixing of every
-    position), ``layer`` (from a plain list) or the name of a merging operation (``add``,
-    ``cat``, ...); k, s, d, p are per-axis tuples or ``None`` where they do not apply.
+    ``op`` is ``conv``, ``conv_transpose``, ``maxpool``, ``avgpool``, ``lppool``, ``pad``,
+    ``slice``, ``roll``, ``upsample (<mode>)``, ``pixel_shuffle``, ``pixel_unshuffle``,
+    ``window`` (mixing within windows), ``global`` (mixing of every position), ``layer`` (from a
+    plain list) or the name of a merging operation (``add``, ``cat``, ...); k, s, d, p are
+    per-axis tuples or ``None`` where they do not apply.
     """
 
     name: str
