@@ -583,3 +583,33 @@ def test_default_input_size_for_fixed_size_and_windowed_models():
     assert g.input_size == (1, 3, 32, 32) and g.analytic.is_global and g.support.all()
     g = gradient_receptive_field(SwinLike(4), erf_samples=0)
     assert not g.analytic.is_global and g.axes == g.analytic.axes and not any(g.clipped_hw)
+
+
+class NonLocal(nn.Module):
+    """Non-local block (Wang et al. 2018): every position attends to every other, with bmm."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.theta, self.phi, self.g = (nn.Conv2d(c, c, 1) for _ in range(3))
+        self.out = nn.Conv2d(c, c, 1)
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        q = self.theta(x).flatten(2).transpose(1, 2)       # (B, HW, C)
+        k, v = self.phi(x).flatten(2), self.g(x).flatten(2).transpose(1, 2)
+        y = torch.bmm(torch.softmax(torch.bmm(q, k), -1), v)
+        return x + self.out(y.transpose(1, 2).reshape(b, c, h, w))
+
+
+def test_non_local_block_with_bmm_is_global():
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, 2, 1), NonLocal(4), nn.Conv2d(4, 2, 3, padding=1))
+    assert_global(net, (1, 1, 16, 16), "1 (bmm)")
+
+
+def test_group_norm_mixes_every_position():
+    """Group normalization divides by statistics over all positions: every unit depends on
+    every pixel (in eval mode too, unlike batch norm, which uses running statistics)."""
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.GroupNorm(2, 4), nn.Conv2d(4, 1, 3))
+    assert_global(net, (1, 1, 12, 12), "group_norm")
+    bn = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.Conv2d(4, 1, 3))
+    assert receptive_field(bn, 12).size == 5
