@@ -15,6 +15,7 @@ import re
 from fractions import Fraction
 
 from cnnbook_lib import formulas as fm
+from cnnbook_lib.interactives.core import normalize  # Fractions to JSON numbers, nothing more
 
 
 class Impossible(ValueError):
@@ -96,16 +97,6 @@ def num_attr(v) -> str:
         return str(int(v))
     q = _round(v, 1000000)
     return f"{q // 1000000}.{q % 1000000:06d}"
-
-
-def normalize(v):
-    if isinstance(v, Fraction):
-        return int(v) if v.denominator == 1 else float(v)
-    if isinstance(v, dict):
-        return {k: normalize(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [normalize(x) for x in v]
-    return v
 
 
 def expected(inter, raw: dict) -> dict:

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 import interactive_oracles as O
+from cnnbook_lib.interactives.core import normalize
 from cnnbook_lib import formulas as fm
 from cnnbook_lib import interactives as I
 from cnnbook_lib.interactives import esm, jsgen
@@ -71,7 +72,7 @@ def run_node(inter, raws: list[dict], tmp_path: Path, js_dir: Path = esm.JS) -> 
     """Evaluate and render ``raws`` with the interactive's module (from ``js_dir``) in node."""
     inp = tmp_path / f"{inter.name}-input.json"
     inp.write_text(json.dumps({"module": str(js_dir / inter.module), "cb": str(js_dir / "cb.js"),
-                               "spec": inter.spec(), "data": O.normalize(inter.data), "raws": raws}))
+                               "spec": inter.spec(), "data": normalize(inter.data), "raws": raws}))
     out = subprocess.run([_node(), str(EVALUATE), str(inp)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
@@ -265,7 +266,7 @@ def test_bundle_runs_in_node(name, tmp_path):
     path = tmp_path / f"{name}.mjs"
     path.write_text(inter.esm(), encoding="utf-8")
     script = (f"const m = await import({json.dumps(path.as_uri())});"
-              f"const data = {json.dumps(O.normalize(inter.data))};"
+              f"const data = {json.dumps(normalize(inter.data))};"
               f"const v = {json.dumps(O.coerce(inter, inter.defaults())[0])};"
               "const model = m.createModel({a: 1}); model.set('a', 2);"
               "console.log(JSON.stringify({out: m.compute(v, data).outputs, a: model.get('a'),"
