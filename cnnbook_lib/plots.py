@@ -147,10 +147,64 @@ def grid_values(ax, array, *, title: str = "", cmap: str = "RdBu_r", fmt: str = 
         ax.set_title(title)
 
 
+def identity_line(ax, lo: float, hi: float, *, label: str | None = None):
+    """The dashed line y = x from ``lo`` to ``hi`` (perfect prediction), drawn once and behind
+    the points. Several dashed segments drawn over each other with different ends look solid, so
+    a figure with several groups of points draws this once for all of them."""
+    if not (0 < lo < hi):
+        raise ValueError(f"identity line needs 0 < lo < hi, got lo={lo!r}, hi={hi!r}")
+    (line,) = ax.plot([lo, hi], [lo, hi], color=COLORS["neutral"], lw=1, ls="--", zorder=1,
+                      label=label)
+    return line
+
+
+def family_colors(names: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """A (colour, marker) pair for each name, in sorted order, from the book's colour cycle; the
+    same names get the same pairs in every figure."""
+    cycle = STYLE["axes.prop_cycle"].by_key()["color"]
+    markers = "osD^v<>pP*"
+    ordered = sorted(set(names))
+    if len(ordered) > len(cycle):
+        raise ValueError(f"at most {len(cycle)} families can be told apart, got {len(ordered)}")
+    return {n: (cycle[i], markers[i]) for i, n in enumerate(ordered)}
+
+
+def roofline(ax, peak: float, bandwidth: float, intensity: Sequence[float], *,
+             flops_unit: float = 1e9, label_ceilings: bool = True) -> float:
+    """Draw the roofline ``min(peak, I * bandwidth)`` over the range of ``intensity`` (FLOP/byte)
+    on log axes, in GFLOP/s by default (``flops_unit``), and label its two ceilings and the ridge
+    point ``I* = peak / bandwidth`` (a dotted vertical line). Returns the ridge point."""
+    if not (peak > 0 and bandwidth > 0):
+        raise ValueError(f"peak and bandwidth must be positive, got {peak!r} and {bandwidth!r}")
+    i = np.asarray(intensity, dtype=float)
+    if i.size == 0 or (i <= 0).any():
+        raise ValueError("intensity must be a non-empty sequence of positive values")
+    ridge = peak / bandwidth
+    lo, hi = min(i.min(), ridge) / 2, max(i.max(), ridge) * 2
+    x = np.logspace(np.log10(lo), np.log10(hi), 200)
+    ax.plot(x, np.minimum(peak, x * bandwidth) / flops_unit, color=COLORS["neutral"], zorder=2,
+            label="roofline")
+    ax.axvline(ridge, color=COLORS["neutral"], lw=1, ls=":", zorder=1)
+    log_axes(ax)
+    if label_ceilings:
+        ax.annotate(f"peak {peak / flops_unit:,.0f} GFLOP/s" if flops_unit == 1e9 else
+                    f"peak {peak / flops_unit:,.3g}", (hi, peak / flops_unit),
+                    textcoords="offset points", xytext=(-4, 5), ha="right", fontsize=8)
+        x_bw = np.sqrt(lo * ridge)                       # halfway along the sloped part
+        ax.annotate(f"bandwidth {bandwidth / 1e9:,.1f} GB/s", (x_bw, x_bw * bandwidth / flops_unit),
+                    textcoords="offset points", xytext=(8, -6), ha="left", fontsize=8)
+        ax.text(ridge, 0.03, f" ridge point {ridge:,.1f} FLOP/byte", rotation=90, fontsize=8,
+                transform=ax.get_xaxis_transform(), ha="left", va="bottom")
+    return ridge
+
+
 def loglog_compare(ax, predicted: Sequence[float], measured: Sequence[float], xname: str,
                    yname: str, *, unit: str = "", labels: Sequence[str] | None = None,
-                   color: str | None = None, marker: str = "o", name: str | None = None) -> None:
-    """Scatter ``measured`` against ``predicted`` on log-log axes with the line y = x."""
+                   color: str | None = None, marker: str = "o", name: str | None = None,
+                   diagonal: bool = True) -> None:
+    """Scatter ``measured`` against ``predicted`` on log-log axes with the line y = x
+    (``diagonal=False`` leaves the line out, for a caller that draws :func:`identity_line` once
+    over several groups)."""
     p = np.asarray(predicted, dtype=float)
     m = np.asarray(measured, dtype=float)
     if p.shape != m.shape:
@@ -159,7 +213,8 @@ def loglog_compare(ax, predicted: Sequence[float], measured: Sequence[float], xn
         raise ValueError("log-log comparison needs positive values")
     ax.scatter(p, m, color=color or COLORS["measured"], marker=marker, label=name, zorder=3)
     lo, hi = min(p.min(), m.min()) / 1.5, max(p.max(), m.max()) * 1.5
-    ax.plot([lo, hi], [lo, hi], color=COLORS["neutral"], lw=1, ls="--", zorder=1)
+    if diagonal:
+        identity_line(ax, lo, hi)
     log_axes(ax, unit=unit)
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)

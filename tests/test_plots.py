@@ -84,3 +84,45 @@ def test_loglog_compare_ticks_carry_the_unit():
     plots.loglog_compare(ax, [1e-4, 1e-2], [2e-4, 1e-2], "predicted", "measured", unit="s")
     major, _ = _labels(ax, "x")
     assert {"100 µs", "1 ms", "10 ms"} <= set(major)
+
+
+def test_identity_line_is_one_dashed_line():
+    """Fig. 1.4: one dashed y = x for all families (several dashed copies overlap into a solid look)."""
+    fig, ax = plots.figure()
+    for part in ([1e-4, 1e-3], [2e-3, 1e-2]):
+        plots.loglog_compare(ax, part, part, "predicted", "measured", unit="s", diagonal=False)
+    line = plots.identity_line(ax, 1e-5, 1e-1)
+    assert ax.get_lines() == [line]
+    assert line.get_linestyle() == "--"
+    assert list(line.get_xdata()) == list(line.get_ydata()) == [1e-5, 1e-1]
+    with pytest.raises(ValueError, match="0 < lo < hi"):
+        plots.identity_line(ax, 1, 1)
+    fig, ax = plots.figure()
+    plots.loglog_compare(ax, [1e-4, 1e-2], [2e-4, 1e-2], "p", "m")
+    assert len(ax.get_lines()) == 1 and ax.get_lines()[0].get_linestyle() == "--"
+
+
+def test_family_colors_are_stable_and_distinct():
+    a = plots.family_colors(["dilated", "3x3", "grouped"])
+    b = plots.family_colors(["grouped", "3x3", "dilated", "3x3"])
+    assert a == b and len(set(a.values())) == 3
+    with pytest.raises(ValueError, match="at most"):
+        plots.family_colors([str(i) for i in range(20)])
+
+
+def test_roofline_draws_ceilings_and_labels_the_ridge_point():
+    fig, ax = plots.figure()
+    ridge = plots.roofline(ax, peak=100e9, bandwidth=10e9, intensity=[0.5, 50])
+    assert ridge == 10
+    x, y = ax.get_lines()[0].get_data()
+    assert np.allclose(y, np.minimum(100, x * 10))
+    assert ax.get_lines()[1].get_xdata()[0] == 10            # the ridge point's vertical line
+    texts = [t.get_text() for t in ax.texts]
+    assert any("peak 100 GFLOP/s" in s for s in texts)
+    assert any("bandwidth 10.0 GB/s" in s for s in texts)
+    assert any("ridge point 10.0 FLOP/byte" in s for s in texts)
+    assert ax.get_xscale() == ax.get_yscale() == "log"
+    with pytest.raises(ValueError, match="positive"):
+        plots.roofline(ax, 0, 1, [1])
+    with pytest.raises(ValueError, match="intensity"):
+        plots.roofline(ax, 1, 1, [])
