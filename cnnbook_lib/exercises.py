@@ -133,10 +133,16 @@ register(Check(
     question="Output width of an 11x11, stride-4 convolution without padding on a 227-pixel input.",
     answer=lambda: F.conv_output_size(227, 11, 4),
     mistakes={
-        "you forgot the +1: a kernel that fits exactly once still gives one output.":
+        # floor((227 - 11) / 4) happens to equal the output of a 224-pixel input
+        "you forgot the +1 (a kernel that fits exactly once still gives one output), or you used "
+        "the 224-pixel input that the AlexNet paper states: floor((224 - 11)/4) + 1 is 54 too. "
+        "This layer gets 227 pixels.":
             lambda: (227 - 11) // 4,
         "you divided the whole input by the stride; subtract the kernel first.":
             lambda: 227 // 4,
+        "that is (224 - 11)/4 + 1 without rounding down, for the AlexNet paper's 224-pixel input. "
+        "This layer gets 227 pixels, and the floor makes every output size a whole number.":
+            lambda: (224 - 11) / 4 + 1,
     },
 ))
 
@@ -281,6 +287,11 @@ register(Check(
             lambda: 16 * 16 * (15 // 2) ** 2 * 16,
         "each tile needs (m+r-1)^2 = 16 products per channel pair, not 4.":
             lambda: 16 * 16 * 8 ** 2 * 4,
+        "that is direct convolution's count divided by the ideal ratio m^2 r^2/(m+r-1)^2, as if "
+        "(15/2)^2 = 56.25 tiles covered the output. Tiles are whole: ceil(15/2) = 8 per axis, and "
+        "the last tile's extra outputs are computed too.":
+            lambda: F.conv_macs(16, 16, 3, 15)
+            / float(F.winograd_reduction_expr.subs({F.wino_m: 2, F.wino_r: 3})),
     },
 ))
 

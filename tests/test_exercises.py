@@ -129,3 +129,22 @@ def test_answers_as_the_book_prints_them():
         result = check("conv-params-1", bad)
         assert not result.correct and "number" in str(result), bad
     assert not check("conv-out-size-1", True).correct      # True is not 1 (nor anything else)
+
+
+def test_chapter1_hints_for_the_224_pixel_trap_and_the_missing_ceiling():
+    """Exercise 1.1: the AlexNet paper's 224-pixel input gives 54 (the same value as a forgotten
+    +1, so one hint names both) or 54.25 unrounded; exercise 1.9: dividing direct convolution's
+    MACs by the ideal Winograd ratio is forgetting that tiles are whole (the ceiling)."""
+    from cnnbook_lib import formulas as F
+    trap = F.conv_output_size(224, 11, 4)
+    assert trap == (227 - 11) // 4
+    for answer in (trap, (224 - 11) / 4 + 1, "54.25"):
+        result = check("conv-out-size-1", answer)
+        assert not result.correct and "224" in result.message and "227" in result.message
+    x = torch.zeros(1, 16, 17, 17)
+    out = torch.nn.functional.conv2d(x, torch.zeros(16, 16, 3, 3)).shape[-1]
+    fractional_tiles = 16 * 16 * (out / 2) ** 2 * 4 ** 2
+    result = check("winograd-mults-1", fractional_tiles)
+    assert not result.correct and "ceil(15/2)" in result.message
+    assert not check("winograd-mults-1", fractional_tiles).correct
+    assert check("winograd-mults-1", 16 * 16 * (-(-out // 2)) ** 2 * 4 ** 2).correct
