@@ -62,9 +62,9 @@ def receptive(model, size) -> str:
         rf = R.receptive_field(model, input_size=size)
     except Exception as err:      # noqa: BLE001 - the reason is the result
         return f"error: {type(err).__name__}: {str(err).splitlines()[0][:90]}"
-    size_ = getattr(rf, "size", rf)
-    why = getattr(rf, "reason", None) or getattr(rf, "global_reason", None)
-    return f"{size_}" + (f" ({why})" if why else "")
+    if getattr(rf, "is_global", False):
+        return f"global, by {rf.global_by}"
+    return f"{rf.size}"
 
 
 def measure(name, build, size, mem_size) -> dict:
