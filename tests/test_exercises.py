@@ -147,3 +147,77 @@ def test_chapter1_hints_for_the_224_pixel_trap_and_the_missing_ceiling():
     result = check("winograd-mults-1", fractional_tiles)
     assert not result.correct and "56.25 tiles" in result.message and "ceil(15/2) = 8" in result.message
     assert check("winograd-mults-1", 16 * 16 * (-(-out // 2)) ** 2 * 4 ** 2).correct
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 4: the fill-in-the-table exercises and the architecture checks, against torch
+# ---------------------------------------------------------------------------------------------
+
+def test_chapter4_layer_table_agrees_with_torch():
+    """Every row of a per-layer table: its parameters are the layer's numel(), its MACs half of
+    FlopCounterMode on the meta device, its volume and bytes those of torch's output."""
+    from cnnbook_lib import architectures
+    table = exercises.layer_table("alexnet", (1, 3, 227, 227), variant="paper")
+    with torch.device("meta"):
+        model = architectures.build("alexnet", variant="paper")
+    assert table.params.sum() == sum(p.numel() for p in model.parameters())
+    x = torch.empty(1, 3, 227, 227, device="meta")
+    for row in table.itertuples():
+        layer = row.module
+        y = torch.empty(1, *row.input, device="meta")
+        with FlopCounterMode(display=False) as counter:
+            out = layer(y)
+        assert row.params == sum(p.numel() for p in layer.parameters())
+        assert 2 * row.macs == counter.get_total_flops()
+        assert row.volume == out[0].numel() and row.activation_bytes == out.nbytes
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    assert 2 * table.macs.sum() == counter.get_total_flops() == 2 * table.attrs["macs"]
+
+
+def test_chapter4_fill_in_tables_blank_exactly_their_cells():
+    for table_id, spec in exercises.FILL_IN_TABLES.items():
+        shown = exercises.fill_in_table(table_id)
+        blanks = shown.attrs["blanks"]
+        assert len(blanks) == len(spec["blanks"]) and set(blanks.values()) <= set(CHECKS)
+        cells = [(r, c) for r in range(len(shown)) for c in exercises.TABLE_COLUMNS
+                 if str(shown.iloc[r][c]).startswith("???")]
+        assert len(cells) == len(blanks)
+        for letter, check_id in blanks.items():
+            row = shown[shown.isin([f"??? ({letter})"]).any(axis=1)].iloc[0]
+            column = next(c for c in exercises.TABLE_COLUMNS if row[c] == f"??? ({letter})")
+            assert check_id == exercises.fill_in_check_id(table_id, row.layer, column)
+            assert CHECKS[check_id].chapter == 4
+    with pytest.raises(ValueError, match="unknown table"):
+        exercises.fill_in_table("lenet")
+
+
+def test_chapter4_checks_against_torch():
+    from cnnbook_lib import architectures
+    conv2 = torch.nn.Conv2d(96, 256, 5, padding=2, groups=2, device="meta")
+    assert check("table-alexnet-conv2-params", sum(p.numel() for p in conv2.parameters()))
+    with FlopCounterMode(display=False) as counter:
+        conv2(torch.empty(1, 96, 27, 27, device="meta"))
+    assert check("table-alexnet-conv2-macs", counter.get_total_flops() // 2)
+    ungrouped = torch.nn.Conv2d(96, 256, 5, padding=2, device="meta")
+    result = check("table-alexnet-conv2-params", sum(p.numel() for p in ungrouped.parameters()))
+    assert not result and "grouped" in result.message
+    assert "224" in check("table-alexnet-conv1-volume", 96 * 54 * 54).message
+    lenet = architectures.build("lenet5")
+    assert check("lenet5-c3-params-1", sum(p.numel() for p in lenet[4].parameters()))
+    modern = architectures.build("lenet5", variant="modern")
+    assert not check("lenet5-c3-params-1", sum(p.numel() for p in modern[3].parameters()))
+    with torch.device("meta"):
+        vgg = architectures.build("vgg16")
+    head = sum(p.numel() for m in vgg.modules() if isinstance(m, torch.nn.Linear)
+               for p in m.parameters())
+    assert check("vgg16-head-share-1", 100 * head / sum(p.numel() for p in vgg.parameters()))
+    with torch.device("meta"):
+        alex = architectures.build("alexnet", variant="paper")
+    outputs = []
+    hooks = [m.register_forward_hook(lambda m, i, o: outputs.append(o[0].numel()))
+             for m in alex.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    alex(torch.empty(1, 3, 227, 227, device="meta"))
+    for h in hooks:
+        h.remove()
+    assert len(outputs) == 8 and check("alexnet-neurons-1", sum(outputs))
