@@ -144,3 +144,21 @@ def test_downloadable_notebooks_read_like_the_page(path):
     assert missing == [], f"glued values of the page missing from its notebook: {missing[:5]}"
     copy = ROOT / "_build" / "notebooks" / doc.with_suffix(".ipynb")
     assert copy.exists() and json.loads(copy.read_text(encoding="utf-8")) == nb
+
+
+@pytest.mark.book
+@pytest.mark.slow
+def test_downloaded_notebook_runs_outside_the_repository(tmp_path):
+    """A reader's download runs top to bottom in a folder of their own, with only the package."""
+    _require_build()
+    import nbformat
+    from nbclient import NotebookClient
+    src = ROOT / "_build" / "notebooks" / "chapters" / "01" / "03_shapes.ipynb"
+    nb = nbformat.read(src, as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert errors == []
+    assert any("interactive" in str(o.get("data", {})).lower() or "widget" in str(o.get("data", {}))
+               for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
