@@ -221,3 +221,71 @@ def test_chapter4_checks_against_torch():
     for h in hooks:
         h.remove()
     assert len(outputs) == 8 and check("alexnet-neurons-1", sum(outputs))
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 2: each right answer against autograd (positive weights, no non-linearity: the pixels
+# with a nonzero gradient for a unit are exactly its receptive field)
+# ---------------------------------------------------------------------------------------------
+
+def _support_1d(layers, n, unit):
+    """First and last input pixel with a nonzero gradient for ``unit`` of the last map; layers are
+    ("conv" | "pool", k, s, p); pooling is averaged over its windows, as the field counts every
+    pixel that can win a max pooling."""
+    TF = torch.nn.functional
+    x = torch.ones(1, 1, n, dtype=torch.float64, requires_grad=True)
+    h = x
+    for kind, k, s, p in layers:
+        if kind == "conv":
+            h = TF.conv1d(h, torch.full((1, 1, k), 1.0 / k, dtype=torch.float64), stride=s, padding=p)
+        else:
+            h = TF.avg_pool1d(h, k, s, p, count_include_pad=True)
+    h[0, 0, unit].backward()
+    hit = (x.grad[0, 0] > 0).nonzero().flatten()
+    return int(hit[0]), int(hit[-1]), h.shape[-1]
+
+
+def test_chapter2_field_size_against_autograd():
+    layers = [("conv", 7, 2, 3), ("pool", 3, 2, 1), ("conv", 3, 1, 1), ("conv", 3, 1, 1)]
+    lo, hi, out = _support_1d(layers, 128, 16)
+    assert 0 < lo and hi < 127 and out == 32
+    assert check("rf-size-1", hi - lo + 1)
+    # a real max pooling passes the gradient to one pixel per window: fewer pixels than the field
+    net = torch.nn.Sequential(torch.nn.Conv1d(1, 1, 7, 2, 3), torch.nn.MaxPool1d(3, 2, 1),
+                              torch.nn.Conv1d(1, 1, 3, 1, 1), torch.nn.Conv1d(1, 1, 3, 1, 1))
+    x = torch.randn(1, 1, 128, requires_grad=True)
+    net(x)[0, 0, 16].backward()
+    assert 0 < int((x.grad != 0).sum()) < hi - lo + 1
+
+
+def test_chapter2_layer_count_against_autograd():
+    """After the right number of 5x5 layers the central unit's gradient reaches all 224 pixels;
+    one layer fewer, no unit's does (its field is narrower than the image)."""
+    right = CHECKS["rf-cover-layers-1"].expected()
+    lo, hi, out = _support_1d([("conv", 5, 1, 2)] * right, 224, 112)
+    assert (lo, hi, out) == (0, 223, 224)
+    lo, hi, _ = _support_1d([("conv", 5, 1, 2)] * (right - 1), 224, 112)
+    assert hi - lo + 1 < 224
+    assert check("rf-cover-layers-1", right)
+
+
+def test_chapter2_effective_padding_against_autograd():
+    """Unit i's field starts at i * jump - P: the jump from two neighbouring units, P from one."""
+    layers = [("conv", 3, 2, 1)] * 3
+    lo5, _, _ = _support_1d(layers, 96, 5)
+    lo6, _, _ = _support_1d(layers, 96, 6)
+    jump = lo6 - lo5
+    assert lo5 > 0
+    assert check("rf-eff-stride-1", jump)
+    assert check("rf-eff-padding-1", 5 * jump - lo5)
+
+
+def test_chapter2_stack_params_against_torch():
+    layers = int(CHECKS["rf-stack-params-1"].expected() // (128 * 128 * 9))
+    lo, hi, _ = _support_1d([("conv", 3, 1, 1)] * layers, 64, 32)
+    assert hi - lo + 1 == 9
+    stack = torch.nn.Sequential(*[torch.nn.Conv2d(128, 128, 3, padding=1, bias=False)
+                                  for _ in range(layers)])
+    assert check("rf-stack-params-1", sum(p.numel() for p in stack.parameters()))
+    assert not check("rf-stack-params-1", sum(p.numel() for p in torch.nn.Conv2d(
+        128, 128, 9, bias=False).parameters()))
