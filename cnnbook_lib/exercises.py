@@ -587,16 +587,18 @@ register(Check(
 
 
 def _alexnet_neurons(with_input: bool = False, with_pools: bool = False) -> int:
-    table = _fill_in_source("alexnet")
+    if "alexnet-torchvision" not in _TABLES:
+        _TABLES["alexnet-torchvision"] = layer_table("alexnet", (1, 3, 224, 224))
+    table = _TABLES["alexnet-torchvision"]
     kinds = ("conv", "fc", "pool") if with_pools else ("conv", "fc")
     n = int(table.loc[table.layer.str.rstrip("0123456789").isin(kinds), "volume"].sum())
-    return n + (math.prod(FILL_IN_TABLES["alexnet"]["input_size"]) if with_input else 0)
+    return n + (3 * 224 * 224 if with_input else 0)
 
 
 register(Check(
     id="alexnet-neurons-1", chapter=4, difficulty="medium",
-    question="Neurons of the two-GPU AlexNet of 2012 on its 227x227 input: the outputs of its five "
-             "convolutional and three dense layers, per image.",
+    question="Neurons of torchvision's single-GPU AlexNet on a 224x224 input: the outputs of its "
+             "five convolutional and three dense layers, per image.",
     answer=_alexnet_neurons,
     mistakes={
         "the input pixels are not neurons: leave the image out.":

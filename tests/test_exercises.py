@@ -213,11 +213,11 @@ def test_chapter4_checks_against_torch():
                for p in m.parameters())
     assert check("vgg16-head-share-1", 100 * head / sum(p.numel() for p in vgg.parameters()))
     with torch.device("meta"):
-        alex = architectures.build("alexnet", variant="paper")
+        alex = architectures.build("alexnet")
     outputs = []
     hooks = [m.register_forward_hook(lambda m, i, o: outputs.append(o[0].numel()))
              for m in alex.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
-    alex(torch.empty(1, 3, 227, 227, device="meta"))
+    alex(torch.empty(1, 3, 224, 224, device="meta"))
     for h in hooks:
         h.remove()
     assert len(outputs) == 8 and check("alexnet-neurons-1", sum(outputs))
