@@ -289,3 +289,47 @@ def test_chapter2_stack_params_against_torch():
     assert check("rf-stack-params-1", sum(p.numel() for p in stack.parameters()))
     assert not check("rf-stack-params-1", sum(p.numel() for p in torch.nn.Conv2d(
         128, 128, 9, bias=False).parameters()))
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 3: each right answer against an independent torch oracle
+# ---------------------------------------------------------------------------------------------
+
+def test_chapter3_inception_branch_against_flop_counter():
+    branch = torch.nn.Sequential(torch.nn.Conv2d(192, 16, 1), torch.nn.ReLU(),
+                                 torch.nn.Conv2d(16, 32, 5, padding=2), torch.nn.ReLU()).to("meta")
+    with FlopCounterMode(display=False) as counter:
+        y = branch(_meta(1, 192, 28, 28))
+    assert tuple(y.shape) == (1, 32, 28, 28)
+    assert check("inception-5x5-macs-1", counter.get_total_flops() // 2)
+
+
+def test_chapter3_bottleneck_weights_against_numel():
+    from cnnbook_lib import architectures
+    block = architectures.bottleneck(1024, 256)
+    convs = [m for m in block.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [tuple(m.weight.shape[:2]) for m in convs] == [(256, 1024), (256, 256), (1024, 256)]
+    assert check("bottleneck-params-1", sum(m.weight.numel() for m in convs))
+    assert all(m.bias is None for m in convs)
+
+
+def test_chapter3_kernel_rank_against_torch():
+    from cnnbook_lib.exercises import RANK_KERNEL
+    kernel = torch.tensor(RANK_KERNEL, dtype=torch.float64)
+    assert check("kernel-rank-1", int(torch.linalg.matrix_rank(kernel)))
+    assert torch.linalg.svdvals(kernel)[-1] < 1e-12 < torch.linalg.svdvals(kernel)[-2]
+
+
+def test_chapter3_asymmetric_saving_against_flop_counter():
+    def macs(*kernels):
+        layers = []
+        for kh, kw in kernels:
+            layers.append(torch.nn.Conv2d(32, 32, (kh, kw), padding=(kh // 2, kw // 2), bias=False,
+                                          device="meta"))
+        with FlopCounterMode(display=False) as counter:
+            y = torch.nn.Sequential(*layers)(_meta(1, 32, 20, 20))
+        assert tuple(y.shape) == (1, 32, 20, 20)
+        return counter.get_total_flops() // 2
+    saving = 1 - macs((1, 7), (7, 1)) / macs((7, 7))
+    assert check("asymmetric-saving-1", saving)
+    assert not check("asymmetric-saving-1", 1 - saving).correct
