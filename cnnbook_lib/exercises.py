@@ -832,3 +832,36 @@ register(Check(
     },
     rel_tol=1e-3,
 ))
+
+
+def _naive_3a_macs() -> int:
+    """MACs of the naive inception module with the widths of 3a: 1x1, 3x3 and 5x5 convolutions
+    on the 28x28x192 input (the max pooling branch has no MACs)."""
+    m = _inception_3a()
+    return sum(F.conv_macs(m["c_in"], co, k, 28) for co, k in ((m["c1"], 1), (m["c3"], 3), (m["c5"], 5)))
+
+
+def _reduced_3a_macs() -> int:
+    """MACs of the paper's inception 3a: both reductions, the 3x3, the 5x5 and the projection."""
+    m = _inception_3a()
+    layers = ((m["c_in"], m["c1"], 1), (m["c_in"], m["c3r"], 1), (m["c3r"], m["c3"], 3),
+              (m["c_in"], m["c5r"], 1), (m["c5r"], m["c5"], 5), (m["c_in"], m["pool_proj"], 1))
+    return sum(F.conv_macs(ci, co, k, 28) for ci, co, k in layers)
+
+
+register(Check(
+    id="naive-inception-macs-1", chapter=3, difficulty="medium",
+    question="MACs of a naive inception module with the widths of GoogLeNet's 3a (1x1 to 64, 3x3 "
+             "to 128 and 5x5 to 32 channels, 'same' padding, and a 3x3 max pooling) on a 28x28x192 "
+             "input, batch 1.",
+    answer=_naive_3a_macs,
+    mistakes={
+        "that is the reduced module of the paper (with 1x1 reductions and a pooling projection); "
+        "the naive module applies its 3x3 and 5x5 layers to all 192 channels.":
+            lambda: _reduced_3a_macs(),
+        "you left out the 1x1 branch; it is a convolution too.":
+            lambda: _naive_3a_macs() - F.conv_macs(_inception_3a()["c_in"], _inception_3a()["c1"], 1, 28),
+        "that is FLOPs; one MAC is two FLOPs.":
+            lambda: 2 * _naive_3a_macs(),
+    },
+))

@@ -333,3 +333,13 @@ def test_chapter3_asymmetric_saving_against_flop_counter():
     saving = 1 - macs((1, 7), (7, 1)) / macs((7, 7))
     assert check("asymmetric-saving-1", saving)
     assert not check("asymmetric-saving-1", 1 - saving).correct
+
+
+def test_chapter3_naive_inception_against_flop_counter():
+    convs = [torch.nn.Conv2d(192, co, k, padding=k // 2, device="meta") for co, k in ((64, 1), (128, 3), (32, 5))]
+    pool = torch.nn.MaxPool2d(3, 1, 1)
+    x = _meta(1, 192, 28, 28)
+    with FlopCounterMode(display=False) as counter:
+        y = torch.cat([c(x) for c in convs] + [pool(x)], 1)
+    assert tuple(y.shape) == (1, 64 + 128 + 32 + 192, 28, 28)
+    assert check("naive-inception-macs-1", counter.get_total_flops() // 2)
