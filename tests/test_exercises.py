@@ -250,12 +250,16 @@ def test_chapter2_field_size_against_autograd():
     lo, hi, out = _support_1d(layers, 128, 16)
     assert 0 < lo and hi < 127 and out == 32
     assert check("rf-size-1", hi - lo + 1)
-    # a real max pooling passes the gradient to one pixel per window: fewer pixels than the field
-    net = torch.nn.Sequential(torch.nn.Conv1d(1, 1, 7, 2, 3), torch.nn.MaxPool1d(3, 2, 1),
-                              torch.nn.Conv1d(1, 1, 3, 1, 1), torch.nn.Conv1d(1, 1, 3, 1, 1))
-    x = torch.randn(1, 1, 128, requires_grad=True)
-    net(x)[0, 0, 16].backward()
-    assert 0 < int((x.grad != 0).sum()) < hi - lo + 1
+    # a real max pooling passes the gradient to one value per window: of the 11 pooling inputs
+    # in the field of a unit two 3-tap layers above the pooling, at most its 5 windows' winners
+    torch.manual_seed(0)
+    pool_in = torch.randn(1, 1, 64, requires_grad=True)
+    after = torch.nn.Sequential(torch.nn.MaxPool1d(3, 2, 1), torch.nn.Conv1d(1, 1, 3, 1, 1),
+                                torch.nn.Conv1d(1, 1, 3, 1, 1))
+    after(pool_in)[0, 0, 16].backward()
+    lo_p, hi_p, _ = _support_1d([("pool", 3, 2, 1), ("conv", 3, 1, 1), ("conv", 3, 1, 1)], 64, 16)
+    assert hi_p - lo_p + 1 == 11
+    assert 0 < int((pool_in.grad != 0).sum()) <= 5
 
 
 def test_chapter2_layer_count_against_autograd():
