@@ -81,7 +81,7 @@ def layer_cost() -> Interactive:
             Output("param_bytes", "parameter memory", "bytes"),
             Output("input_bytes", "input activations (kept for backward)", "bytes"),
             Output("act_bytes", "output activations", "bytes"),
-            Output("flops_per_param", "FLOPs per parameter", "ratio"),
+            Output("flops_per_param", "FLOPs per parameter (biases included)", "ratio"),
         ],
         formulas=[
             Formula("h_out", "output height", "H_out", d1,
