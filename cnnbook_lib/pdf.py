@@ -77,9 +77,11 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 def build(html_dir: Path, out: Path, chromium: str = "/usr/bin/chromium", online_url: str = "",
-          progress=print) -> dict:
-    """Print the book to ``out``; returns ``{"pages": n_pdf_pages, "html_pages": [...]}``."""
-    from playwright.sync_api import sync_playwright
+          progress=print, browser=None) -> dict:
+    """Print the book to ``out``; returns ``{"pages": n_pdf_pages, "html_pages": [...]}``.
+
+    ``browser``: a Playwright Chromium browser to use (one is launched from ``chromium`` if None).
+    """
     from pypdf import PdfReader, PdfWriter
 
     html_dir = Path(html_dir)
@@ -91,25 +93,33 @@ def build(html_dir: Path, out: Path, chromium: str = "/usr/bin/chromium", online
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     out.parent.mkdir(parents=True, exist_ok=True)
     parts = []
+    def print_pages(browser) -> None:
+        page = browser.new_page(viewport={"width": 1100, "height": 1400})
+        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith((base, "data:", "blob:"))
+                   else r.abort())
+        for i, path in enumerate(order, 1):
+            page.goto(base + path, wait_until="load")
+            page.evaluate(READY)
+            page.add_style_tag(content=PRINT_CSS)
+            page.evaluate(NOTE, online_url)
+            page.emulate_media(media="print")
+            part = out.parent / f".part-{i:03d}.pdf"
+            page.pdf(path=str(part), format="A4", print_background=True,
+                     margin={"top": "16mm", "bottom": "18mm", "left": "14mm", "right": "14mm"})
+            parts.append(part)
+            progress(f"[{i}/{len(order)}] {path}")
+        page.close()
+
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"])
-            page = browser.new_page(viewport={"width": 1100, "height": 1400})
-            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith((base, "data:", "blob:"))
-                       else r.abort())
-            for i, path in enumerate(order, 1):
-                page.goto(base + path, wait_until="load")
-                page.evaluate(READY)
-                page.add_style_tag(content=PRINT_CSS)
-                page.evaluate(NOTE, online_url)
-                page.emulate_media(media="print")
-                part = out.parent / f".part-{i:03d}.pdf"
-                page.pdf(path=str(part), format="A4", print_background=True,
-                         margin={"top": "16mm", "bottom": "18mm", "left": "14mm", "right": "14mm"})
-                parts.append(part)
-                progress(f"[{i}/{len(order)}] {path}")
-            browser.close()
+        if browser is not None:
+            print_pages(browser)
+        else:
+            from playwright.sync_api import sync_playwright
+            with sync_playwright() as pw:
+                own = pw.chromium.launch(executable_path=chromium, args=[
+                    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"])
+                print_pages(own)
+                own.close()
     finally:
         server.shutdown()
     writer = PdfWriter()

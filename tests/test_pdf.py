@@ -26,7 +26,7 @@ def _titles() -> list[str]:
     return titles
 
 
-def test_pdf_has_every_page_in_reading_order(tmp_path):
+def test_pdf_has_every_page_in_reading_order(tmp_path, chromium):
     if not (HTML / "index.html").exists():
         if os.environ.get("CNNBOOK_REQUIRE_BROWSER") == "1":
             pytest.fail("no built book: run `make book` first")
@@ -34,7 +34,7 @@ def test_pdf_has_every_page_in_reading_order(tmp_path):
     from pypdf import PdfReader
     from cnnbook_lib import pdf
     out = tmp_path / "book.pdf"
-    result = pdf.build(HTML, out, progress=lambda *_: None)
+    result = pdf.build(HTML, out, progress=lambda *_: None, browser=chromium)
     order = result["html_pages"]
     pages = sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
                    if "_static" not in p.parts and "_sources" not in p.parts
