@@ -40,6 +40,7 @@ student: $(STAMP)
 	rm -rf _build/student
 	$(JB) build . --builder html --config _build/student_config.yml --path-output _build/student $(JBFLAGS)
 	mv _build/student/_build/html _build/student/html
+	rm -rf _build/student/_build     # its doctrees and executed notebooks still hold the solutions
 	@echo "The student edition is built. Open $(CURDIR)/_build/student/html/index.html"
 
 # The test build starts from an empty execution cache and rereads every page (--all: no pickled
