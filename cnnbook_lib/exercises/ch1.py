@@ -1,0 +1,196 @@
+"""Chapter 1 checks: convolution."""
+from __future__ import annotations
+
+import math  # noqa: F401
+from typing import Callable  # noqa: F401
+
+from .. import formulas as F  # noqa: F401
+from ._core import Check, register  # noqa: F401
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 1: convolution
+# ---------------------------------------------------------------------------------------------
+
+register(Check(
+    id="conv-out-size-1", chapter=1, difficulty="easy",
+    question="Output width of an 11x11, stride-4 convolution without padding on a 227-pixel input.",
+    answer=lambda: F.conv_output_size(227, 11, 4),
+    mistakes={
+        # floor((227 - 11) / 4) happens to equal the output of a 224-pixel input
+        "you forgot the +1 (a kernel that fits exactly once still gives one output), or you used "
+        "the 224-pixel input that the AlexNet paper states: floor((224 - 11)/4) + 1 is 54 too. "
+        "This layer gets 227 pixels.":
+            lambda: (227 - 11) // 4,
+        "you divided the whole input by the stride; subtract the kernel first.":
+            lambda: 227 // 4,
+        "that is (224 - 11)/4 + 1 without rounding down, for the AlexNet paper's 224-pixel input. "
+        "This layer gets 227 pixels, and the floor makes every output size a whole number.":
+            lambda: (224 - 11) / 4 + 1,
+    },
+))
+
+register(Check(
+    id="conv-params-1", chapter=1, difficulty="easy",
+    question="Parameters of a 3x3 convolution from 64 to 128 channels, with bias.",
+    answer=lambda: F.conv_params(64, 128, 3),
+    mistakes={
+        "you left out the biases (one per output channel).":
+            lambda: F.conv_params(64, 128, 3, bias=False),
+        "you counted one bias per input channel instead of one per output channel.":
+            lambda: F.conv_params(64, 128, 3, bias=False) + 64,
+        "each filter spans all input channels: multiply by C_in as well.":
+            lambda: 128 * 9 + 128,
+    },
+))
+
+register(Check(
+    id="conv-macs-1", chapter=1, difficulty="medium",
+    question="Multiply-accumulates of a 3x3 convolution, 64 to 128 channels, stride 1, padding 1, "
+             "on a 56x56 input, batch 32.",
+    answer=lambda: F.conv_macs(64, 128, 3, F.conv_output_size(56, 3, 1, 1), batch=32),
+    mistakes={
+        "that is the FLOP count: one multiply-accumulate is two FLOPs.":
+            lambda: 2 * F.conv_macs(64, 128, 3, 56, batch=32),
+        "you left out the batch of 32.":
+            lambda: F.conv_macs(64, 128, 3, 56),
+        "with padding 1 the output stays 56x56; you used the unpadded 54x54.":
+            lambda: F.conv_macs(64, 128, 3, 54, batch=32),
+    },
+))
+
+register(Check(
+    id="conv-dilated-out-1", chapter=1, difficulty="easy",
+    question="Output width of a 3x3 convolution with dilation 2, stride 1 and padding 1 on a "
+             "32-pixel input.",
+    answer=lambda: F.conv_output_size(32, 3, 1, 1, 2),
+    mistakes={
+        "dilation spreads the kernel: its extent is d(k-1)+1, not k.":
+            lambda: F.conv_output_size(32, 3, 1, 1),
+        "the dilated extent is d(k-1)+1, not d*k.":
+            lambda: 32 + 2 - 2 * 3 + 1,
+    },
+))
+
+register(Check(
+    id="pool-out-1", chapter=1, difficulty="easy",
+    question="Output width of 3x3 max pooling with stride 2, no padding and ceil_mode=True on a "
+             "56-pixel input.",
+    answer=lambda: F.pool_output_size(56, 3, 2, ceil_mode=True),
+    mistakes={
+        "with ceil_mode=True the division rounds up, so a last partial window is kept.":
+            lambda: F.pool_output_size(56, 3, 2),
+        "you forgot the +1 after the division.":
+            lambda: (56 - 3) // 2,
+    },
+))
+
+register(Check(
+    id="transposed-out-1", chapter=1, difficulty="medium",
+    question="Output width of a transposed convolution with kernel 4, stride 2, padding 1 and "
+             "output_padding 0 on a 7-pixel input.",
+    answer=lambda: F.conv_transpose_output_size(7, 4, 2, 1),
+    mistakes={
+        "that is the ordinary convolution's output size; a transposed convolution enlarges.":
+            lambda: F.conv_output_size(7, 4, 2, 1),
+        "padding crops 2p outputs of a transposed convolution; you left it out.":
+            lambda: F.conv_transpose_output_size(7, 4, 2, 0),
+        "padding crops 2p outputs of a transposed convolution; you added it instead.":
+            lambda: (7 - 1) * 2 + 2 * 1 + 4,
+    },
+))
+
+register(Check(
+    id="dense-params-1", chapter=1, difficulty="easy",
+    question="Parameters of a dense layer (with bias) from a 32x32x3 image to a 32x32x16 output.",
+    answer=lambda: F.linear_params(32 * 32 * 3, 32 * 32 * 16),
+    mistakes={
+        "you left out the biases (one per output feature).":
+            lambda: F.linear_params(32 * 32 * 3, 32 * 32 * 16, bias=False),
+        "that is a 3x3 convolution's count; a dense layer connects every input to every output.":
+            lambda: F.conv_params(3, 16, 3),
+    },
+))
+
+register(Check(
+    id="conv-activation-bytes-1", chapter=1, difficulty="medium",
+    question="Bytes of the float32 output of a 3x3 convolution, 64 to 128 channels, stride 1, "
+             "padding 1, on 56x56 inputs, batch 32.",
+    answer=lambda: F.conv_activation_bytes(128, F.conv_output_size(56, 3, 1, 1), 32),
+    mistakes={
+        "that is the number of elements: float32 takes 4 bytes each.":
+            lambda: F.conv_activation_bytes(128, 56, 32) // 4,
+        "you left out the batch of 32.":
+            lambda: F.conv_activation_bytes(128, 56, 1),
+        "that is the input (64 channels); the output has 128.":
+            lambda: F.conv_backward_cache_bytes(64, 56, 32),
+    },
+))
+
+register(Check(
+    id="im2col-bytes-1", chapter=1, difficulty="medium",
+    question="Bytes of the float32 im2col patch matrix of a 3x3 convolution on a 64x56x56 input, "
+             "stride 1, padding 1, batch 1.",
+    answer=lambda: F.im2col_bytes(64, 3, F.conv_output_size(56, 3, 1, 1)),
+    mistakes={
+        "every input value is copied into up to k*k columns: multiply the input by k^2.":
+            lambda: F.tensor_bytes((1, 64, 56, 56)),
+        "that is the number of elements: float32 takes 4 bytes each.":
+            lambda: F.im2col_elements(64, 3, 56),
+        "with padding 1 there are 56x56 output positions, not 54x54.":
+            lambda: F.im2col_bytes(64, 3, 54),
+    },
+))
+
+register(Check(
+    id="backward-flops-grouped-1", chapter=1, difficulty="hard",
+    question="Backward-pass FLOPs (input gradient plus weight gradient) of a depthwise 3x3 "
+             "convolution with 32 channels (groups=32), stride 1, padding 1, on 28x28 inputs, "
+             "batch 8.",
+    answer=lambda: F.macs_to_flops(F.conv_backward_macs(32, 32, 3, 28, groups=32, batch=8)),
+    mistakes={
+        "that is torch's FlopCounterMode figure: it counts the grouped weight gradient G times "
+        "too high.":
+            lambda: F.macs_to_flops(F.conv_macs(32, 32, 3, 28, groups=32, batch=8) * (1 + 32)),
+        "those are MACs; one MAC is two FLOPs.":
+            lambda: F.conv_backward_macs(32, 32, 3, 28, groups=32, batch=8),
+        "a depthwise filter sees one input channel: divide by the groups.":
+            lambda: F.macs_to_flops(F.conv_backward_macs(32, 32, 3, 28, batch=8)),
+    },
+))
+
+register(Check(
+    id="winograd-mults-1", chapter=1, difficulty="medium",
+    question="Multiplications of Winograd F(2x2, 3x3) for a 3x3 convolution, 16 to 16 channels, "
+             "on a 15x15 output, batch 1 (transforms not counted).",
+    answer=lambda: F.winograd_multiplications(16, 16, 15),
+    mistakes={
+        "that is direct convolution's count; Winograd needs 16 products per 2x2 tile.":
+            lambda: F.conv_macs(16, 16, 3, 15),
+        "an odd output size still needs a whole last tile: ceil(15/2) tiles per axis, not floor.":
+            lambda: 16 * 16 * (15 // 2) ** 2 * 16,
+        "each tile needs (m+r-1)^2 = 16 products per channel pair, not 4.":
+            lambda: 16 * 16 * 8 ** 2 * 4,
+        "that is direct convolution's count divided by the ideal ratio m^2 r^2/(m+r-1)^2, as if "
+        "(15/2)^2 = 56.25 tiles covered the output. Tiles are whole: ceil(15/2) = 8 per axis, and "
+        "the last tile's extra outputs are computed too.":
+            lambda: F.conv_macs(16, 16, 3, 15)
+            / float(F.winograd_reduction_expr.subs({F.wino_m: 2, F.wino_r: 3})),
+    },
+))
+
+register(Check(
+    id="attention-macs-1", chapter=1, difficulty="medium",
+    question="MACs of one self-attention layer of width 768 over the 16x16 patches of a 224x224 "
+             "image, batch 1.",
+    answer=lambda: F.attention_macs(F.conv_output_size(224, 16, 16) ** 2, 768),
+    mistakes={
+        "attention runs over patches, not pixels: 224/16 = 14 per axis.":
+            lambda: F.attention_macs(224 * 224, 768),
+        "you counted the scores and the weighted sum but not the four projections (4 T D^2).":
+            lambda: 2 * (F.conv_output_size(224, 16, 16) ** 2) ** 2 * 768,
+        "that is FLOPs; one MAC is two FLOPs.":
+            lambda: F.macs_to_flops(F.attention_macs(F.conv_output_size(224, 16, 16) ** 2, 768)),
+    },
+))
+
+

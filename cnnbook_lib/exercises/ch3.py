@@ -1,0 +1,141 @@
+"""Chapter 3 checks: 1x1, bottleneck and separable convolutions."""
+from __future__ import annotations
+
+import math  # noqa: F401
+from typing import Callable  # noqa: F401
+
+from .. import formulas as F  # noqa: F401
+from ._core import Check, register  # noqa: F401
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 3: 1x1, bottleneck and separable convolutions
+# ---------------------------------------------------------------------------------------------
+
+def _inception_3a() -> dict:
+    """Channel numbers of GoogLeNet's inception 3a, as ``architectures`` stores them."""
+    from .. import architectures
+    name, c_in, c1, c3r, c3, c5r, c5, pool_proj = architectures.GOOGLENET_STAGES[0][0]
+    return dict(c_in=c_in, c1=c1, c3r=c3r, c3=c3, c5r=c5r, c5=c5, pool_proj=pool_proj)
+
+
+def _bottleneck_weights(c: int, width: int) -> int:
+    """Weights (no biases, no batch normalization) of a ResNet bottleneck block c-width-width-c."""
+    return (F.conv_params(c, width, 1, bias=False) + F.conv_params(width, width, 3, bias=False)
+            + F.conv_params(width, c, 1, bias=False))
+
+
+#: The kernel of the rank exercise: its second row is twice its first.
+RANK_KERNEL = ((1, 2, 3), (2, 4, 6), (1, 0, 1))
+
+
+def _rank(kernel) -> int:
+    import numpy as np
+    return int(np.linalg.matrix_rank(np.array(kernel, dtype=float)))
+
+
+register(Check(
+    id="inception-5x5-macs-1", chapter=3, difficulty="easy",
+    question="MACs of the 5x5 branch of GoogLeNet's inception 3a (paper variant: a 1x1 reduction "
+             "from 192 to 16 channels, then a 5x5 convolution to 32 channels, padding 2) on a "
+             "28x28 input, batch 1.",
+    answer=lambda: (F.conv_macs(_inception_3a()["c_in"], _inception_3a()["c5r"], 1, 28)
+                    + F.conv_macs(_inception_3a()["c5r"], _inception_3a()["c5"], 5, 28)),
+    mistakes={
+        "that is the 5x5 layer applied to all 192 input channels, without the 1x1 reduction.":
+            lambda: F.conv_macs(_inception_3a()["c_in"], _inception_3a()["c5"], 5, 28),
+        "you counted only the 5x5 layer; the 1x1 reduction in front of it costs MACs too.":
+            lambda: F.conv_macs(_inception_3a()["c5r"], _inception_3a()["c5"], 5, 28),
+        "that is FLOPs; one MAC is two FLOPs.":
+            lambda: 2 * (F.conv_macs(_inception_3a()["c_in"], _inception_3a()["c5r"], 1, 28)
+                         + F.conv_macs(_inception_3a()["c5r"], _inception_3a()["c5"], 5, 28)),
+        "that is torchvision's GoogLeNet, whose '5x5' branch has a 3x3 kernel; the paper's "
+        "branch is 5x5.":
+            lambda: (F.conv_macs(_inception_3a()["c_in"], _inception_3a()["c5r"], 1, 28)
+                     + F.conv_macs(_inception_3a()["c5r"], _inception_3a()["c5"], 3, 28)),
+    },
+))
+
+register(Check(
+    id="bottleneck-params-1", chapter=3, difficulty="easy",
+    question="Weights (no biases, no batch normalization) of a ResNet bottleneck block with 1024 "
+             "input and output channels and width 256 (1x1, 3x3, 1x1).",
+    answer=lambda: _bottleneck_weights(1024, 256),
+    mistakes={
+        "that is two plain 3x3 layers at 1024 channels, the design the bottleneck replaces.":
+            lambda: 2 * F.conv_params(1024, 1024, 3, bias=False),
+        "you left out the last 1x1 layer, which expands the 256 channels back to 1024.":
+            lambda: F.conv_params(1024, 256, 1, bias=False) + F.conv_params(256, 256, 3, bias=False),
+        "the question leaves biases out (batch normalization follows every convolution).":
+            lambda: (F.conv_params(1024, 256, 1) + F.conv_params(256, 256, 3)
+                     + F.conv_params(256, 1024, 1)),
+        "the 3x3 layer has a 3x3 kernel: multiply its channel pairs by 9.":
+            lambda: (F.conv_params(1024, 256, 1, bias=False) + F.conv_params(256, 256, 1, bias=False)
+                     + F.conv_params(256, 1024, 1, bias=False)),
+    },
+))
+
+register(Check(
+    id="kernel-rank-1", chapter=3, difficulty="easy",
+    question="Rank of the 3x3 kernel with rows (1, 2, 3), (2, 4, 6), (1, 0, 1).",
+    answer=lambda: _rank(RANK_KERNEL),
+    mistakes={
+        "the second row is twice the first, so the three rows are not independent.":
+            lambda: len(RANK_KERNEL),
+        "the third row is not a multiple of the first: the kernel is not an outer product.":
+            lambda: 1,
+    },
+))
+
+register(Check(
+    id="asymmetric-saving-1", chapter=3, difficulty="medium",
+    question="Fraction of the MACs saved (a number between 0 and 1) when a 7x7 layer from C to C "
+             "channels is replaced by a 1x7 layer followed by a 7x1 layer, both C to C, all with "
+             "the same output size.",
+    answer=lambda: 1 - (F.conv_macs(64, 64, (1, 7), 17) + F.conv_macs(64, 64, (7, 1), 17))
+                   / F.conv_macs(64, 64, 7, 17),
+    mistakes={
+        "that is the ratio of the costs; the saving is one minus the ratio.":
+            lambda: (F.conv_macs(64, 64, (1, 7), 17) + F.conv_macs(64, 64, (7, 1), 17))
+                    / F.conv_macs(64, 64, 7, 17),
+        "that is the saving in percent; give it as a fraction between 0 and 1.":
+            lambda: 100 * (1 - (F.conv_macs(64, 64, (1, 7), 17) + F.conv_macs(64, 64, (7, 1), 17))
+                           / F.conv_macs(64, 64, 7, 17)),
+        "that is the saving of two square 4x4 layers; the asymmetric pair costs 7 + 7 taps, not "
+        "16 + 16.":
+            lambda: 1 - 2 * F.conv_macs(64, 64, 4, 17) / F.conv_macs(64, 64, 7, 17),
+    },
+    rel_tol=1e-3,
+))
+
+
+def _naive_3a_macs() -> int:
+    """MACs of the naive inception module with the widths of 3a: 1x1, 3x3 and 5x5 convolutions
+    on the 28x28x192 input (the max pooling branch has no MACs)."""
+    m = _inception_3a()
+    return sum(F.conv_macs(m["c_in"], co, k, 28) for co, k in ((m["c1"], 1), (m["c3"], 3), (m["c5"], 5)))
+
+
+def _reduced_3a_macs() -> int:
+    """MACs of the paper's inception 3a: both reductions, the 3x3, the 5x5 and the projection."""
+    m = _inception_3a()
+    layers = ((m["c_in"], m["c1"], 1), (m["c_in"], m["c3r"], 1), (m["c3r"], m["c3"], 3),
+              (m["c_in"], m["c5r"], 1), (m["c5r"], m["c5"], 5), (m["c_in"], m["pool_proj"], 1))
+    return sum(F.conv_macs(ci, co, k, 28) for ci, co, k in layers)
+
+
+register(Check(
+    id="naive-inception-macs-1", chapter=3, difficulty="medium",
+    question="MACs of a naive inception module with the widths of GoogLeNet's 3a (1x1 to 64, 3x3 "
+             "to 128 and 5x5 to 32 channels, 'same' padding, and a 3x3 max pooling) on a 28x28x192 "
+             "input, batch 1.",
+    answer=_naive_3a_macs,
+    mistakes={
+        "that is the reduced module of the paper (with 1x1 reductions and a pooling projection); "
+        "the naive module applies its 3x3 and 5x5 layers to all 192 channels.":
+            lambda: _reduced_3a_macs(),
+        "you left out the 1x1 branch; it is a convolution too.":
+            lambda: _naive_3a_macs() - F.conv_macs(_inception_3a()["c_in"], _inception_3a()["c1"], 1, 28),
+        "that is FLOPs; one MAC is two FLOPs.":
+            lambda: 2 * _naive_3a_macs(),
+    },
+))

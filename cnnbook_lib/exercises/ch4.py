@@ -1,0 +1,327 @@
+"""Chapter 4 checks: architectures, read as per-layer tables (and the fill-in-the-table exercise)."""
+from __future__ import annotations
+
+import math  # noqa: F401
+from typing import Callable  # noqa: F401
+
+from .. import formulas as F  # noqa: F401
+from ._core import Check, register  # noqa: F401
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 4: architectures, read as per-layer tables
+# ---------------------------------------------------------------------------------------------
+
+#: Layer types of a per-layer table and the prefix of their row names (conv1, pool1, fc1, ...).
+_TABLE_KINDS = {"Conv2d": "conv", "PartialConv": "conv", "Linear": "fc", "MaxPool2d": "pool",
+                "AvgPool2d": "pool", "Subsample": "pool", "AdaptiveAvgPool2d": "pool",
+                "LocalResponseNorm": "lrn", "EuclideanRBF": "rbf"}
+
+#: The columns of a per-layer table that an exercise may blank.
+TABLE_COLUMNS = ("volume", "params", "macs", "activation_bytes")
+
+
+def layer_table(name: str, input_size, **options):
+    """Per-layer table of network ``name`` (built on the meta device, traced by
+    :func:`cnnbook_lib.analysis.summarize` at ``input_size``, batch first).
+
+    One row per top-level layer that computes or changes the shape: convolutions, dense layers,
+    pooling (an adaptive pooling that keeps the shape is left out), normalization; activations,
+    dropout and flattening are left out (they keep the volume and have no parameters). Rows are
+    named by kind in order (``conv1``, ``pool1``, ``lrn1``, ``fc1``, ...). Columns: ``layer``,
+    ``type``, ``output`` (C x H x W), ``volume`` (output elements per image), ``params``,
+    ``macs``, ``activation_bytes`` (the output in the trace's dtype), and, not shown in the book's
+    tables, ``module`` (the layer itself) and ``input`` (its input shape).
+    """
+    import pandas as pd
+    import torch
+
+    from .. import analysis, architectures
+
+    with torch.device("meta"):
+        model = architectures.build(name, **options)
+    s = analysis.summarize(model, input_size)
+    groups: dict[str, list] = {}
+    for r in s.rows:
+        groups.setdefault(r.name.split(".")[0], []).append(r)
+    modules, counters, rows = dict(model.named_children()), {}, []
+    for top, group in groups.items():
+        module = modules.get(top)
+        kind = _TABLE_KINDS.get(type(module).__name__)
+        own = next((r for r in group if r.name == top), group[-1])
+        if kind is None or (kind == "pool" and own.input_shape == own.output_shape
+                            and type(module).__name__.startswith("Adaptive")):
+            if any(r.params or r.macs for r in group):
+                raise ValueError(f"{name}: layer {top} ({type(module).__name__}) has a cost but "
+                                 "no row kind in the table")
+            continue
+        counters[kind] = counters.get(kind, 0) + 1
+        out = tuple(own.output_shape[1:])
+        rows.append({"layer": f"{kind}{counters[kind]}", "type": type(module).__name__,
+                     "output": "×".join(map(str, out)), "volume": math.prod(out),
+                     "params": sum(r.params for r in group), "macs": sum(r.macs for r in group),
+                     "activation_bytes": own.activation_bytes, "module": module,
+                     "input": tuple(own.input_shape[1:])})
+    table = pd.DataFrame(rows)
+    table.attrs.update(params=s.params, macs=s.macs, network=name, input_size=tuple(input_size))
+    return table
+
+
+#: The fill-in-the-table exercises: the network, how it is built, its input, the blanked cells.
+FILL_IN_TABLES = {
+    "alexnet": dict(name="alexnet", options={"variant": "paper"}, input_size=(1, 3, 227, 227),
+                    blanks=(("conv1", "volume"), ("pool1", "volume"), ("conv2", "params"),
+                            ("conv2", "macs"), ("conv3", "params"), ("fc1", "params"),
+                            ("conv5", "activation_bytes"))),
+    "vgg16": dict(name="vgg16", options={}, input_size=(1, 3, 224, 224),
+                  blanks=(("conv2", "macs"), ("pool1", "volume"), ("conv13", "params"),
+                          ("fc1", "params"), ("conv1", "activation_bytes"))),
+}
+
+_TABLES: dict = {}
+
+
+def _fill_in_source(table_id: str):
+    if table_id not in FILL_IN_TABLES:
+        raise ValueError(f"unknown table {table_id!r}; valid: {', '.join(FILL_IN_TABLES)}")
+    if table_id not in _TABLES:
+        spec = FILL_IN_TABLES[table_id]
+        _TABLES[table_id] = layer_table(spec["name"], spec["input_size"], **spec["options"])
+    return _TABLES[table_id]
+
+
+def fill_in_check_id(table_id: str, layer: str, column: str) -> str:
+    """The id of the check of one blank cell, e.g. ``table-alexnet-conv2-params``."""
+    return f"table-{table_id}-{layer}-{column.replace('_', '-')}"
+
+
+def fill_in_table(table_id: str):
+    """The per-layer table of exercise ``table_id`` (:data:`FILL_IN_TABLES`) with its blank
+    cells shown as ``??? (a)``, ``??? (b)``, ...; ``attrs["blanks"]`` maps each letter to the id of
+    the check that grades it (``check(id, answer)``)."""
+    spec = FILL_IN_TABLES.get(table_id)
+    table = _fill_in_source(table_id)
+    shown = table.drop(columns=["module", "input"]).astype(object)
+    for c in TABLE_COLUMNS:
+        shown[c] = [f"{v:,}" for v in table[c]]
+    blanks = {}
+    position = {layer: i for i, layer in enumerate(table.layer)}
+    ordered = sorted(spec["blanks"], key=lambda b: (position[b[0]], TABLE_COLUMNS.index(b[1])))
+    for letter, (layer, column) in zip("abcdefghijklmnopqrstuvwxyz", ordered):
+        shown.loc[shown.layer == layer, column] = f"??? ({letter})"
+        blanks[letter] = fill_in_check_id(table_id, layer, column)
+    shown.attrs.update(table.attrs, blanks=blanks)
+    return shown
+
+
+def _cell(table_id: str, layer: str, column: str):
+    table = _fill_in_source(table_id)
+    return int(table.loc[table.layer == layer, column].iloc[0])
+
+
+def _row(table_id: str, layer: str) -> dict:
+    table = _fill_in_source(table_id)
+    return table.loc[table.layer == layer].iloc[0].to_dict()
+
+
+def _previous(table_id: str, layer: str) -> dict:
+    table = _fill_in_source(table_id)
+    i = int((table.layer == layer).to_numpy().argmax())
+    return table.iloc[i - 1].to_dict()
+
+
+def _fill_in_mistakes(table_id: str, layer: str, column: str) -> dict[str, Callable[[], float]]:
+    """Wrong answers that typical mistakes give for one cell, each computed by the formulas."""
+    r = _row(table_id, layer)
+    m, out, inp = r["module"], r["output"], r["input"]
+    c_out, h_out = (int(x) for x in out.split("×")[:2]) if "×" in out else (int(out), 1)
+    right = _cell(table_id, layer, column)
+    mistakes: dict[str, Callable[[], float]] = {}
+    kind = type(m).__name__
+    if column == "volume":
+        mistakes["the volume counts every channel: C x H x W, not H x W."] = lambda: right // c_out
+        if kind == "Conv2d":
+            k, s, p = m.kernel_size[0], m.stride[0], m.padding[0]
+            hint = "you forgot the +1 of the output size, floor((n + 2p - k)/s) + 1."
+            if table_id == "alexnet" and layer == "conv1":   # 224 - 11 and 227 - 11 floor alike
+                hint = ("you forgot the +1 of the output size, floor((n + 2p - k)/s) + 1, or you "
+                        f"used the paper's 224-pixel input; this layer gets {inp[-1]} pixels.")
+            mistakes[hint] = lambda: c_out * ((inp[-1] + 2 * p - k) // s) ** 2
+        if kind == "MaxPool2d":
+            k, s = m.kernel_size, m.stride
+            other = F.pool_output_size(inp[-1], k, s, m.padding, not m.ceil_mode)
+            if other != h_out:
+                mistakes[f"this pooling rounds {'up' if m.ceil_mode else 'down'} "
+                         f"(ceil_mode={m.ceil_mode})."] = lambda: c_out * other ** 2
+            if k != s:
+                mistakes[f"the windows overlap: the stride is {s}, not the window {k}."] = (
+                    lambda: c_out * F.pool_output_size(inp[-1], k, k) ** 2)
+            mistakes["that is the pooling's input; the row gives its output."] = (
+                lambda: math.prod(inp))
+    elif column == "params" and kind == "Conv2d":
+        ci, co, k, g = m.in_channels, m.out_channels, m.kernel_size[0], m.groups
+        mistakes["you left out the biases (one per output channel)."] = (
+            lambda: F.conv_params(ci, co, k, g, bias=False))
+        if g > 1:
+            mistakes[f"this layer is grouped ({g} groups, one per GPU): each filter sees "
+                     f"C_in/{g} channels."] = lambda: F.conv_params(ci, co, k)
+        else:
+            mistakes["each filter sees all the input channels: multiply by C_in."] = (
+                lambda: F.conv_params(1, co, k))
+            if table_id == "alexnet":
+                mistakes["this layer is not grouped: conv3 sees the maps of both GPUs."] = (
+                    lambda: F.conv_params(ci, co, k, 2))
+    elif column == "params":
+        fi, fo = m.in_features, m.out_features
+        mistakes["you left out the biases (one per output unit)."] = (
+            lambda: F.linear_params(fi, fo, bias=False))
+        prev = _previous(table_id, layer)
+        if prev["layer"].startswith("pool"):
+            before = _previous(table_id, prev["layer"])["volume"]
+            mistakes["the dense layer reads the pooled maps, not the maps before pooling."] = (
+                lambda: F.linear_params(before, fo))
+    elif column == "macs":
+        ci, co, k, g = m.in_channels, m.out_channels, m.kernel_size[0], m.groups
+        if g == 2:      # forgetting the two groups and counting FLOPs both double the MACs
+            mistakes["that is twice the MACs: either you counted FLOPs (one MAC is two FLOPs) "
+                     "or you ignored the grouping (2 groups: each filter sees C_in/2 "
+                     "channels)."] = lambda: F.macs_to_flops(right)
+        else:
+            mistakes["that is the FLOP count: one MAC is two FLOPs."] = (
+                lambda: F.macs_to_flops(right))
+            if g > 1:
+                mistakes[f"this layer is grouped ({g} groups): each filter sees C_in/{g} "
+                         "channels."] = lambda: F.conv_macs(ci, co, k, h_out)
+        mistakes["each output value is a dot product over (C_in/G) k^2 inputs: multiply by "
+                 "C_in/G too."] = lambda: F.conv_macs(g, co, k, h_out, g)
+        mistakes["bias additions are not multiply-accumulates: leave them out."] = (
+            lambda: right + F.conv_bias_adds(co, h_out))
+        if inp[-1] != h_out:
+            mistakes["count one dot product per output position, not per input position."] = (
+                lambda: F.conv_macs(ci, co, k, inp[-1], g))
+    elif column == "activation_bytes":
+        mistakes["that is the number of elements: float32 takes 4 bytes each."] = (
+            lambda: _cell(table_id, layer, "volume"))
+        mistakes["that is the layer's input; the row gives its output."] = (
+            lambda: F.tensor_bytes(math.prod(inp), "float32"))
+    return mistakes
+
+
+class _LazyMistakes(dict):
+    """The mistakes of one blank cell, computed on first use (tracing the network then, not when
+    the module is imported)."""
+
+    def __init__(self, table_id: str, layer: str, column: str):
+        super().__init__()
+        self._key, self._filled = (table_id, layer, column), False
+
+    def _fill(self) -> None:
+        if not self._filled:
+            self._filled = True
+            self.update(_fill_in_mistakes(*self._key))
+
+    def items(self):
+        self._fill()
+        return super().items()
+
+    def values(self):
+        self._fill()
+        return super().values()
+
+    def keys(self):
+        self._fill()
+        return super().keys()
+
+    def __iter__(self):
+        self._fill()
+        return super().__iter__()
+
+    def __len__(self):
+        self._fill()
+        return super().__len__()
+
+    def __getitem__(self, key):
+        self._fill()
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        self._fill()
+        return super().__contains__(key)
+
+
+_COLUMN_WORDS = {"volume": "output volume (elements per image)", "params": "parameters",
+                 "macs": "multiply-accumulates per image", "activation_bytes":
+                 "bytes of the float32 output per image"}
+
+for _table_id, _spec in FILL_IN_TABLES.items():
+    for _layer, _column in _spec["blanks"]:
+        register(Check(
+            id=fill_in_check_id(_table_id, _layer, _column), chapter=4, difficulty="medium",
+            question=f"The {_COLUMN_WORDS[_column]} of layer {_layer} of {_table_id} "
+                     f"(cnnbook_lib.exercises.fill_in_table({_table_id!r})).",
+            answer=lambda t=_table_id, l=_layer, c=_column: _cell(t, l, c),
+            mistakes=_LazyMistakes(_table_id, _layer, _column)))
+
+
+def _lenet5_c3_params(full: bool = False, bias: bool = True) -> int:
+    from ..architectures import LENET5_C3_TABLE
+    if full:
+        return F.conv_params(6, len(LENET5_C3_TABLE), 5, bias=bias)
+    return sum(F.conv_params(len(inputs), 1, 5, bias=bias) for inputs in LENET5_C3_TABLE)
+
+
+register(Check(
+    id="lenet5-c3-params-1", chapter=4, difficulty="easy",
+    question="Trainable parameters of LeNet-5's C3: 16 maps of 5x5 filters, each map connected to "
+             "the S2 maps of Table I of LeCun et al. (1998), one bias per map.",
+    answer=_lenet5_c3_params,
+    mistakes={
+        "that is a full C3 (every map sees all six S2 maps), the modern variant; the paper's "
+        "Table I connects each map to only 3, 4 or 6 of them.": lambda: _lenet5_c3_params(True),
+        "you left out the 16 biases.": lambda: _lenet5_c3_params(bias=False),
+    },
+))
+
+
+def _alexnet_neurons(with_input: bool = False, with_pools: bool = False) -> int:
+    if "alexnet-torchvision" not in _TABLES:
+        _TABLES["alexnet-torchvision"] = layer_table("alexnet", (1, 3, 224, 224))
+    table = _TABLES["alexnet-torchvision"]
+    kinds = ("conv", "fc", "pool") if with_pools else ("conv", "fc")
+    n = int(table.loc[table.layer.str.rstrip("0123456789").isin(kinds), "volume"].sum())
+    return n + (3 * 224 * 224 if with_input else 0)
+
+
+register(Check(
+    id="alexnet-neurons-1", chapter=4, difficulty="medium",
+    question="Neurons of torchvision's single-GPU AlexNet on a 224x224 input: the outputs of its "
+             "five convolutional and three dense layers, per image.",
+    answer=_alexnet_neurons,
+    mistakes={
+        "the input pixels are not neurons: leave the image out.":
+            lambda: _alexnet_neurons(with_input=True),
+        "pooling outputs are not counted as neurons (the paper counts the layers with weights).":
+            lambda: _alexnet_neurons(with_pools=True),
+    },
+))
+
+
+def _vgg16_shares(kind: str = "params") -> dict[str, float]:
+    table = _fill_in_source("vgg16")
+    fc = table.loc[table.layer.str.startswith("fc"), kind]
+    total = table.attrs[kind]
+    return {"head": 100 * fc.sum() / total, "fc1": 100 * fc.iloc[0] / total}
+
+
+register(Check(
+    id="vgg16-head-share-1", chapter=4, difficulty="easy", unit="%",
+    question="Share of VGG-16's parameters in its three dense layers, in percent.",
+    answer=lambda: _vgg16_shares()["head"], rel_tol=0.002,
+    mistakes={
+        "answer in percent, not as a fraction.": lambda: _vgg16_shares()["head"] / 100,
+        "that is the first dense layer alone; the head has three.": lambda: _vgg16_shares()["fc1"],
+        "that is the head's share of the MACs, not of the parameters.":
+            lambda: _vgg16_shares("macs")["head"],
+    },
+))
+
+
