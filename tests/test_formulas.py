@@ -282,6 +282,24 @@ def test_grouped_ratio_matches_counted_flops(groups):
     assert F.grouped_cost_ratio(groups) == Fraction(grouped, dense) == Fraction(1, groups)
 
 
+@pytest.mark.parametrize("c_in,c_out,t,hw", [(16, 24, 6, 14), (24, 24, 6, 7), (8, 16, 1, 9),
+                                             (32, 16, 4, 5)])
+def test_inverted_residual_macs_match_counted_flops(c_in, c_out, t, hw):
+    """MobileNetV2's block (Sandler et al. 2018, Section 5: h w t d' (d' + k^2 + d'')) against
+    FlopCounterMode on the library's block; with t = 1 the block has no expansion layer, and the
+    formula's first term is then the cost of a 1x1 layer that is not there."""
+    from torch.utils.flop_counter import FlopCounterMode
+    from cnnbook_lib import architectures as A
+    block = A.inverted_residual(c_in, c_out, 1, t).to("meta")
+    with FlopCounterMode(display=False) as counter:
+        block(torch.empty(1, c_in, hw, hw, **META))
+    values = {F.c_in: c_in, F.c_out: c_out, F.t_exp: t, F.k: 3, F.h_out: hw, F.w_out: hw, F.N: 1}
+    expected = int(F.inverted_residual_macs_expr.subs(values))
+    if t == 1:
+        expected -= F.conv_macs(c_in, c_in, 1, hw)
+    assert counter.get_total_flops() == 2 * expected
+
+
 def test_expressions_are_sympy_and_render():
     """Every expression typesets; every closed-form one (no sums over indexed tensors, which
     describe the operation element by element) also compiles to JavaScript."""

@@ -18,7 +18,8 @@ __all__ = ["conv_params_expr", "conv_macs_expr", "conv_transpose_macs_expr", "li
            "conv_grad_input_macs_expr", "conv_grad_weight_macs_expr", "separable_ratio",
            "grouped_ratio", "conv_params", "conv_macs", "conv_flops", "macs_to_flops",
            "conv_transpose_macs", "conv_bias_adds", "conv_backward_macs", "linear_params",
-           "linear_macs", "batchnorm_params", "separable_cost_ratio", "grouped_cost_ratio"]
+           "linear_macs", "batchnorm_params", "separable_cost_ratio", "grouped_cost_ratio",
+           "t_exp", "inverted_residual_macs_expr"]
 
 #: Parameters of a 2-D convolution: weights C_out * (C_in / G) * k_h * k_w, plus C_out biases.
 conv_params_expr = c_out * (c_in / g) * k_h * k_w + beta * c_out
@@ -55,6 +56,21 @@ separable_ratio = sp.simplify(sp.expand((_depthwise_macs + _pointwise_macs) / _s
 #: Grouped over ungrouped convolution (parameters or MACs, without bias).
 grouped_ratio = sp.simplify(conv_macs_expr / conv_macs_expr.subs(g, 1))
 
+#: Expansion factor t of MobileNetV2's inverted residual block.
+t_exp = sp.Symbol("t", integer=True, positive=True)
+
+
+def _block_layer(ci, co, kk, groups):
+    return conv_macs_expr.subs({c_in: ci, c_out: co, k_h: kk, k_w: kk, g: groups})
+
+
+#: MACs of MobileNetV2's inverted residual block at stride 1 (Sandler et al. 2018, Section 5):
+#: a 1x1 expansion from C_in to t C_in channels, a k x k depthwise convolution on them and a
+#: linear 1x1 projection to C_out, all on H_out x W_out maps: N H W t C_in (C_in + k^2 + C_out).
+inverted_residual_macs_expr = sp.factor(_block_layer(c_in, t_exp * c_in, 1, 1)
+                                        + _block_layer(t_exp * c_in, t_exp * c_in, k, t_exp * c_in)
+                                        + _block_layer(t_exp * c_in, c_out, 1, 1))
+
 EXPRESSIONS.update({
     "conv_params": conv_params_expr,
     "conv_macs": conv_macs_expr,
@@ -67,6 +83,7 @@ EXPRESSIONS.update({
     "conv_grad_weight_macs": conv_grad_weight_macs_expr,
     "separable_ratio": separable_ratio,
     "grouped_ratio": grouped_ratio,
+    "inverted_residual_macs": inverted_residual_macs_expr,
 })
 
 _conv_params = _compile(conv_params_expr, (c_in, c_out, k_h, k_w, g, beta))
