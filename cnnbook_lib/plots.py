@@ -222,3 +222,122 @@ def loglog_compare(ax, predicted: Sequence[float], measured: Sequence[float], xn
         for x, y, text in zip(p, m, labels):
             ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
     label(ax, xname, yname, xunit=unit, yunit=unit)
+
+
+#: Colours of shared weights in :func:`weight_pattern` (matplotlib's tab10, which keeps ten hues
+#: apart), the colour of a weight used once, and of an entry that is no weight at all.
+SHARED_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                 "#17becf", "#bcbd22", "#7f7f7f"]
+FREE_WEIGHT_COLOR = "#5b6770"
+NO_WEIGHT_COLOR = "#f2f2f2"
+
+
+def weight_pattern(ax, ids, *, title: str = "", xlabel: str = "input", ylabel: str = "output",
+                   legend: bool = False) -> int:
+    """Draw a weight matrix by *which* weight sits in each entry, not by its value.
+
+    ``ids`` is a 2-D integer array: a negative entry is no weight (a structural zero, drawn pale),
+    equal non-negative ids are one weight used in several places (each such shared weight gets its
+    own colour from :data:`SHARED_COLORS`), and an id used once is a free weight (drawn dark grey).
+    Returns the number of distinct weights, which is what ``numel()`` of the layer counts.
+    """
+    a = np.asarray(ids)
+    if a.ndim != 2 or not np.issubdtype(a.dtype, np.integer):
+        raise ValueError(f"ids must be a 2-D integer array, got {a.dtype} of shape {a.shape}")
+    used, counts = np.unique(a[a >= 0], return_counts=True)
+    shared = [int(v) for v, c in zip(used, counts) if c > 1]
+    if len(shared) > len(SHARED_COLORS):
+        raise ValueError(f"at most {len(SHARED_COLORS)} shared weights can be told apart by "
+                         f"colour, got {len(shared)}")
+    colour = {v: SHARED_COLORS[i] for i, v in enumerate(shared)}
+    rgb = np.empty(a.shape + (3,))
+    for (i, j), v in np.ndenumerate(a):
+        c = NO_WEIGHT_COLOR if v < 0 else colour.get(int(v), FREE_WEIGHT_COLOR)
+        rgb[i, j] = matplotlib.colors.to_rgb(c)
+    ax.imshow(rgb, interpolation="nearest")
+    ax.set_xticks(np.arange(-0.5, a.shape[1], 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, a.shape[0], 1), minor=True)
+    ax.grid(which="minor", color="white", linewidth=0.6, alpha=1)
+    ax.grid(which="major", visible=False)
+    ax.tick_params(which="both", length=0, labelsize=7)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if legend:
+        from matplotlib.patches import Patch
+        handles = [Patch(color=NO_WEIGHT_COLOR, label="no weight (always 0)")]
+        if len(shared) < len(used):
+            handles.append(Patch(color=FREE_WEIGHT_COLOR, label="a weight of its own"))
+        handles += [Patch(color=colour[v], label=f"shared weight {v}") for v in shared]
+        ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return int(used.size)
+
+
+def window_positions(ax, n: int, k: int, s: int = 1, p: int = 0, d: int = 1, *,
+                     title: str = "") -> int:
+    """Draw one axis of a convolution: the ``n`` input cells with ``p`` padded cells on each side
+    (hatched), and under them one row per window position, its taps (``k`` of them, ``d`` apart)
+    filled and its span outlined. Input cells that no window reads (what the floor of the output
+    size drops) are outlined in red. Returns the number of windows, counted position by position
+    (starts 0, s, 2s, ... while the window fits), not from the formula."""
+    from matplotlib.patches import Rectangle
+
+    for name, v, lo in (("n", n, 1), ("k", k, 1), ("s", s, 1), ("p", p, 0), ("d", d, 1)):
+        if int(v) != v or v < lo:
+            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+    total, span = n + 2 * p, d * (k - 1) + 1
+    if span > total:
+        raise ValueError(f"kernel {k} (effective {span}) is larger than padded input {total} "
+                         f"(n={n}, p={p})")
+    starts = list(range(0, total - span + 1, s))
+    read = {t + d * u for t in starts for u in range(k)}
+    for c in range(total):
+        padded = c < p or c >= p + n
+        ax.add_patch(Rectangle((c, 0), 1, 1, facecolor="#d9d9d9" if padded else "white",
+                               edgecolor=COLORS["neutral"], hatch="///" if padded else None, lw=0.8))
+        if not padded:
+            ax.text(c + 0.5, 0.5, str(c - p), ha="center", va="center", fontsize=7)
+            if c not in read:
+                ax.add_patch(Rectangle((c + 0.08, 0.08), 0.84, 0.84, fill=False,
+                                       edgecolor=COLORS["measured"], lw=1.8))
+    for row, t in enumerate(starts, start=1):
+        y = -1.25 * row
+        ax.add_patch(Rectangle((t, y + 0.15), span, 0.7, fill=False,
+                               edgecolor=COLORS["formula"], lw=0.8))
+        for u in range(k):
+            ax.add_patch(Rectangle((t + d * u + 0.15, y + 0.3), 0.7, 0.4,
+                                   facecolor=COLORS["formula"], edgecolor="none"))
+        ax.text(-0.4, y + 0.5, f"out {row - 1}", ha="right", va="center", fontsize=7)
+    ax.set_xlim(-2.6, total + 0.2)
+    ax.set_ylim(-1.25 * len(starts) - 0.1, 1.1)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return len(starts)
+
+
+def box3d(ax, x: float, y: float, width: float, height: float, depth: float, *, color: str,
+          alpha: float = 1.0, lw: float = 0.8, slant: float = 0.5):
+    """An oblique drawing of a box (a tensor of ``depth`` channels of ``height`` x ``width``
+    cells): its front face has its lower left corner at ``(x, y)``, and the depth recedes up and
+    to the right by ``slant`` per unit. Returns the (front, top, side) polygons."""
+    from matplotlib.patches import Polygon
+
+    if min(width, height) <= 0 or depth < 0:
+        raise ValueError(f"a box needs width, height > 0 and depth >= 0, got {width}, {height}, "
+                         f"{depth}")
+    dx, dy = depth * slant, depth * slant
+    face = matplotlib.colors.to_rgba(color, alpha)
+    shade = tuple(0.8 * c for c in face[:3]) + (alpha,)
+    light = tuple(c + 0.4 * (1 - c) for c in face[:3]) + (alpha,)
+    front = Polygon([(x, y), (x + width, y), (x + width, y + height), (x, y + height)],
+                    facecolor=face, edgecolor=COLORS["neutral"], lw=lw)
+    top = Polygon([(x, y + height), (x + width, y + height), (x + width + dx, y + height + dy),
+                   (x + dx, y + height + dy)], facecolor=light, edgecolor=COLORS["neutral"], lw=lw)
+    side = Polygon([(x + width, y), (x + width + dx, y + dy), (x + width + dx, y + height + dy),
+                    (x + width, y + height)], facecolor=shade, edgecolor=COLORS["neutral"], lw=lw)
+    for poly in (top, side, front):
+        ax.add_patch(poly)
+    return front, top, side

@@ -126,3 +126,65 @@ def test_roofline_draws_ceilings_and_labels_the_ridge_point():
         plots.roofline(ax, 0, 1, [1])
     with pytest.raises(ValueError, match="intensity"):
         plots.roofline(ax, 1, 1, [])
+
+
+def test_weight_pattern_counts_distinct_weights_like_numel():
+    """Dense, locally connected and convolution matrices of a 1-D layer (n=5, k=3): the count
+    returned is the layer's numel(), shared weights get colours and absent ones the pale one."""
+    import torch
+    n, k = 5, 3
+    m = n - k + 1
+    dense = np.arange(m * n).reshape(m, n)
+    local = -np.ones((m, n), dtype=int)
+    conv = -np.ones((m, n), dtype=int)
+    for i in range(m):
+        local[i, i:i + k] = np.arange(k) + k * i
+        conv[i, i:i + k] = np.arange(k)
+    fig, axes = plots.figure(3)
+    assert plots.weight_pattern(axes[0], dense) == torch.nn.Linear(n, m, bias=False).weight.numel()
+    assert plots.weight_pattern(axes[1], local) == m * k
+    assert plots.weight_pattern(axes[2], conv, legend=True) == torch.nn.Conv1d(1, 1, k, bias=False).weight.numel()
+    rgb = axes[2].get_images()[0].get_array()
+    assert np.allclose(rgb[0, 0], rgb[1, 1]) and not np.allclose(rgb[0, 0], rgb[0, 1])
+    assert np.allclose(rgb[0, 4], matplotlib.colors.to_rgb(plots.NO_WEIGHT_COLOR))
+    assert np.allclose(axes[1].get_images()[0].get_array()[0, 0],
+                       matplotlib.colors.to_rgb(plots.FREE_WEIGHT_COLOR))
+    labels = [t.get_text() for t in axes[2].get_legend().get_texts()]
+    assert labels == ["no weight (always 0)"] + [f"shared weight {v}" for v in range(k)]
+    with pytest.raises(ValueError, match="integer"):
+        plots.weight_pattern(axes[0], np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="at most 10 shared"):
+        plots.weight_pattern(axes[0], np.tile(np.arange(11), (2, 1)))
+
+
+def test_window_positions_count_matches_torch():
+    """The windows drawn are as many as torch's output size, and the unread cells are exactly
+    the input cells that no output's receptive window touches (found with autograd)."""
+    import random
+    import torch
+    rng = random.Random(1)
+    for _ in range(40):
+        n, k, s, p, d = rng.randint(1, 12), rng.randint(1, 4), rng.randint(1, 3), rng.randint(0, 2), rng.randint(1, 2)
+        fig, ax = plots.figure()
+        if d * (k - 1) + 1 > n + 2 * p:
+            with pytest.raises(ValueError, match="larger than padded input"):
+                plots.window_positions(ax, n, k, s, p, d)
+            continue
+        x = torch.zeros(1, 1, n, requires_grad=True)
+        y = torch.nn.functional.conv1d(x, torch.ones(1, 1, k), stride=s, padding=p, dilation=d)
+        y.sum().backward()
+        assert plots.window_positions(ax, n, k, s, p, d) == y.shape[-1]
+        red = [r for r in ax.patches if r.get_edgecolor()[:3] == matplotlib.colors.to_rgb(plots.COLORS["measured"])]
+        assert len(red) == int((x.grad == 0).sum())
+    with pytest.raises(ValueError, match="s must be"):
+        plots.window_positions(ax, 5, 3, 0)
+
+
+def test_box3d_draws_three_faces():
+    fig, ax = plots.figure()
+    front, top, side = plots.box3d(ax, 1, 2, 3, 4, 2, color="#1f5fa8", slant=0.5)
+    assert len(ax.patches) == 3
+    assert np.allclose(front.get_xy()[:4], [(1, 2), (4, 2), (4, 6), (1, 6)])
+    assert np.allclose(top.get_xy()[2], (5, 7))            # back corner: depth 2 x slant 0.5
+    with pytest.raises(ValueError, match="width, height"):
+        plots.box3d(ax, 0, 0, 0, 1, 1, color="k")
