@@ -17,6 +17,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from cnnbook_lib import bench
+from cnnbook_lib.bench import roofline as roofline_mod
 from cnnbook_lib.bench import sweep as sweep_mod
 from cnnbook_lib.bench import timing
 from cnnbook_lib.bench.roofline import Ceilings, ConvLayer, predict
@@ -151,7 +152,50 @@ def test_time_conv_cpu_records_config_and_restores():
     assert m.config["groups"] == 2 and m.config["layout"] == "NCHW"
     assert m.config["cudnn_benchmark"] is True and m.config["tf32"] is True
     assert any("conv" in name for name in m.kernels)
-    assert m.config["rotation_copies"] == 1
+    # the inputs rotate past the CPU's last-level cache, as on CUDA past L2
+    set_bytes = 4 * (2 * 4 * 12 * 12 + 8 * 2 * 3 * 3 + 2 * 8 * 12 * 12)     # x, w, y in float32
+    assert m.config["set_bytes"] == set_bytes
+    assert m.config["cache_bytes"] == timing._cache_bytes("cpu") > 0
+    assert m.config["rotation_copies"] == bench.rotation_count(set_bytes, m.config["cache_bytes"])
+    warm = bench.time_conv(4, 8, 3, 12, batch=2, padding=1, groups=2, threads=1, repeats=3,
+                           kernels=False, rotate=False, device="cpu")
+    assert warm.config["rotation_copies"] == 1
+
+
+def test_cpu_rotation_exceeds_twice_the_cache():
+    """The copies of a layer's inputs together exceed 2 x the last-level cache, one fewer would
+    not (so every call reads memory, and no more memory is used than that needs)."""
+    cache = timing._cache_bytes("cpu")
+    for c, hw, groups in [(16, 28, 1), (64, 14, 64), (32, 56, 1)]:
+        m = bench.time_conv(c, c, 3, hw, padding=1, groups=groups, threads=1, repeats=1,
+                            warmup=0, kernels=False, device="cpu", min_sample_s=1e-4)
+        copies, set_bytes = m.config["rotation_copies"], m.config["set_bytes"]
+        assert set_bytes == ConvLayer(c, c, 3, hw, padding=1, groups=groups).min_bytes
+        if copies < 256:                                      # not capped
+            assert copies * set_bytes >= 2 * cache > (copies - 1) * set_bytes
+
+
+def test_cpu_cache_size_from_sysfs(tmp_path):
+    """The last-level cache is the largest data or unified cache of the highest level, read the
+    way Linux writes it (an instruction cache never counts)."""
+    for i, (level, kind, size) in enumerate([(1, "Data", "48K"), (1, "Instruction", "32K"),
+                                             (2, "Unified", "2048K"), (3, "Unified", "32768K")]):
+        d = tmp_path / f"index{i}"
+        d.mkdir()
+        (d / "level").write_text(f"{level}\n")
+        (d / "type").write_text(f"{kind}\n")
+        (d / "size").write_text(f"{size}\n")
+    assert timing._cpu_cache_bytes(str(tmp_path)) == (32 * 2 ** 20, "L3, /sys/devices/system/cpu")
+    assert timing._parse_cache_size("1M") == 2 ** 20 and timing._parse_cache_size("512") == 512
+    with pytest.raises(ValueError, match="cache size"):
+        timing._parse_cache_size("lots")
+    assert timing._cpu_cache_bytes(str(tmp_path / "none"))[0] == timing.DEFAULT_CPU_CACHE_BYTES
+    # on this machine, whatever its caches: a positive size no smaller than any cache listed
+    caches = timing._cpu_caches()
+    if caches:
+        assert timing._cpu_cache_bytes()[0] == max(
+            size for level, kind, size in caches
+            if kind != "Instruction" and level == max(c[0] for c in caches if c[1] != "Instruction"))
 
 
 def test_time_conv_validates_the_layer():
@@ -217,11 +261,33 @@ def test_roofline_memory_bound_depthwise_half():
 
 def test_ceilings_cpu_small():
     before = _state()
-    c = bench.ceilings("cpu", copy_bytes=4 * 2 ** 20, matmul_n=128, repeats=3, threads=1)
+    c = bench.ceilings("cpu", copy_bytes=4 * 2 ** 20, matmul_n=128, repeats=5, threads=1)
     assert _state() == before
     assert c.bandwidth > 0 and set(c.flops) == {"float32"} and c.flops["float32"] > 0
     assert c.details["threads"] == 1
     assert Ceilings.from_dict(json.loads(json.dumps(c.to_dict()))) == c
+    # the ceilings use the median of their samples, the layers' statistic, not the best sample
+    mm, copy = c.details["matmul_float32"], c.details["copy"]
+    assert c.flops["float32"] == pytest.approx(2 * 128 ** 3 / mm["median_s"], rel=1e-12)
+    assert c.bandwidth == pytest.approx(2 * 4 * 2 ** 20 / copy["median_s"], rel=1e-12)
+    assert mm["best_s"] <= mm["median_s"] and c.details["statistic"] == "median"
+    # the peak size was checked against smaller ones, and the record says how it came out
+    rates = {int(n): r for n, r in mm["rates"].items()}
+    assert sorted(rates) == [32, 64, 128] and rates[128] == c.flops["float32"]
+    assert mm["reaches_peak"] == roofline_mod._reaches_peak(rates, 128)
+
+
+def test_peak_check_rejects_a_size_still_ramping_up():
+    tol = roofline_mod.PEAK_TOLERANCE
+    assert roofline_mod._reaches_peak({256: 20e9, 512: 30e9, 1024: 31e9}, 1024)
+    assert roofline_mod._reaches_peak({256: 20e9, 512: 30e9, 1024: 30e9 * (1 - tol)}, 1024)
+    assert not roofline_mod._reaches_peak({256: 20e9, 512: 30e9, 1024: 30e9 * (1 - tol) * 0.99},
+                                          1024)
+    assert not roofline_mod._reaches_peak({256: 20e9, 512: 30e9, 1024: 25e9}, 1024, tolerance=0)
+    assert roofline_mod._reaches_peak({64: 1e9}, 64)                 # nothing smaller to beat
+    assert roofline_mod._ladder(1024) == [256, 512, 1024] and roofline_mod._ladder(2) == [1, 2]
+    with pytest.raises(ValueError, match="rates must map"):
+        roofline_mod._reaches_peak({256: 1e9}, 1024)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,6 +344,13 @@ def test_results_round_trip(tmp_path):
     assert row["flops"] == layer.flops and row["min_bytes"] == layer.min_bytes
     assert row["pred_roofline_s"] == pytest.approx(max(layer.flops / 1e11, layer.min_bytes / 1e10))
     assert row["median_s"] == pytest.approx(float(np.median(row["samples_s"])))
+    assert row["warm_median_s"] == pytest.approx(float(np.median(row["warm_samples_s"])))
+    for samples, noisy in [(row["samples_s"], row["noisy"]),
+                           (row["warm_samples_s"], row["warm_noisy"])]:
+        q1, med, q3 = np.percentile(samples, [25, 50, 75])
+        assert noisy == bool((q3 - q1) / med > 0.1)               # the book's noise rule
+    assert row["rotation_copies"] == bench.rotation_count(layer.min_bytes, row["cache_bytes"])
+    assert df.attrs["metadata"]["note"] is None and "rotated" in df.attrs["protocol"]["cache"]
     assert json.loads(text) == doc
 
 
@@ -303,6 +376,16 @@ def test_shipped_results_load():
     assert cpu.attrs["label"].startswith("CPU")
     assert (cpu["median_s"] > 0).all()
     assert (cpu["pred_roofline_s"] >= cpu["pred_flops_only_s"]).all()
+    # recorded with the inputs rotated past the last-level cache, and the ceilings as medians
+    assert (cpu["rotation_copies"] == [bench.rotation_count(b, c) for b, c in
+                                       zip(cpu["min_bytes"], cpu["cache_bytes"])]).all()
+    assert (cpu["rotation_copies"] > 1).any() and (cpu["cache_bytes"] > 0).all()
+    meta, ceil = cpu.attrs["metadata"], cpu.attrs["ceilings"]
+    assert meta["threads"] == 1 and meta["note"] and meta["cpu_cache_bytes"] > 0
+    assert ceil["details"]["statistic"] == "median"
+    n = ceil["details"]["matmul_n"]
+    assert ceil["flops"]["float32"] == pytest.approx(
+        2 * n ** 3 / ceil["details"]["matmul_float32"]["median_s"])
     with pytest.raises(FileNotFoundError, match="no result named"):
         bench.load_results("no-such-result")
 

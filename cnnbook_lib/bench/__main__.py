@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     sw.add_argument("--out", default=None,
                     help="output JSON (default: bench-results/sweep-<device>-<date>.json)")
     sw.add_argument("--label", default=None, help="a label stored in the result")
+    sw.add_argument("--note", default=None,
+                    help="a note stored in the metadata (e.g. that the machine was shared)")
     sw.add_argument("--threads", type=int, default=None, help="CPU threads (default: current)")
     sw.add_argument("--repeats", type=int, default=None, help="samples per layer")
     sw.add_argument("--limit", type=int, default=None, help="only the first N configurations")
@@ -44,13 +46,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         doc = run_sweep(quick=args.quick, device=device, configs=configs, label=args.label,
                         threads=args.threads, repeats=args.repeats,
-                        progress=not args.no_progress, argv=["python -m cnnbook_lib.bench", *argv])
+                        progress=not args.no_progress, argv=["python -m cnnbook_lib.bench", *argv],
+                        note=args.note)
     except ValueError as err:            # a value argparse let through but the sweep refuses
         parser.error(str(err))
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or f"bench-results/sweep-{device.type}-{stamp}.json"
     path = save_results(doc, out)
     noisy = sum(row["noisy"] for row in doc["rows"])
+    for key, value in doc["ceilings"]["details"].items():
+        if isinstance(value, dict) and not value.get("reaches_peak", True):
+            print(f"warning: the {key[7:]} matmul of n={doc['ceilings']['details']['matmul_n']} "
+                  f"ran slower than a smaller one ({value['rates']}); its peak is an "
+                  f"underestimate", file=sys.stderr)
     print(f"{len(doc['rows'])} layers ({noisy} noisy) on {doc['metadata']['device_name']} "
           f"in {time.perf_counter() - started:.1f} s -> {path}")
     return 0

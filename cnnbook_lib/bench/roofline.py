@@ -2,9 +2,11 @@
 
 ``ceilings(device)`` measures the two numbers of the roofline model on this machine: memory
 bandwidth (a large device-to-device copy, reading and writing each byte once) and matrix-multiply
-throughput per dtype (square GEMMs). :func:`predict` then bounds a layer's run time by
-``max(FLOPs / peak, bytes / bandwidth)`` with FLOPs and minimum bytes from
-:mod:`cnnbook_lib.formulas`, next to the naive ``FLOPs / peak``.
+throughput per dtype (square GEMMs), both as medians like the layers' times. :func:`predict`
+then bounds a layer's run time from below by ``max(FLOPs / peak, bytes / bandwidth)`` with FLOPs
+and minimum bytes from :mod:`cnnbook_lib.formulas`, next to the naive ``FLOPs / peak``, and
+classifies the layer as compute or memory bound by its arithmetic intensity against the ridge
+point ``peak / bandwidth``.
 """
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from typing import Any, Mapping
 import torch
 
 from cnnbook_lib import formulas
-from cnnbook_lib.bench.timing import (MAX_REPEATS, MAX_THREADS, _optional_int, bench_settings,
-                                      measure, resolve_device, torch_dtype)
+from cnnbook_lib.bench.timing import (MAX_REPEATS, MAX_THREADS, NOISY_THRESHOLD, Measurement,
+                                      _cache_bytes, _optional_int, bench_settings, measure,
+                                      resolve_device, torch_dtype)
 from cnnbook_lib.formulas import _check_int, _check_positive
 
 __all__ = ["ConvLayer", "Ceilings", "Prediction", "ceilings", "predict"]
@@ -142,6 +145,38 @@ class Ceilings:
 #: Largest copy (bytes) and square matmul (n) :func:`ceilings` will allocate.
 MAX_COPY_BYTES = 2 ** 36
 MAX_MATMUL_N = 2 ** 16
+#: Square matmul sizes of the peak: chosen by measuring sizes from 256 to 3072 at one thread on
+#: the CPU that recorded the shipped sweep (the rate stopped growing by 1024); 8192 on a GPU.
+CPU_MATMUL_N = 1024
+CUDA_MATMUL_N = 8192
+#: How far (a fraction) the chosen size's rate may fall below a smaller size's and still count
+#: as the peak: the book's noise rule (an IQR of a tenth of the median) in the other direction.
+PEAK_TOLERANCE = NOISY_THRESHOLD
+
+
+def _ladder(n: int) -> list[int]:
+    """The sizes a peak is checked over: ``n / 4``, ``n / 2`` and ``n`` (those >= 1)."""
+    return sorted({max(1, n // 4), max(1, n // 2), n})
+
+
+def _reaches_peak(rates: Mapping[int, float], n: int,
+                  tolerance: float = PEAK_TOLERANCE) -> bool:
+    """Whether size ``n`` reached the peak of a ladder of matmul sizes: its rate (FLOP/s) is not
+    below any smaller size's rate by more than ``tolerance`` (a fraction). A size whose rate is
+    still rising with n has not yet amortised the cost of moving its matrices, and its rate
+    understates the machine's peak."""
+    if not isinstance(rates, Mapping) or n not in rates:
+        raise ValueError(f"rates must map matrix sizes (including n={n!r}) to FLOP/s, "
+                         f"got {rates!r}")
+    tolerance = float(tolerance)
+    if not 0 <= tolerance < 1:
+        raise ValueError(f"tolerance must be a fraction in [0, 1), got {tolerance!r}")
+    smaller = [rate for size, rate in rates.items() if size < n]
+    return all(rates[n] >= (1 - tolerance) * rate for rate in smaller)
+
+
+def _summary(m: Measurement) -> dict[str, Any]:
+    return {"median_s": m.median, "iqr_s": m.iqr, "best_s": min(m.samples), "noisy": m.noisy}
 
 
 def ceilings(device=None, *, dtypes=None, copy_bytes: int | None = None,
@@ -149,12 +184,17 @@ def ceilings(device=None, *, dtypes=None, copy_bytes: int | None = None,
              threads: int | None = None) -> Ceilings:
     """Measure memory bandwidth and matmul FLOP/s on ``device``.
 
-    Bandwidth: ``dst.copy_(src)`` of ``copy_bytes`` (CPU 64 MiB, CUDA 1 GiB), counted as
-    ``2 * copy_bytes`` moved (read + write). Matmul: ``n x n @ n x n`` (CPU n=1024, CUDA 8192),
+    Bandwidth: ``dst.copy_(src)`` of ``copy_bytes`` (CPU: 64 MiB or twice the last-level cache,
+    whichever is larger; CUDA 1 GiB), counted as ``2 * copy_bytes`` moved (read + write).
+    Matmul: ``n x n @ n x n`` (CPU n = :data:`CPU_MATMUL_N`, CUDA :data:`CUDA_MATMUL_N`),
     ``2 n^3`` FLOPs, for each dtype: ``("float32",)`` on CPU, float32, tf32, float16 and
-    bfloat16 on CUDA (tf32 is float32 with TF32 allowed). A ceiling is the best sample, not
-    the median: it is what the machine can reach, and interference only ever slows it down
-    (``details`` keeps the medians and IQRs too).
+    bfloat16 on CUDA (tf32 is float32 with TF32 allowed).
+
+    Both ceilings use the median of their samples, the statistic the layers are timed with, so
+    that a ratio of a layer's time to its bound compares like with like. The matmul is also
+    timed at ``n / 4`` and ``n / 2``; ``details[f"matmul_{dtype}"]["reaches_peak"]`` records
+    whether ``n``'s rate is not below theirs (:func:`_reaches_peak`), i.e. whether ``n`` is large
+    enough to stand for the peak. ``details`` keeps the IQRs, noisy flags and best samples too.
     """
     dev = resolve_device(device)
     cuda = dev.type == "cuda"
@@ -172,10 +212,12 @@ def ceilings(device=None, *, dtypes=None, copy_bytes: int | None = None,
     repeats = _optional_int("repeats", repeats, 1, MAX_REPEATS)
     threads = _optional_int("threads", threads, 1, MAX_THREADS)
     dtypes = tuple(dtypes or (("float32", "tf32", "float16", "bfloat16") if cuda else ("float32",)))
-    copy_bytes = copy_bytes or (2 ** 30 if cuda else 64 * 2 ** 20)
-    matmul_n = matmul_n or (8192 if cuda else 1024)
+    cache = _cache_bytes(dev)
+    copy_bytes = copy_bytes or (2 ** 30 if cuda else max(64 * 2 ** 20, 2 * cache))
+    matmul_n = matmul_n or (CUDA_MATMUL_N if cuda else CPU_MATMUL_N)
     repeats = repeats or (20 if cuda else 7)
-    details: dict[str, Any] = {"copy_bytes": copy_bytes, "matmul_n": matmul_n}
+    details: dict[str, Any] = {"copy_bytes": copy_bytes, "matmul_n": matmul_n,
+                               "cache_bytes": cache, "statistic": "median"}
     gen = torch.Generator(device=dev).manual_seed(1234)
     with torch.inference_mode(), bench_settings(threads=threads):
         if not cuda:
@@ -183,22 +225,23 @@ def ceilings(device=None, *, dtypes=None, copy_bytes: int | None = None,
         src = torch.rand(copy_bytes // 4, generator=gen, device=dev)
         dst = torch.empty_like(src)
         m = measure(lambda: dst.copy_(src), warmup=2, repeats=repeats, device=dev, number=1)
-        bandwidth = formulas.copy_bandwidth(copy_bytes, min(m.samples))
-        details["copy"] = {"best_s": min(m.samples), "median_s": m.median, "iqr_s": m.iqr,
-                           "noisy": m.noisy}
+        bandwidth = formulas.copy_bandwidth(copy_bytes, m.median)
+        details["copy"] = _summary(m)
         del src, dst
         peaks: dict[str, float] = {}
         for name in dtypes:
             storage = torch_dtype(name)
-            a = torch.randn((matmul_n, matmul_n), generator=gen, device=dev).to(storage)
-            b = torch.randn((matmul_n, matmul_n), generator=gen, device=dev).to(storage)
-            with bench_settings(tf32=(name == "tf32")):
-                m = measure(lambda: torch.mm(a, b), warmup=2, repeats=repeats, device=dev,
-                            number=1)
-            matmul_flops = formulas.macs_to_flops(formulas.matmul_macs(matmul_n, matmul_n, matmul_n))
-            peaks[name] = matmul_flops / min(m.samples)
-            details[f"matmul_{name}"] = {"best_s": min(m.samples), "median_s": m.median,
-                                         "iqr_s": m.iqr, "noisy": m.noisy}
+            rates: dict[int, float] = {}
+            for n in _ladder(matmul_n):
+                a = torch.randn((n, n), generator=gen, device=dev).to(storage)
+                b = torch.randn((n, n), generator=gen, device=dev).to(storage)
+                with bench_settings(tf32=(name == "tf32")):
+                    m = measure(lambda: torch.mm(a, b), warmup=2, repeats=repeats, device=dev)
+                rates[n] = formulas.macs_to_flops(formulas.matmul_macs(n, n, n)) / m.median
+            peaks[name] = rates[matmul_n]
+            details[f"matmul_{name}"] = dict(
+                _summary(m), rates={str(n): r for n, r in rates.items()},
+                reaches_peak=_reaches_peak(rates, matmul_n))
     return Ceilings(device=str(dev), bandwidth=bandwidth, flops=peaks, details=details)
 
 
@@ -223,7 +266,11 @@ class Prediction:
 
 def predict(layer: ConvLayer | Mapping[str, Any], ceils: Ceilings) -> Prediction:
     """``max(FLOPs / peak, bytes / bandwidth)`` (roofline) and ``FLOPs / peak`` (naive), with the
-    layer's FLOPs and minimum bytes from :mod:`cnnbook_lib.formulas` and the peak of its dtype."""
+    layer's FLOPs and minimum bytes from :mod:`cnnbook_lib.formulas` and the peak of its dtype.
+
+    The roofline time is a lower bound, not a forecast: a kernel that reaches neither ceiling
+    takes longer. ``bound`` classifies the layer: ``"memory"`` when its intensity is below the
+    ridge point (the memory time is the larger term), else ``"compute"``."""
     if not isinstance(layer, ConvLayer):
         if not isinstance(layer, Mapping):
             raise ValueError(f"layer must be a ConvLayer or a mapping of its fields, "

@@ -2,9 +2,13 @@
 
 A result is one JSON document::
 
-    {"schema": "cnnbook-bench-sweep", "schema_version": 1, "label": ..., "metadata": {...},
-     "ceilings": {...}, "rows": [{layer fields, settings, formulas' counts, predictions,
-     measured median/IQR/samples, kernels}, ...]}
+    {"schema": "cnnbook-bench-sweep", "schema_version": 2, "label": ..., "metadata": {...},
+     "ceilings": {...}, "protocol": {...}, "rows": [{layer fields, settings, formulas' counts,
+     predictions, measured median/IQR/samples with inputs rotated past the cache (cold), the
+     warm-cache median/IQR of the same layer, kernels}, ...]}
+
+Version 2 added the cache rotation on the CPU (``rotation_copies``, ``cache_bytes``), the
+warm-cache columns and median ceilings.
 
 :func:`load_results` reads one (shipped in ``cnnbook_lib/data/`` or any path) into a table.
 """
@@ -23,19 +27,20 @@ import torch
 
 import cnnbook_lib
 from cnnbook_lib.bench.roofline import Ceilings, ConvLayer, ceilings, predict
-from cnnbook_lib.bench.timing import (MAX_REPEATS, MAX_THREADS, _optional_int, as_device,
-                                      resolve_device, time_conv)
+from cnnbook_lib.bench.timing import (MAX_REPEATS, MAX_THREADS, _cpu_cache_bytes, _optional_int,
+                                      as_device, resolve_device, time_conv)
 from cnnbook_lib.formulas import _check_flag
 
 __all__ = ["sweep_configs", "run_sweep", "metadata", "save_results", "load_results",
            "list_results", "validate_results", "SCHEMA", "SCHEMA_VERSION"]
 
 SCHEMA = "cnnbook-bench-sweep"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ROW_KEYS = ("family", "c_in", "c_out", "k", "hw", "batch", "stride", "padding", "groups",
             "dilation", "dtype", "layout", "cudnn_benchmark", "tf32", "out_hw", "macs", "flops",
             "min_bytes", "intensity", "pred_roofline_s", "pred_flops_only_s", "bound",
-            "median_s", "iqr_s", "noisy", "samples_s", "kernels")
+            "median_s", "iqr_s", "noisy", "samples_s", "kernels", "rotation_copies",
+            "cache_bytes", "warm_median_s", "warm_iqr_s", "warm_noisy")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,6 +161,9 @@ def metadata(device=None) -> dict[str, Any]:
         else None,
         "mkldnn_enabled": bool(torch.backends.mkldnn.is_available()),
         "threads": torch.get_num_threads(),
+        "cpu_cache_bytes": _cpu_cache_bytes()[0], "cpu_cache_source": _cpu_cache_bytes()[1],
+        "load_average": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg")
+        else None,
         "python_version": platform.python_version(),
         "os": f"{platform.system()} {platform.release()}",
         "machine": platform.machine(),
@@ -179,28 +187,36 @@ def metadata(device=None) -> dict[str, Any]:
 def _row(config: dict[str, Any], ceils: Ceilings, **timing) -> dict[str, Any]:
     layer = ConvLayer.from_mapping(config)
     pred = predict(layer, ceils)
-    m = time_conv(layer.c_in, layer.c_out, layer.k, layer.hw, batch=layer.batch,
-                  stride=layer.stride, padding=layer.padding, groups=layer.groups,
-                  dilation=layer.dilation, dtype=layer.dtype, device=ceils.device,
-                  channels_last=config.get("channels_last", False),
-                  cudnn_benchmark=config.get("cudnn_benchmark", False), **timing)
+    args = dict(batch=layer.batch, stride=layer.stride, padding=layer.padding,
+                groups=layer.groups, dilation=layer.dilation, dtype=layer.dtype,
+                device=ceils.device, channels_last=config.get("channels_last", False),
+                cudnn_benchmark=config.get("cudnn_benchmark", False), **timing)
+    sizes = (layer.c_in, layer.c_out, layer.k, layer.hw)
+    m = time_conv(*sizes, **args)                                  # cold: rotated inputs
+    warm = time_conv(*sizes, **args, rotate=False, kernels=False)  # one input set
     return dict(
         family=config.get("family", ""), **layer.to_dict(), layout=m.config["layout"],
         cudnn_benchmark=m.config["cudnn_benchmark"], tf32=m.config["tf32"],
         threads=m.threads, rotation_copies=m.config["rotation_copies"],
+        cache_bytes=m.config["cache_bytes"], set_bytes=m.config["set_bytes"],
         out_hw=layer.out_hw, macs=layer.macs, flops=pred.flops, min_bytes=pred.min_bytes,
         intensity=pred.intensity, pred_roofline_s=pred.roofline_s,
         pred_flops_only_s=pred.flops_only_s, bound=pred.bound,
         median_s=m.median, iqr_s=m.iqr, q1_s=m.q1, q3_s=m.q3, noisy=m.noisy, number=m.number,
         repeats=len(m.samples), achieved_flops_per_s=pred.flops / m.median,
-        achieved_bytes_per_s=pred.min_bytes / m.median, samples_s=m.samples, kernels=m.kernels)
+        achieved_bytes_per_s=pred.min_bytes / m.median, samples_s=m.samples, kernels=m.kernels,
+        warm_median_s=warm.median, warm_iqr_s=warm.iqr, warm_noisy=warm.noisy,
+        warm_samples_s=warm.samples)
 
 
 def run_sweep(*, quick: bool = False, device=None, configs: Sequence[dict] | None = None,
               label: str | None = None, ceils: Ceilings | None = None,
               threads: int | None = None, repeats: int | None = None,
-              progress: bool = True, argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Measure ceilings, then time every configuration; returns the JSON-ready document."""
+              progress: bool = True, argv: Sequence[str] | None = None,
+              note: str | None = None) -> dict[str, Any]:
+    """Measure ceilings, then time every configuration twice (inputs rotated past the cache,
+    then one warm input set); returns the JSON-ready document. ``note`` is stored in the
+    metadata (e.g. that the machine was shared)."""
     from tqdm.auto import tqdm
 
     quick = _check_flag("quick", quick)
@@ -218,6 +234,8 @@ def run_sweep(*, quick: bool = False, device=None, configs: Sequence[dict] | Non
                 raise ValueError(f"configs entry {i}: {err}") from None
     if label is not None and not isinstance(label, str):
         raise ValueError(f"label must be a string, got {label!r}")
+    if note is not None and not isinstance(note, str):
+        raise ValueError(f"note must be a string, got {note!r}")
     if ceils is not None and not isinstance(ceils, Ceilings):
         raise ValueError(f"ceils must be Ceilings (from ceilings()), got {ceils!r}")
     threads = _optional_int("threads", threads, 1, MAX_THREADS)
@@ -237,7 +255,7 @@ def run_sweep(*, quick: bool = False, device=None, configs: Sequence[dict] | Non
         bar.set_postfix_str(f"{config.get('family', '')} c={config['c_in']} hw={config['hw']}")
         rows.append(_row(config, ceils, threads=threads, repeats=repeats))
     meta = metadata(dev)
-    meta.update(threads=threads if dev.type == "cpu" else None, quick=bool(quick),
+    meta.update(threads=threads if dev.type == "cpu" else None, quick=bool(quick), note=note,
                 wall_s=(_dt.datetime.now(_dt.timezone.utc) - started).total_seconds(),
                 command=list(argv) if argv is not None else None)
     kind = "GPU" if dev.type == "cuda" else "CPU"
@@ -249,8 +267,10 @@ def run_sweep(*, quick: bool = False, device=None, configs: Sequence[dict] | Non
             timer="CUDA events" if dev.type == "cuda" else "time.perf_counter",
             statistic="median", spread="IQR", noisy_if="IQR / median > 0.1",
             inputs="seeded standard normal (He-scaled weights)",
-            cache=("inputs rotated over copies exceeding 2x L2" if dev.type == "cuda"
-                   else "warm cache, one input set"),
+            cache=(f"median_s: inputs rotated over copies exceeding 2x the "
+                   f"{'L2' if dev.type == 'cuda' else 'last-level'} cache (cache_bytes, "
+                   f"rotation_copies per row); warm_median_s: one input set, warm cache"),
+            ceilings="median of the samples, as for the layers",
             mode="forward, torch.inference_mode", bias=False),
         rows=rows)
 

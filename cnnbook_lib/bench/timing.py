@@ -1,17 +1,25 @@
 """Timing protocol: :func:`measure` for any callable, :func:`time_conv` for one convolution.
 
+Cache rotation (both devices)
+    A layer inside a network reads an input that another layer wrote a moment ago, from memory
+    or from cache depending on its size; a timing loop that calls the same layer on the same
+    tensors over and over finds them in cache every time, however large the cache and however
+    small the layer. :func:`time_conv` therefore rotates its inputs over enough copies that
+    together they exceed twice the largest cache (:func:`rotation_count`): the last-level cache of
+    the CPU, read from ``/sys/devices/system/cpu``, or the L2 cache of the GPU. By the time a
+    copy comes round again, the others have pushed it out, so every call reads from memory
+    (DRAM), which is what the roofline's bandwidth ceiling assumes. ``rotate=False`` keeps one
+    input set (the warm-cache case) for comparison. The copies and the cache size are recorded.
 CPU protocol
     The thread count is fixed for the measurement (``torch.set_num_threads``), recorded and
     restored. After ``warmup`` calls, the number of calls per sample is chosen so that one sample
     lasts at least ``min_sample_s`` (the clock's resolution and Python's overhead then do not
-    matter); each of ``repeats`` samples is the mean time of those calls. Inputs stay the same
-    (a warm cache, as in a network whose activations fit in the last-level cache).
+    matter); each of ``repeats`` samples is the mean time of those calls.
 CUDA protocol
     Seeded random inputs (never zeros: some kernels skip zeros, and zeros draw less power),
-    ``warmup`` calls, then each sample between two CUDA events on the current stream. Inputs
-    rotate over enough copies that the working set exceeds twice the L2 cache, so every call
-    reads from memory, as a layer in a network does; a callable without rotation can instead
-    ask for an L2 flush (a write of twice L2) before every sample, outside the events.
+    ``warmup`` calls, then each sample between two CUDA events on the current stream. A callable
+    without rotation can instead ask for an L2 flush (a write of twice L2) before every sample,
+    outside the events.
 Both
     The median of the samples is the result, the interquartile range its spread, and a
     measurement whose IQR exceeds ``noisy_threshold`` times its median is flagged ``noisy``.
@@ -233,6 +241,57 @@ def _l2_bytes(device: torch.device) -> int:
     return int(getattr(props, "L2_cache_size", 0) or 50 * 2 ** 20)
 
 
+#: Cache size assumed when the CPU's cannot be read (larger than most last-level caches).
+DEFAULT_CPU_CACHE_BYTES = 64 * 2 ** 20
+_CPU_CACHE_DIR = "/sys/devices/system/cpu/cpu0/cache"
+_SIZE_UNITS = {"": 1, "K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30}
+
+
+def _parse_cache_size(text: str) -> int:
+    """Bytes of a size as Linux writes it in ``cache/index*/size`` (``"32768K"``, ``"1M"``)."""
+    if not isinstance(text, str):
+        raise ValueError(f"cache size must be a string such as '32768K', got {text!r}")
+    value = text.strip().upper().removesuffix("B")
+    unit = value[-1:] if value[-1:] in ("K", "M", "G") else ""
+    digits = value[:len(value) - len(unit)]
+    if not digits.isdigit():
+        raise ValueError(f"cache size must be digits and a unit (K, M or G), got {text!r}")
+    return int(digits) * _SIZE_UNITS[unit]
+
+
+def _cpu_caches(root: str = _CPU_CACHE_DIR) -> list[tuple[int, str, int]]:
+    """``(level, type, bytes)`` of every cache the first CPU reports (empty if none can be read)."""
+    import pathlib
+
+    caches = []
+    for index in sorted(pathlib.Path(root).glob("index*")):
+        try:
+            level = int((index / "level").read_text())
+            kind = (index / "type").read_text().strip()
+            size = _parse_cache_size((index / "size").read_text())
+        except (OSError, ValueError):
+            continue
+        caches.append((level, kind, size))
+    return caches
+
+
+def _cpu_cache_bytes(root: str = _CPU_CACHE_DIR) -> tuple[int, str]:
+    """Size of the CPU's last-level cache (the largest data or unified cache of the highest
+    level) and where the number came from."""
+    caches = [c for c in _cpu_caches(root) if c[1] in ("Data", "Unified")]
+    if not caches:
+        return DEFAULT_CPU_CACHE_BYTES, "assumed (no cache sizes in /sys)"
+    level = max(c[0] for c in caches)
+    return max(c[2] for c in caches if c[0] == level), f"L{level}, /sys/devices/system/cpu"
+
+
+def _cache_bytes(device=None) -> int:
+    """The cache :func:`time_conv` rotates its inputs past: the CPU's last-level cache or the
+    GPU's L2, in bytes."""
+    dev = resolve_device(device)
+    return _l2_bytes(dev) if dev.type == "cuda" else _cpu_cache_bytes()[0]
+
+
 def measure(fn: Callable[..., Any], *, warmup: int = 5, repeats: int = 30, device=None,
             rotate: Sequence[tuple] | None = None, number: int | None = None,
             min_sample_s: float = 1e-3, threads: int | None = None, flush_l2: bool = False,
@@ -380,12 +439,14 @@ def time_conv(c_in: int, c_out: int, k: int, hw: int, *, batch: int = 1, stride:
               device=None, channels_last: bool = False, cudnn_benchmark: bool = False,
               tf32: bool = False, warmup: int | None = None, repeats: int | None = None,
               threads: int | None = None, seed: int = 0, kernels: bool = True,
-              min_sample_s: float = 2e-3) -> Measurement:
+              min_sample_s: float = 2e-3, rotate: bool = True) -> Measurement:
     """Time ``torch.nn.functional.conv2d`` (forward, inference mode) on one layer.
 
-    ``dtype="tf32"`` means float32 with TF32 allowed (same as ``tf32=True``). On CUDA the inputs
-    rotate over enough copies to exceed twice the L2 cache (:func:`rotation_count`). The
-    returned ``Measurement.config`` records every setting; ``.kernels`` what ran.
+    ``dtype="tf32"`` means float32 with TF32 allowed (same as ``tf32=True``). The inputs rotate
+    over enough copies to exceed twice the largest cache, the CPU's last-level cache or the GPU's
+    L2 (:func:`_cache_bytes`, :func:`rotation_count`), so every call reads them from memory;
+    ``rotate=False`` keeps one input set (warm cache). The returned ``Measurement.config``
+    records every setting (``rotation_copies``, ``cache_bytes`` among them); ``.kernels`` what ran.
     """
     formulas.conv_params(c_in, c_out, k, groups)              # validates channels, k, groups
     hw = _check_int("hw", hw, 1)
@@ -401,6 +462,7 @@ def time_conv(c_in: int, c_out: int, k: int, hw: int, *, batch: int = 1, stride:
     seed = _check_int("seed", seed, 0)
     kernels = _check_flag("kernels", kernels)
     min_sample_s = _check_sample_s("min_sample_s", min_sample_s)
+    rotate = _check_flag("rotate", rotate)
     stride = _check_int("stride", stride, 1)
     padding = _check_int("padding", padding, 0)
     dilation = _check_int("dilation", dilation, 1)
@@ -413,7 +475,8 @@ def time_conv(c_in: int, c_out: int, k: int, hw: int, *, batch: int = 1, stride:
     elem = formulas.bytes_per_element(name)
     # one input, weight and output set: the layer's minimum traffic (validates channels, groups)
     set_bytes = formulas.conv_min_bytes(c_in, c_out, k, hw, out_hw, groups, batch, name)
-    copies = rotation_count(set_bytes, _l2_bytes(dev)) if dev.type == "cuda" else 1
+    cache = _cache_bytes(dev)
+    copies = rotation_count(set_bytes, cache) if rotate else 1
     sets = [conv_inputs(c_in, c_out, k, hw, batch=batch, groups=groups, dtype=name, device=dev,
                         channels_last=channels_last, seed=seed + i) for i in range(copies)]
 
@@ -432,6 +495,7 @@ def time_conv(c_in: int, c_out: int, k: int, hw: int, *, batch: int = 1, stride:
         groups=groups, dilation=dilation, dtype=str(dtype), storage_dtype=name,
         bytes_per_element=elem, layout="channels_last" if channels_last else "NCHW",
         cudnn_benchmark=bool(cudnn_benchmark), tf32=tf32, device=str(dev),
-        threads=used_threads if dev.type == "cpu" else None, rotation_copies=copies, seed=seed,
+        threads=used_threads if dev.type == "cpu" else None, rotation_copies=copies,
+        cache_bytes=cache, set_bytes=set_bytes, seed=seed,
         warmup=warmup, repeats=repeats)
     return result
