@@ -224,6 +224,129 @@ def loglog_compare(ax, predicted: Sequence[float], measured: Sequence[float], xn
     label(ax, xname, yname, xunit=unit, yunit=unit)
 
 
+def layer_blocks(ax, table, *, title: str = "", labels: Sequence[str] | None = None,
+                 kind_colors: dict | None = None, kind_names: dict | None = None) -> None:
+    """A network drawn as one block per row of a per-layer table, from the input (left) on.
+
+    ``table`` has the columns ``layer`` (a kind and a number or name: ``conv1``, ``pool2``,
+    ``block3``, ``inception3a``) and ``output`` (``"C×H×W"``, or ``"F"`` for a dense layer), as
+    made by :func:`cnnbook_lib.exercises.layer_table`. A block's height is the side H of the
+    output map (log axis), its width grows with log2 of the channels C (written above it), its
+    colour is its kind's. ``labels`` (default: the layer names) name the blocks on the x axis;
+    ``kind_colors`` and ``kind_names`` add or replace kinds (colour, legend name).
+    """
+    colors = {"conv": COLORS["formula"], "pool": COLORS["neutral"], "lrn": COLORS["highlight"],
+              "fc": COLORS["measured"], "rbf": COLORS["torch"], "block": COLORS["torch"],
+              "inception": COLORS["torch"], "aux": COLORS["highlight"]}
+    names = {"conv": "convolution", "pool": "pooling", "lrn": "response normalization",
+             "fc": "dense", "rbf": "RBF output", "block": "block", "inception": "inception module",
+             "aux": "auxiliary classifier"}
+    colors.update(kind_colors or {})
+    names.update(kind_names or {})
+
+    def kind(layer: str) -> str:
+        k = layer.rstrip("0123456789")
+        return k if k in colors else next((c for c in colors if layer.startswith(c)), k)
+
+    def dims(output: str) -> tuple[int, int]:
+        parts = [int(v) for v in str(output).split("×")]
+        return parts[0], parts[1] if len(parts) > 1 else 1
+
+    layers, outputs = list(table["layer"]), list(table["output"])
+    labels = layers if labels is None else list(labels)
+    if len(labels) != len(layers):
+        raise ValueError(f"{len(labels)} labels for {len(layers)} layers")
+    unknown = sorted({kind(layer) for layer in layers} - set(colors))
+    if unknown:
+        raise ValueError(f"no colour for the layer kind(s) {', '.join(unknown)}; pass kind_colors")
+    x, ticks = 0.0, []
+    for layer, output, name in zip(layers, outputs, labels):
+        c, h = dims(output)
+        w = 0.3 + 0.12 * math.log2(c)
+        ax.bar(x + w / 2, h - 0.5, width=w, bottom=0.5, color=colors[kind(layer)],
+               edgecolor="white", linewidth=0.5)
+        ax.annotate(f"{c}", (x + w / 2, h), textcoords="offset points", xytext=(0, 2),
+                    ha="center", fontsize=7, rotation=90)
+        ticks.append((x + w / 2, name))
+        x += w + 0.15
+    ax.set_yscale("log")
+    log_axes(ax, x=False)
+    ax.set_xticks([t for t, _ in ticks], [n for _, n in ticks], rotation=90, fontsize=8)
+    ax.set_ylim(0.5, max(dims(o)[1] for o in outputs) * 4)
+    ax.grid(axis="x", visible=False)
+    for k in dict.fromkeys(kind(layer) for layer in layers):
+        ax.bar(0, 0, color=colors[k], label=names.get(k, k))
+    ax.legend(fontsize=8, loc="upper right", ncols=2)
+    label(ax, "layer (block width grows with the channels, written above)",
+          "side of the output map", yunit="pixels", title=title)
+
+
+#: Qualitative colours for :func:`category_grid`, ordered so that neighbouring ids get unlike hues
+#: (matplotlib's tab20, dark shades first, then the light ones).
+CATEGORY_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                   "#7f7f7f", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896",
+                   "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5"]
+
+
+def _text_color(hex_color: str) -> str:
+    """Black or white, whichever reads better on ``hex_color`` (by its relative luminance)."""
+    r, g, b = (int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.5 else "white"
+
+
+def category_grid(ax, ids, *, title: str = "", fmt: str = "{:g}",
+                  colors: dict | None = None) -> dict:
+    """Draw a small 2-D array of integer ids as cells, each id in its own colour and written in
+    its cell: equal ids get equal colours, so copies of one value are seen at a glance (the
+    pixels an im2col patch matrix copies). ``colors`` maps ids to colours (default: the ids in
+    sorted order get :data:`CATEGORY_COLORS`); the mapping used is returned, for a second grid
+    that must colour the same ids alike."""
+    a = np.asarray(ids)
+    if a.ndim != 2:
+        raise ValueError(f"ids must be a 2-D array, got shape {a.shape}")
+    keys = sorted({v.item() for v in a.ravel()})
+    if colors is None:
+        if len(keys) > len(CATEGORY_COLORS):
+            raise ValueError(f"at most {len(CATEGORY_COLORS)} ids can be told apart by colour, "
+                             f"got {len(keys)}")
+        colors = {k: CATEGORY_COLORS[i] for i, k in enumerate(keys)}
+    missing = [k for k in keys if k not in colors]
+    if missing:
+        raise ValueError(f"no colour for the ids {missing}")
+    rgb = np.array([[matplotlib.colors.to_rgb(colors[v.item()]) for v in row] for row in a])
+    ax.imshow(rgb)
+    for (i, j), v in np.ndenumerate(a):
+        ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=9,
+                color=_text_color(matplotlib.colors.to_hex(colors[v.item()])))
+    ax.set_xticks(range(a.shape[1]))
+    ax.set_yticks(range(a.shape[0]))
+    ax.grid(False)
+    ax.tick_params(length=0, labelsize=8)
+    if title:
+        ax.set_title(title)
+    return dict(colors)
+
+
+def outline(ax, row: int, col: int, height: int, width: int, *, color: str, inset: float = 0.0,
+            lw: float = 2.0, fill_alpha: float = 0.0, label: str | None = None):
+    """Outline a block of cells of an image drawn with ``imshow`` (cell (i, j) centred at (j, i)):
+    rows ``row`` to ``row + height - 1`` and columns ``col`` to ``col + width - 1``. ``inset``
+    (in cells) shrinks the frame so that overlapping blocks stay apart; ``fill_alpha`` > 0 also
+    tints the block. Returns the rectangle."""
+    from matplotlib.patches import Rectangle
+
+    if height < 1 or width < 1:
+        raise ValueError(f"a block needs height and width >= 1, got {height} x {width}")
+    if not 0 <= inset < min(height, width) / 2:
+        raise ValueError(f"inset {inset} must be >= 0 and smaller than half the block")
+    rect = Rectangle((col - 0.5 + inset, row - 0.5 + inset), width - 2 * inset,
+                     height - 2 * inset, fill=fill_alpha > 0, lw=lw, edgecolor=color,
+                     facecolor=matplotlib.colors.to_rgba(color, fill_alpha), label=label,
+                     zorder=3)
+    ax.add_patch(rect)
+    return rect
+
+
 #: Colours of shared weights in :func:`weight_pattern` (matplotlib's tab10, which keeps ten hues
 #: apart), the colour of a weight used once, and of an entry that is no weight at all.
 SHARED_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",

@@ -175,6 +175,29 @@ def test_chapter4_layer_table_agrees_with_torch():
     assert 2 * table.macs.sum() == counter.get_total_flops() == 2 * table.attrs["macs"]
 
 
+@pytest.mark.parametrize("name", ["resnet50", "googlenet", "mobilenet_v2"])
+def test_chapter4_block_tables_agree_with_torch(name):
+    """Networks built of stages get one row per block (residual, inception, depthwise): each
+    row's parameters are its module's numel(), its MACs half of FlopCounterMode on the row's
+    input, its output torch's; the rows add up to the whole network."""
+    from cnnbook_lib import architectures
+    table = exercises.layer_table(name, (1, 3, 224, 224))
+    with torch.device("meta"):
+        model = architectures.build(name)
+    kinds = set(table.layer.str.replace(r"\d+[a-e]?$", "", regex=True))
+    assert {"conv", "fc"} <= kinds and kinds & {"block", "inception"}
+    for row in table.itertuples():
+        with FlopCounterMode(display=False) as counter:
+            out = row.module(torch.empty(1, *row.input, device="meta"))
+        assert row.params == sum(p.numel() for p in row.module.parameters())
+        assert 2 * row.macs == counter.get_total_flops()
+        assert row.volume == out[0].numel() and row.activation_bytes == out.nbytes
+    assert table.params.sum() == sum(p.numel() for p in model.parameters())
+    with FlopCounterMode(display=False) as counter:
+        model(torch.empty(1, 3, 224, 224, device="meta"))
+    assert 2 * table.macs.sum() == counter.get_total_flops()
+
+
 def test_chapter4_fill_in_tables_blank_exactly_their_cells():
     for table_id, spec in exercises.FILL_IN_TABLES.items():
         shown = exercises.fill_in_table(table_id)

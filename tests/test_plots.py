@@ -128,6 +128,66 @@ def test_roofline_draws_ceilings_and_labels_the_ridge_point():
         plots.roofline(ax, 1, 1, [])
 
 
+def test_layer_blocks_draw_one_block_per_row():
+    """Block heights are the output sides, widths grow with log2 of the channels (written above)."""
+    import pandas as pd
+    table = pd.DataFrame({"layer": ["conv1", "pool1", "block1", "fc1"],
+                          "output": ["64×112×112", "64×56×56", "256×56×56", "1000"]})
+    fig, ax = plots.figure()
+    plots.layer_blocks(ax, table, title="t", labels=["a", "b", "c", "d"])
+    bars = [p for p in ax.patches if p.get_height() > 0]
+    assert [round(p.get_y() + p.get_height()) for p in bars] == [112, 56, 56, 1]
+    widths = [p.get_width() for p in bars]
+    assert np.allclose(widths, [0.3 + 0.12 * np.log2(c) for c in (64, 64, 256, 1000)])
+    assert [t.get_text() for t in ax.texts] == ["64", "64", "256", "1000"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c", "d"]
+    assert ax.get_yscale() == "log" and ax.get_ylim()[1] == 112 * 4
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "convolution", "pooling", "block", "dense"]
+    with pytest.raises(ValueError, match="2 labels for 4 layers"):
+        plots.layer_blocks(ax, table, labels=["a", "b"])
+    with pytest.raises(ValueError, match="no colour for the layer kind"):
+        plots.layer_blocks(ax, pd.DataFrame({"layer": ["weird1"], "output": ["3×4×4"]}))
+
+
+def test_category_grid_colours_equal_ids_alike():
+    """Each id gets one colour (the same in a second grid given the first's mapping), and its
+    text is readable on it (white on the darker colours)."""
+    ids = np.array([[1, 2], [2, 3]])
+    fig, axes = plots.figure(2)
+    colours = plots.category_grid(axes[0], ids, title="t")
+    assert colours == {1: plots.CATEGORY_COLORS[0], 2: plots.CATEGORY_COLORS[1],
+                       3: plots.CATEGORY_COLORS[2]}
+    image = axes[0].get_images()[0].get_array()
+    assert np.allclose(image[0, 1], image[1, 0]) and not np.allclose(image[0, 0], image[1, 1])
+    assert [t.get_text() for t in axes[0].texts] == ["1", "2", "2", "3"]
+    assert axes[0].texts[0].get_color() == "white"                  # on dark blue
+    again = plots.category_grid(axes[1], np.array([[3, 1]]), colors=colours)
+    assert again == colours
+    assert np.allclose(axes[1].get_images()[0].get_array()[0, 0], image[1, 1])
+    with pytest.raises(ValueError, match="no colour for the ids \\[9\\]"):
+        plots.category_grid(axes[1], np.array([[9]]), colors=colours)
+    with pytest.raises(ValueError, match="at most 20 ids"):
+        plots.category_grid(axes[1], np.arange(21).reshape(3, 7))
+    with pytest.raises(ValueError, match="2-D"):
+        plots.category_grid(axes[1], np.arange(3))
+
+
+def test_outline_frames_the_cells_it_names():
+    fig, ax = plots.figure()
+    ax.imshow(np.zeros((6, 6)))
+    rect = plots.outline(ax, 1, 2, 4, 3, color="#d62728", inset=0.1, fill_alpha=0.2)
+    assert rect in ax.patches
+    assert np.allclose(rect.get_xy(), (1.6, 0.6))
+    assert np.isclose(rect.get_width(), 2.8) and np.isclose(rect.get_height(), 3.8)
+    assert np.isclose(rect.get_facecolor()[3], 0.2)
+    assert not plots.outline(ax, 0, 0, 1, 1, color="k").get_fill()
+    with pytest.raises(ValueError, match="height and width"):
+        plots.outline(ax, 0, 0, 0, 2, color="k")
+    with pytest.raises(ValueError, match="inset"):
+        plots.outline(ax, 0, 0, 2, 2, color="k", inset=1.0)
+
+
 def test_weight_pattern_counts_distinct_weights_like_numel():
     """Dense, locally connected and convolution matrices of a 1-D layer (n=5, k=3): the count
     returned is the layer's numel(), shared weights get colours and absent ones the pale one."""
