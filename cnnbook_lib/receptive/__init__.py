@@ -43,10 +43,14 @@ theoretical support (all weights ``1/fan_in``, activations and normalizations re
 identity or by ``x + mean(x)``, max pooling by sum pooling, so no gradient can cancel or vanish)
 and the effective receptive field of Luo et al., "Understanding the Effective Receptive Field in
 Deep Convolutional Neural Networks" (NeurIPS 2016).
+
+:func:`coverage` gives the exact set of input pixels with a path to one unit, or the number of
+paths from each (:mod:`.coverage`): inside the field's extent a dilated stack can leave holes.
 """
 from __future__ import annotations
 
 from .axis import MAX_PERIOD, Axis, Gather, Number, merge
+from .coverage import coverage, extent, holes
 from .layout import Unfollowable
 from .measure import GradientRF, erf_fraction, gradient_receptive_field
 from .results import LayerRF, Pair, RF
@@ -56,4 +60,4 @@ from .trace import receptive_field, unclipped_input_size
 __all__ = ["Axis", "Gather", "merge", "LayerRF", "RF", "GradientRF", "receptive_field",
            "unclipped_input_size", "gradient_receptive_field", "erf_fraction", "GEOMETRY",
            "GLOBAL", "UNSUPPORTED", "MIXING", "REDUCE", "MATMUL", "ATTENTION", "LINEAR",
-           "MAX_PERIOD", "Unfollowable", "Pair", "Number"]
+           "MAX_PERIOD", "Unfollowable", "Pair", "Number", "coverage", "holes", "extent"]
