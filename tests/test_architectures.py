@@ -40,6 +40,7 @@ TORCHVISION = {
     "resnet50": (25_557_032, 4_089_184_256, "6fb60c3c3cb1b55c"),
     "resnet101": (44_549_160, 7_801_405_440, "26ce5e3b2cbf144a"),
     "resnet152": (60_192_808, 11_513_626_624, "69e2f213b79cafbc"),
+    "resnext50_32x4d": (25_028_904, 4_230_479_872, "fc865ba9e58218fe"),
     "mobilenet_v2": (3_504_872, 300_774_272, "00c6d2b2f94e526c"),
     "efficientnet_b0": (5_288_548, 385_814_752, "89b2b28659499285"),
     "efficientnet_b1": (7_794_184, 569_651_680, "a163b09f1d424616"),
@@ -124,7 +125,8 @@ def feature_sizes(model: nn.Module, size: int, channels: int = 3) -> list[tuple[
 def test_names_are_the_issue_list_in_historical_order():
     assert A.names() == [
         "lenet5", "alexnet", "zfnet", "vgg11", "vgg13", "vgg16", "vgg19", "googlenet",
-        "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "mobilenet_v1",
+        "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
+        "mobilenet_v1",
         "mobilenet_v2", *(f"efficientnet_b{i}" for i in range(8)),
     ]
 
@@ -245,6 +247,22 @@ def test_resnet_paper_variant_matches_table_1(name):
         assert tv_macs - RESNET_PAPER_MACS[name] > 0.15e9
     else:
         assert paper_macs == tv_macs
+
+
+def test_resnext50_table_1():
+    """Xie et al. (2017), Table 1: ResNeXt-50 (32x4d) has 25.0 x 10^6 parameters and
+    4.2 x 10^9 FLOPs (multiply-adds), printed to 0.1: ours (torchvision's) round to both."""
+    n_params, n_macs, _ = counted("resnext50_32x4d")
+    assert abs(n_params - 25.0e6) < 0.05e6 and abs(n_macs - 4.2e9) < 0.05e9
+    # each bottleneck: 1x1 to 32 x 4 x 2^stage channels, a 3x3 split into 32 groups, 1x1 out
+    model = meta("resnext50_32x4d")
+    body = model[2][0].body
+    convs = [m for m in body.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.groups) for c in convs] == [
+        (64, 128, 1), (128, 128, 32), (128, 256, 1)]
+    assert [m[0].body[1][0].out_channels for m in model[2:6]] == [128, 256, 512, 1024]
+    # the grouped 3x3 of stage conv2: groups x (4 x 4 x 9) weights
+    assert convs[1].weight.numel() == F.conv_params(128, 128, 3, groups=32, bias=False) == 32 * 4 * 4 * 9
 
 
 def test_resnet50_paper_strides_in_the_first_1x1():
