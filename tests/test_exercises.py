@@ -370,3 +370,46 @@ def test_chapter3_naive_inception_against_flop_counter():
         y = torch.cat([c(x) for c in convs] + [pool(x)], 1)
     assert tuple(y.shape) == (1, 64 + 128 + 32 + 192, 28, 28)
     assert check("naive-inception-macs-1", counter.get_total_flops() // 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 1: the budget and roofline exercises
+# ---------------------------------------------------------------------------------------------
+
+def _conv_cost_by_torch(c):
+    """MACs (FlopCounterMode) and float32 bytes (numel of weights, bias, input, output) of the
+    budget exercise's layer with c channels, traced on the meta device."""
+    conv = torch.nn.Conv2d(c, c, 3, padding=1, device="meta")
+    x = _meta(1, c, 28, 28)
+    with FlopCounterMode(display=False) as counter:
+        y = conv(x)
+    values = sum(p.numel() for p in conv.parameters()) + x.numel() + y.numel()
+    return counter.get_total_flops() // 2, 4 * values
+
+
+def test_chapter1_budget_channels_against_torch():
+    """The answer fits 100 million MACs and 1 MiB by torch's own counts; one channel more does
+    not."""
+    c = CHECKS["budget-channels-1"].expected()
+    macs, nbytes = _conv_cost_by_torch(c)
+    assert macs <= 100_000_000 and nbytes <= 2 ** 20
+    macs, nbytes = _conv_cost_by_torch(c + 1)
+    assert macs > 100_000_000 or nbytes > 2 ** 20
+    assert check("budget-channels-1", c)
+
+
+def test_chapter1_roofline_ridge_from_the_datasheet():
+    """NVIDIA A100 40GB datasheet (nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf): FP16
+    Tensor Core 312 TFLOPS dense, memory bandwidth 1,555 GB/s."""
+    assert check("roofline-a100-ridge-1", 312e12 / 1555e9)
+    assert check("roofline-a100-ridge-1", "200.6")
+
+
+def test_chapter1_depthwise_intensity_against_flop_counter_and_numel():
+    conv = torch.nn.Conv2d(128, 128, 3, padding=1, groups=128, bias=False, device="meta",
+                           dtype=torch.float16)
+    x = torch.empty(32, 128, 56, 56, device="meta", dtype=torch.float16)
+    with FlopCounterMode(display=False) as counter:
+        y = conv(x)
+    nbytes = (x.numel() + conv.weight.numel() + y.numel()) * x.element_size()
+    assert check("roofline-depthwise-intensity-1", counter.get_total_flops() / nbytes)

@@ -194,3 +194,117 @@ register(Check(
 ))
 
 
+# ---------------------------------------------------------------------------------------------
+# Chapter 1: a layer designed under a budget
+# ---------------------------------------------------------------------------------------------
+
+#: The budget exercise: a 3x3 convolution, stride 1, padding 1, C channels in and out, with bias,
+#: on a 28x28 input, batch 1, float32; at most this many MACs and bytes (weights + input + output).
+BUDGET_LAYER = dict(k=3, hw=28, batch=1, mac_budget=100_000_000, byte_budget=2 ** 20)
+
+
+def layer_fits(c: int, *, k: int, hw: int, batch: int, mac_budget: float, byte_budget: float,
+               bytes_per_value: int = 4, flops: bool = False) -> bool:
+    """Whether a k x k, stride-1, same-padded convolution with ``c`` channels in and out (bias)
+    stays within ``mac_budget`` MACs (FLOPs if ``flops``) and ``byte_budget`` bytes of weights,
+    input and output."""
+    out = F.conv_output_size(hw, k, 1, k // 2)
+    work = F.conv_macs(c, c, k, out, batch=batch)
+    values = F.conv_params(c, c, k) + batch * c * hw * hw + batch * c * out * out
+    return (2 * work if flops else work) <= mac_budget and values * bytes_per_value <= byte_budget
+
+
+def largest_channels(**budget) -> int:
+    """The largest channel count :func:`layer_fits` accepts (both costs grow with ``c``)."""
+    c = 0
+    while layer_fits(c + 1, **budget):
+        c += 1
+    if c == 0:
+        raise ValueError(f"not even one channel fits the budget {budget}")
+    return c
+
+
+register(Check(
+    id="budget-channels-1", chapter=1, difficulty="medium",
+    question="Largest C for a 3x3, stride-1, padding-1 convolution from C to C channels (bias) on "
+             "a 28x28 input, batch 1, float32, within 100 million MACs and 1 MiB of weights, input "
+             "and output.",
+    answer=lambda: largest_channels(**BUDGET_LAYER),
+    mistakes={
+        "that C meets the MAC budget but not the memory budget: its weights, input and output "
+        "take more than 1 MiB. Both limits must hold; the tighter one decides.":
+            lambda: largest_channels(**{**BUDGET_LAYER, "byte_budget": float("inf")}),
+        "you compared FLOPs (two per MAC) with the budget of 100 million MACs.":
+            lambda: largest_channels(**BUDGET_LAYER, flops=True),
+        "you took 1 MiB as 1,000,000 bytes; a mebibyte is 2^20 = 1,048,576 bytes.":
+            lambda: largest_channels(**{**BUDGET_LAYER, "byte_budget": 1_000_000}),
+        "you counted the weights only; the input and output must fit in the budget too.":
+            lambda: max(c for c in range(1, 4096) if 4 * F.conv_params(c, c, 3) <= 2 ** 20),
+    },
+))
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 1: roofline classification on a named GPU
+# ---------------------------------------------------------------------------------------------
+
+#: Peak figures of the NVIDIA A100 40 GB (SXM4) from NVIDIA's datasheet
+#: ("NVIDIA A100 Tensor Core GPU", nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf): FP32
+#: 19.5 TFLOPS; Tensor Float 32 156 TFLOPS and FP16 Tensor Core 312 TFLOPS without sparsity (the
+#: datasheet doubles both "with sparsity"); GPU memory bandwidth 1,555 GB/s. Given data of the
+#: roofline exercise, not measurements.
+A100_DATASHEET = {"device": "NVIDIA A100 40GB SXM4 (datasheet)", "bandwidth": 1555e9,
+                  "flops": {"float32": 19.5e12, "tf32": 156e12, "float16": 312e12}}
+#: The depthwise layer of the roofline exercise: 3x3, 128 channels, groups=128, stride 1,
+#: padding 1, 56x56, batch 32, in float16.
+ROOFLINE_DEPTHWISE = dict(c_in=128, c_out=128, k=3, hw=56, batch=32, groups=128)
+
+
+def _depthwise_intensity(dtype: str = "float16", *, groups: int | None = None, macs: bool = False,
+                         output: bool = True) -> float:
+    lay = {**ROOFLINE_DEPTHWISE, **({} if groups is None else {"groups": groups})}
+    out = F.conv_output_size(lay["hw"], lay["k"], 1, 1)
+    work = F.conv_macs(lay["c_in"], lay["c_out"], lay["k"], out, lay["groups"], lay["batch"])
+    nbytes = F.conv_min_bytes(lay["c_in"], lay["c_out"], lay["k"], lay["hw"], out, lay["groups"],
+                              lay["batch"], dtype)
+    if not output:
+        nbytes -= F.tensor_bytes((lay["batch"], lay["c_out"], out, out), dtype)
+    return (work if macs else F.macs_to_flops(work)) / nbytes
+
+
+register(Check(
+    id="roofline-a100-ridge-1", chapter=1, difficulty="easy", rel_tol=0.01, unit="FLOP/byte",
+    question="Ridge point of the NVIDIA A100 40GB for FP16 tensor-core work (datasheet figures: "
+             "312 TFLOP/s dense, 1,555 GB/s), in FLOP per byte.",
+    answer=lambda: F.ridge_point(A100_DATASHEET["flops"]["float16"], A100_DATASHEET["bandwidth"]),
+    mistakes={
+        "you used the 624 TFLOP/s 'with sparsity' figure; a dense convolution gets 312.":
+            lambda: F.ridge_point(2 * A100_DATASHEET["flops"]["float16"],
+                                  A100_DATASHEET["bandwidth"]),
+        "that is the FP32 ridge point (19.5 TFLOP/s); the question is about FP16 tensor cores.":
+            lambda: F.ridge_point(A100_DATASHEET["flops"]["float32"], A100_DATASHEET["bandwidth"]),
+        "you divided bandwidth by peak; the ridge point is peak FLOP/s over bytes/s.":
+            lambda: A100_DATASHEET["bandwidth"] / A100_DATASHEET["flops"]["float16"],
+        "you mixed units: 312 TFLOP/s over 1,555 GB/s is 312e12 / 1555e9, not 312 / 1555.":
+            lambda: 312 / 1555,
+    },
+))
+
+register(Check(
+    id="roofline-depthwise-intensity-1", chapter=1, difficulty="medium", rel_tol=0.01,
+    unit="FLOP/byte",
+    question="Arithmetic intensity (FLOPs per byte of minimum traffic: input, weights and output "
+             "once each) of a depthwise 3x3 convolution, 128 channels, groups=128, stride 1, "
+             "padding 1, on 56x56 inputs, batch 32, in float16.",
+    answer=lambda: _depthwise_intensity(),
+    mistakes={
+        "you counted 4 bytes per value (float32) or MACs instead of FLOPs: either halves the "
+        "intensity. This layer is float16, 2 bytes per value, and one MAC is two FLOPs.":
+            lambda: _depthwise_intensity("float32"),
+        "you counted the FLOPs of an ordinary convolution; a depthwise filter sees one channel, "
+        "so divide the MACs by the 128 groups.":
+            lambda: _depthwise_intensity(groups=1),
+        "you left out writing the output; the minimum traffic reads the input and weights and "
+        "writes the output.":
+            lambda: _depthwise_intensity(output=False),
+    },
+))
