@@ -38,7 +38,7 @@ from torch import nn
 from . import formulas
 
 __all__ = [
-    "names", "build", "ConvBNAct", "Residual", "Inception", "SqueezeExcitation",
+    "names", "build", "ConvBNAct", "Residual", "Inception", "SqueezeExcitation", "ChannelShuffle",
     "EFFICIENTNET_SCALING", "compound_scaling", "make_divisible",
 ]
 
@@ -623,6 +623,97 @@ def mobilenet_v2(num_classes: int = 1000, variant: str = "torchvision",
 
 
 # =============================================================================================
+# ShuffleNet v2
+# =============================================================================================
+
+
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle (Zhang et al. 2018, Figure 1c): view the ``C`` channels as
+    a ``groups`` x ``C / groups`` matrix, transpose it, flatten it again, so that the next
+    grouped convolution sees channels from every group of the previous one.
+
+    A reshape and a transpose, no arithmetic and no parameters; the same permutation as
+    ``torch.nn.ChannelShuffle`` (and torchvision's ``channel_shuffle``).
+    """
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Channel ``g * (C / groups) + i`` moves to position ``i * groups + g``."""
+        b, c, h, w = x.shape
+        x = x.view(b, self.groups, c // self.groups, h, w).transpose(1, 2).contiguous()
+        return x.view(b, c, h, w)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
+
+
+class ShuffleV2Block(nn.Module):
+    """ShuffleNet v2's unit (Ma et al. 2018, Figure 3c and d).
+
+    Stride 1: a channel split; half the channels pass unchanged, the other half go through
+    1x1, 3x3 depthwise, 1x1 (batch norm after each, ReLU after the 1x1s); concatenated, then
+    shuffled in two groups. Stride 2: no split; the left branch is a strided 3x3 depthwise and
+    a 1x1, the right one as before with the depthwise strided; the output channels double.
+    """
+
+    def __init__(self, c_in: int, c_out: int, stride: int):
+        super().__init__()
+        half = c_out // 2
+        self.stride = stride
+        if stride > 1:
+            self.left = nn.Sequential(ConvBNAct(c_in, c_in, 3, stride, groups=c_in, act=None),
+                                      ConvBNAct(c_in, half, 1))
+        self.right = nn.Sequential(ConvBNAct(c_in if stride > 1 else half, half, 1),
+                                   ConvBNAct(half, half, 3, stride, groups=half, act=None),
+                                   ConvBNAct(half, half, 1))
+        self.shuffle = ChannelShuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Split (stride 1) or copy (stride 2), the two branches, concatenation, shuffle."""
+        if self.stride == 1:
+            x1, x2 = x.chunk(2, dim=1)
+            out = torch.cat((x1, self.right(x2)), 1)
+        else:
+            out = torch.cat((self.left(x), self.right(x)), 1)
+        return self.shuffle(out)
+
+
+#: Ma et al. (2018), Table 5: output channels of conv1, stages 2-4 and conv5 at each width.
+SHUFFLENET_V2_CHANNELS = {"x0_5": (24, 48, 96, 192, 1024), "x1_0": (24, 116, 232, 464, 1024),
+                          "x1_5": (24, 176, 352, 704, 1024), "x2_0": (24, 244, 488, 976, 2048)}
+#: units per stage (2, 3, 4), the first with stride 2
+SHUFFLENET_V2_REPEATS = (4, 8, 4)
+
+
+def shufflenet_v2(scale: str, num_classes: int = 1000, variant: str = "torchvision") -> nn.Module:
+    """ShuffleNet v2 (0.5x, 1x, 1.5x, 2x) of Ma, Zhang, Zheng & Sun, "ShuffleNet V2: Practical
+    guidelines for efficient CNN architecture design", ECCV 2018, Table 5.
+
+    A 3x3/2 convolution of 24 channels, 3x3/2 max pooling, three stages of
+    :class:`ShuffleV2Block` (4, 8, 4 units; the first of each with stride 2), a 1x1 convolution
+    (1024 channels; 2048 at 2x), global average pooling and the classifier. torchvision's
+    ``shufflenet_v2_x*`` layout, which is the paper's (torchvision pools with a mean over the
+    positions, the same operation).
+    The paper counts 41, 146, 299 and 591 M "FLOPs" (multiply-adds) for the four widths; see the
+    tests for ours. ``variant="paper"`` is the same network.
+    """
+    channels = SHUFFLENET_V2_CHANNELS[scale]
+    layers = [ConvBNAct(3, channels[0], 3, 2), nn.MaxPool2d(3, 2, 1)]
+    c_in = channels[0]
+    for repeats, c_out in zip(SHUFFLENET_V2_REPEATS, channels[1:4]):
+        layers.append(nn.Sequential(*(ShuffleV2Block(c_in if i == 0 else c_out, c_out,
+                                                     2 if i == 0 else 1)
+                                      for i in range(repeats))))
+        c_in = c_out
+    layers.append(ConvBNAct(c_in, channels[4], 1))
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(channels[4], num_classes))
+
+
+# =============================================================================================
 # EfficientNet
 # =============================================================================================
 
@@ -724,6 +815,7 @@ _REGISTRY: dict[str, tuple[Callable[..., nn.Module], dict, tuple[str, ...]]] = {
     "resnext50_32x4d": (resnext, {"depth": 50, "groups": 32, "width_per_group": 4}, _TV),
     "mobilenet_v1": (mobilenet_v1, {}, _PAPER),
     "mobilenet_v2": (mobilenet_v2, {}, _TV),
+    **{f"shufflenet_v2_{s}": (shufflenet_v2, {"scale": s}, _TV) for s in SHUFFLENET_V2_CHANNELS},
     **{f"efficientnet_{s}": (efficientnet, {"scale": s}, _TV) for s in EFFICIENTNET_SCALING},
 }
 

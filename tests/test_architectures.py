@@ -42,6 +42,10 @@ TORCHVISION = {
     "resnet152": (60_192_808, 11_513_626_624, "69e2f213b79cafbc"),
     "resnext50_32x4d": (25_028_904, 4_230_479_872, "fc865ba9e58218fe"),
     "mobilenet_v2": (3_504_872, 300_774_272, "00c6d2b2f94e526c"),
+    "shufflenet_v2_x0_5": (1_366_792, 40_476_448, "797d31ed87b4dbe2"),
+    "shufflenet_v2_x1_0": (2_278_604, 144_907_992, "6c70be0cd6355334"),
+    "shufflenet_v2_x1_5": (3_503_624, 295_759_392, "49887a5f2bccceb7"),
+    "shufflenet_v2_x2_0": (7_393_996, 583_253_464, "41ed6260316a28c8"),
     "efficientnet_b0": (5_288_548, 385_814_752, "89b2b28659499285"),
     "efficientnet_b1": (7_794_184, 569_651_680, "a163b09f1d424616"),
     "efficientnet_b2": (9_109_994, 658_963_440, "21ab2e47954dc82f"),
@@ -127,7 +131,8 @@ def test_names_are_the_issue_list_in_historical_order():
         "lenet5", "alexnet", "zfnet", "vgg11", "vgg13", "vgg16", "vgg19", "googlenet",
         "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
         "mobilenet_v1",
-        "mobilenet_v2", *(f"efficientnet_b{i}" for i in range(8)),
+        "mobilenet_v2", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
+        "shufflenet_v2_x2_0", *(f"efficientnet_b{i}" for i in range(8)),
     ]
 
 
@@ -428,6 +433,58 @@ def _mobilenet_v1_expected(width: float, size: int) -> tuple[int, int]:
 def test_mobilenet_v1_any_width_and_resolution(width, size):
     model = meta("mobilenet_v1", width=width)
     assert (params(model), macs(model, size)) == _mobilenet_v1_expected(width, size)
+
+
+#: Ma et al. (2018), Table 8: millions of FLOPs (multiply-adds) of ShuffleNet v2 at 224 x 224;
+#: the authors' repository (github.com/megvii-model/ShuffleNet-Series, ShuffleNetV2/README.md)
+#: lists the same FLOPs with millions of parameters: 1.4, 2.3, 3.5, 7.4.
+SHUFFLENET_V2_PAPER = {"x0_5": (41, 1.4), "x1_0": (146, 2.3), "x1_5": (299, 3.5), "x2_0": (591, 7.4)}
+
+
+@pytest.mark.parametrize("scale", SHUFFLENET_V2_PAPER)
+def test_shufflenet_v2_paper_table_8(scale):
+    """Parameters round to the published ones. Our MACs (torchvision's, and the layout of the
+    authors' code, whose classifier has no bias: 1,000 parameters less) are 0.8 to 1.3 % below
+    the published FLOPs, more than their rounding; neither the paper nor the repository says
+    what else their counter included, so only that bound is checked."""
+    n_params, n_macs, _ = counted(f"shufflenet_v2_{scale}")
+    paper_macs, paper_params = SHUFFLENET_V2_PAPER[scale]
+    assert round(n_params / 1e6, 1) == paper_params
+    assert 0.985 * paper_macs * 1e6 < n_macs < paper_macs * 1e6
+
+
+def test_channel_shuffle_is_torchs_permutation():
+    x = torch.arange(2 * 12 * 2 * 3, dtype=torch.float32).reshape(2, 12, 2, 3)
+    for g in (1, 2, 3, 4, 6):
+        torch.testing.assert_close(A.ChannelShuffle(g)(x), nn.ChannelShuffle(g)(x))
+    # channel g * (C / groups) + i goes to i * groups + g: groups 3, 12 channels
+    out = A.ChannelShuffle(3)(x)
+    assert [int(out[0, j, 0, 0] // 6) for j in range(12)] == [0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11]
+
+
+def test_shufflenet_v2_units():
+    model = meta("shufflenet_v2_x1_0")
+    # Table 5: 24 channels at 56 x 56 after the pool, 116 at 28, 232 at 14, 464 at 7, 1024
+    x = torch.empty(1, 3, 224, 224, device="meta")
+    shapes = []
+    for layer in model[:6]:
+        x = layer(x)
+        shapes.append(tuple(x.shape[1:]))
+    assert shapes == [(24, 112, 112), (24, 56, 56), (116, 28, 28), (232, 14, 14), (464, 7, 7),
+                      (1024, 7, 7)]
+    assert [len(model[i]) for i in (2, 3, 4)] == [4, 8, 4]
+    unit = model[3][1]                                  # stride 1: half the channels pass
+    torch.manual_seed(0)
+    real = A.build("shufflenet_v2_x0_5").eval()
+    with torch.no_grad():
+        y = real(torch.randn(2, 3, 64, 64))
+        block = real[3][1]
+        z = torch.randn(1, 96, 8, 8)
+        out = block(z)
+    assert y.shape == (2, 1000) and torch.isfinite(y).all()
+    # the first half of the input reaches the even output channels unchanged (shuffle of 2)
+    torch.testing.assert_close(out[:, 0::2], z[:, :48])
+    assert unit.stride == 1 and not hasattr(unit, "left")
 
 
 #: Tan & Le (2019), Table 2: millions of parameters and billions of "FLOPs" (multiply-adds) at
