@@ -49,6 +49,14 @@ def test_record_save_load_round_trip(tmp_path):
     assert L.load_latency(path) == json.loads(path.read_text())
 
 
+def test_budget_skips_the_largest_runs():
+    doc = L.record(["lenet5", "alexnet"], [1], repeats=1, warmup=0, max_gmacs=0.01,
+                   progress=False)
+    assert [r["name"] for r in doc["rows"]] == ["lenet5"]
+    assert [(s["name"], s["batch"]) for s in doc["skipped"]] == [("alexnet", 1)]
+    assert doc["skipped"][0]["macs"] > 0.01e9
+
+
 def test_missing_record_names_the_command(tmp_path):
     with pytest.raises(FileNotFoundError, match="python -m cnnbook_lib.bench.latency"):
         L.load_latency(tmp_path / "none.json")
@@ -74,6 +82,7 @@ def test_validate_rejects_malformed_documents(doc, match):
     (lambda: L.record("lenet5", [1], progress=False), "names"),
     (lambda: L.record(["lenet5"], [], progress=False), "batches"),
     (lambda: L.record(["lenet5"], "1", progress=False), "batches"),
+    (lambda: L.record(["lenet5"], [1], max_gmacs=0, progress=False), "max_gmacs"),
 ])
 def test_bad_arguments_are_explained(call, match):
     with pytest.raises(ValueError, match=match):

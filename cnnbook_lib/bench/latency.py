@@ -101,17 +101,28 @@ def time_network(name: str, batch: int = 1, *, device=None, repeats: int = 5, wa
 
 def record(names: Sequence[str] | None = None, batches: Sequence[int] = (1, 32), *, device=None,
            repeats: int = 5, warmup: int = 1, threads: int | None = 1,
-           progress: bool = True) -> dict[str, Any]:
+           max_gmacs: float | None = None, progress: bool = True) -> dict[str, Any]:
     """Time every network of ``names`` (default: all of :func:`architectures.names`) at every
-    batch size; returns the document :func:`save_latency` writes."""
+    batch size; returns the document :func:`save_latency` writes. ``max_gmacs`` skips the runs of
+    more than that many billion MACs (listed under ``skipped`` with their MACs)."""
     names = _check_names(names)
     batches = _check_batches(batches)
+    if max_gmacs is not None and (isinstance(max_gmacs, bool)
+                                  or not isinstance(max_gmacs, (int, float)) or not max_gmacs > 0):
+        raise ValueError(f"max_gmacs must be a positive number or None, got {max_gmacs!r}")
     from tqdm.auto import tqdm
     dev = resolve_device(device)
     meta = metadata(dev)
     meta["load_average_before"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-    rows = []
-    jobs = [(n, b) for n in names for b in batches]
+    rows, skipped, jobs = [], [], []
+    for n in names:
+        for b in batches:
+            macs = b * _macs(n)
+            if max_gmacs is not None and macs > max_gmacs * 1e9:
+                skipped.append({"name": n, "batch": b, "macs": macs,
+                                "reason": f"over the {max_gmacs:g} G MAC budget of this record"})
+            else:
+                jobs.append((n, b))
     bar = tqdm(jobs, desc="latency", unit="run", disable=not progress, file=sys.stderr)
     for name, batch in bar:
         bar.set_postfix_str(f"{name} x{batch}")
@@ -123,7 +134,14 @@ def record(names: Sequence[str] | None = None, batches: Sequence[int] = (1, 32),
             "protocol": {"repeats": repeats, "warmup": warmup, "calls_per_sample": 1,
                          "mode": "eval + inference_mode", "weights": "PyTorch default init, seed 0",
                          "input": "torch.randn at the network's own input size"},
-            "rows": rows}
+            "rows": rows, "skipped": skipped}
+
+
+def _macs(name: str) -> int:
+    """MACs of one image through network ``name`` at its own input size (meta device)."""
+    with torch.device("meta"):
+        model = architectures.build(name)
+    return int(analysis.summarize(model, _input_size(name)).macs)
 
 
 def validate_latency(doc: dict[str, Any]) -> dict[str, Any]:
@@ -174,11 +192,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--max-gmacs", type=float, default=None,
+                        help="skip runs of more than this many billion MACs")
     parser.add_argument("--out", default=None, help="JSON file (default: latency-<device>.json)")
     args = parser.parse_args(argv)
     try:
         doc = record(args.names, args.batches, device=args.device, repeats=args.repeats,
-                     warmup=args.warmup, threads=args.threads)
+                     warmup=args.warmup, threads=args.threads,
+                     max_gmacs=args.max_gmacs)
     except ValueError as err:
         parser.error(str(err))
     out = args.out or f"latency-{doc['metadata']['device_type']}.json"
@@ -187,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in doc["rows"]:
         print(f"{r['name']:<22}{r['batch']:>6}{r['macs']:>16,}{r['median_s'] * 1e3:>12.2f}"
               f"{r['macs'] / r['median_s'] / 1e9:>9.1f}{'  noisy' if r['noisy'] else ''}")
+    for s in doc["skipped"]:
+        print(f"{s['name']:<22}{s['batch']:>6}{s['macs']:>16,}  skipped: {s['reason']}")
     print(f"saved {out}")
     return 0
 
