@@ -40,6 +40,8 @@ TORCHVISION = {
     "resnet50": (25_557_032, 4_089_184_256, "6fb60c3c3cb1b55c"),
     "resnet101": (44_549_160, 7_801_405_440, "26ce5e3b2cbf144a"),
     "resnet152": (60_192_808, 11_513_626_624, "69e2f213b79cafbc"),
+    "squeezenet1_0": (1_248_424, 818_924_576, "1a0c126e6c0cf4d5"),
+    "squeezenet1_1": (1_235_496, 349_151_936, "4ac05a369d431ea9"),
     "resnext50_32x4d": (25_028_904, 4_230_479_872, "fc865ba9e58218fe"),
     "mobilenet_v2": (3_504_872, 300_774_272, "00c6d2b2f94e526c"),
     "shufflenet_v2_x0_5": (1_366_792, 40_476_448, "797d31ed87b4dbe2"),
@@ -129,7 +131,8 @@ def feature_sizes(model: nn.Module, size: int, channels: int = 3) -> list[tuple[
 def test_names_are_the_issue_list_in_historical_order():
     assert A.names() == [
         "lenet5", "alexnet", "zfnet", "vgg11", "vgg13", "vgg16", "vgg19", "googlenet",
-        "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d",
+        "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "squeezenet1_0",
+        "squeezenet1_1", "resnext50_32x4d",
         "mobilenet_v1",
         "mobilenet_v2", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
         "shufflenet_v2_x2_0", *(f"efficientnet_b{i}" for i in range(8)),
@@ -391,6 +394,36 @@ def test_googlenet_paper_table_1_ops():
             assert module.branch3[1][0].kernel_size == (k5, k5)
             count = macs(module, sizes[name[0]], module.branch1[0].in_channels)
             assert (abs(count - ops[name] * 1e6) < 1e6) == (variant == "paper"), (variant, name)
+
+
+def test_squeezenet_table_1():
+    """Iandola et al. (2016), Table 1, "# parameter before pruning": conv1 14,208, fire2 11,920,
+    fire3 12,432, fire4 45,344, fire5 49,440, fire6 104,880, fire7 111,024, fire8 188,992,
+    fire9 197,184, conv10 513,000; 1,248,424 in all. Its output sizes (conv1 111 x 111, then 55,
+    27, 13) are those of a 227 x 227 input, as for AlexNet; the table says 224."""
+    model = meta("squeezenet1_0")
+    layers = [m for m in model if any(True for _ in m.parameters())]
+    assert [params(m) for m in layers] == [14_208, 11_920, 12_432, 45_344, 49_440, 104_880,
+                                           111_024, 188_992, 197_184, 513_000]
+    assert params(model) == 1_248_424
+    fires = [m for m in model if isinstance(m, A.Fire)]
+    # each fire module's parameters from its three convolutions (cnnbook_lib.formulas)
+    for fire, (s1, e1, e3) in zip(fires, [m for m in A.SQUEEZENET_CONFIGS["1_0"][1] if m != "M"]):
+        c_in = fire.squeeze[0].in_channels
+        assert params(fire) == (F.conv_params(c_in, s1, 1) + F.conv_params(s1, e1, 1)
+                                + F.conv_params(s1, e3, 3))
+    x, sizes = torch.empty(1, 3, 227, 227, device="meta"), []
+    for layer in model:
+        x = layer(x)
+        if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, A.Fire)):
+            sizes.append(x.shape[-1])
+    assert sizes == [111, 55, 55, 55, 55, 27, 27, 27, 27, 27, 13, 13, 13]
+    # version 1.1: the same fire modules, a 3x3 conv1 of 64 filters, the poolings earlier
+    assert counted("squeezenet1_1")[1] < counted("squeezenet1_0")[1] / 2.3
+    torch.manual_seed(0)
+    with torch.no_grad():
+        y = A.build("squeezenet1_1", num_classes=5).eval()(torch.randn(2, 3, 64, 64))
+    assert y.shape == (2, 5) and (y >= 0).all()       # ReLU before the average pooling
 
 
 #: Howard et al. (2017), Table 6 (width multiplier at 224) and Table 7 (resolution at width 1):
