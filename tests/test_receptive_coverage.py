@@ -344,3 +344,51 @@ def test_coverage_names_the_operation_it_cannot_follow(model, word):
 def test_a_model_that_does_not_run_is_refused_naming_input_size():
     with pytest.raises(ValueError, match="input_size"):
         coverage(small_net(), (1, 3, 16, 16))
+
+
+# ---------------------------------------------------------------------------------------------
+# The formulas of dilated stacks (cnnbook_lib.formulas.dilation), checked against coverage
+# ---------------------------------------------------------------------------------------------
+
+
+def test_doubling_schedule_field_matches_the_recurrence_and_the_mask():
+    from cnnbook_lib import formulas as F
+    for kernel in (2, 3, 5):
+        for depth in range(1, 8):
+            layers = [(kernel, 1, 2 ** i) for i in range(depth)]
+            field = int(F.rf_dilated_doubling.subs({F.k: kernel, F.rf_L: depth}))
+            assert field == receptive_field(layers).size
+            assert extent(coverage(layers, (field + 4,)))[0] == field
+
+
+def test_hdc_rule_of_wang_et_al_is_sufficient_for_schedules_starting_at_rate_1():
+    import itertools
+    from cnnbook_lib import formulas as F
+    assert F.hdc_max_gap([1, 2, 5]) == 2 and F.hdc_max_gap([1, 2, 9]) == 5   # Section 3.2
+    verdicts = {}
+    for kernel in (3, 5):
+        for depth in (2, 3, 4):
+            for rest in itertools.product(range(1, 8), repeat=depth - 1):
+                rates = (1,) + rest
+                n = sum(r * (kernel - 1) for r in rates) + 1
+                no_holes = not holes(coverage([(kernel, 1, r) for r in rates], (n,))).any()
+                ok = F.hdc_ok(rates, kernel)
+                assert no_holes or not ok, (rates, kernel)           # never passes a hole
+                increasing = list(rates) == sorted(rates)
+                verdicts[increasing, ok, no_holes] = verdicts.get((increasing, ok, no_holes), 0) + 1
+    assert sum(verdicts.values()) > 500
+    assert verdicts[True, True, True] > 100 and verdicts[True, False, False] > 30
+    assert verdicts[False, False, True] > 100          # unordered schedules: it is conservative
+    # two rate-1 layers of 5 taps cover 9 pixels, more than the K = 5 the rule credits
+    assert not F.hdc_ok([1, 1, 8], 5) and not holes(coverage([(5, 1, d) for d in (1, 1, 8)],
+                                                             (41,))).any()
+    # the rule does not look at r_1: a schedule starting at rate 2 passes it with holes
+    assert F.hdc_ok([2, 2, 2]) and holes(coverage([(3, 1, 2)] * 3, (13,))).any()
+
+
+def test_hdc_functions_reject_bad_arguments():
+    from cnnbook_lib import formulas as F
+    check_function(F.hdc_ok, dict(rates=[1, 2, 5], kernel=3),
+                   allow={"rates": ("one entry short",)})
+    with pytest.raises(ValueError, match="rates"):
+        F.hdc_max_gap([3])

@@ -15,6 +15,7 @@ hundred lines; everything is importable from ``cnnbook_lib.formulas`` itself):
 * :mod:`~cnnbook_lib.formulas.operation`: the convolution itself, element by element;
 * :mod:`~cnnbook_lib.formulas.attention`: self-attention, for comparison;
 * :mod:`~cnnbook_lib.formulas.receptive`: the receptive-field recurrence and its closed forms;
+* :mod:`~cnnbook_lib.formulas.dilation`: dilated stacks and the hybrid-dilated-convolution rule;
 * :mod:`~cnnbook_lib.formulas.algorithms`: Winograd and FFT convolution counts;
 * :mod:`~cnnbook_lib.formulas.roofline`: arithmetic intensity and the roofline model.
 
@@ -34,7 +35,8 @@ from __future__ import annotations
 
 import sympy as sp  # noqa: F401  (part of the namespace since formulas was one module)
 
-from . import _core, algorithms, attention, cost, memory, operation, receptive, roofline, shapes
+from . import (_core, algorithms, attention, cost, dilation, memory, operation, receptive,
+               roofline, shapes)
 from ._core import *  # noqa: F401,F403
 from ._core import (_channels, _check_choice, _check_flag, _check_groups,  # noqa: F401
                     _check_int, _check_ksdp, _check_positive, _compile, _kernel_hw, _nonneg, _pair,
@@ -47,10 +49,12 @@ from .operation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .receptive import *  # noqa: F401,F403
 from .receptive import _exact  # noqa: F401
+from .dilation import *  # noqa: F401,F403
 from .algorithms import *  # noqa: F401,F403
 from .roofline import *  # noqa: F401,F403
 
 #: The concept modules, in the order their names join this namespace.
-MODULES = (_core, shapes, cost, memory, operation, attention, receptive, algorithms, roofline)
+MODULES = (_core, shapes, cost, memory, operation, attention, receptive, dilation, algorithms,
+           roofline)
 
 __all__ = [name for module in MODULES for name in module.__all__]
