@@ -482,7 +482,7 @@ def test_explorer_traces_in_the_kernel_when_the_network_changes():
     w.network = "alexnet"
     assert set(w._data) == {"lenet5", "alexnet"}
     from cnnbook_lib import analysis, architectures
-    s = analysis.summarize(architectures.build("alexnet"), (1, 3, 227, 227))
+    s = analysis.summarize(architectures.build("alexnet"), (1, 3, 224, 224))
     assert (w._data["alexnet"]["params"], w._data["alexnet"]["macs"]) == (s.params, s.macs)
 
 
