@@ -25,8 +25,12 @@ from cnnbook_lib import formulas as F
 # built on the meta device; googlenet as ``googlenet(weights=None, aux_logits=False,
 # init_weights=False)``; "googlenet_aux" with ``aux_logits=True``; "vgg*_bn" are
 # ``vgg11_bn``/``vgg16_bn``; "mobilenet_v2_w*" are ``mobilenet_v2(width_mult=w)``.
+# inception_v3 as ``inception_v3(weights=None, aux_logits=False, init_weights=False)``,
+# "inception_v3_aux" with ``aux_logits=True`` (torchvision's default), both at 1x3x299x299 (its
+# MACs in eval mode, where the auxiliary head does not run). Recorded in a separate environment
+# (torch 2.14.1 and torchvision 0.29.1 from pip), eval mode, batch 1.
 # Columns: parameters (sum of p.numel()), MACs = FlopCounterMode total / 2 at 1x3x224x224
-# (0: not measured), and the first 16 hex digits of sha256(json.dumps(list of the state_dict's
+# (TORCHVISION_SIZE where it differs; 0: not measured), and the first 16 hex digits of sha256(json.dumps(list of the state_dict's
 # tensor shapes, in order)), a fingerprint of the layout that ignores module names.
 TORCHVISION = {
     "alexnet": (61_100_840, 714_188_480, "199e0d919e9989a5"),
@@ -35,6 +39,7 @@ TORCHVISION = {
     "vgg16": (138_357_544, 15_470_264_320, "442926a72f1ef618"),
     "vgg19": (143_667_240, 19_632_062_464, "f65c435a54ae8c0a"),
     "googlenet": (6_624_904, 1_498_376_192, "31539dd44773b1d8"),
+    "inception_v3": (23_834_568, 5_713_216_096, "ff3c119a1a72d52c"),
     "resnet18": (11_689_512, 1_814_073_344, "1185d40e7a93cf01"),
     "resnet34": (21_797_672, 3_663_761_408, "4a53dd9ca16ab096"),
     "resnet50": (25_557_032, 4_089_184_256, "6fb60c3c3cb1b55c"),
@@ -62,10 +67,17 @@ TORCHVISION_OPTIONS = {
     "vgg11_bn": ("vgg11", {"batch_norm": True}, (132_868_840, 7_609_090_048, "e24cb6f764200cb9")),
     "vgg16_bn": ("vgg16", {"batch_norm": True}, (138_365_992, 15_470_264_320, "4e95328441c96178")),
     "googlenet_aux": ("googlenet", {"aux_logits": True}, (13_004_888, 0, "fdb360e64ae70bac")),
+    "inception_v3_aux": ("inception_v3", {"aux_logits": True},
+                         (27_161_264, 5_713_216_096, "89464e6929c3fc86")),
     "mobilenet_v2_w0.5": ("mobilenet_v2", {"width": 0.5}, (1_968_680, 97_131_840, "8aa82401cb551717")),
     "mobilenet_v2_w0.75": ("mobilenet_v2", {"width": 0.75}, (2_636_424, 209_069_792, "2f63032f2bcefd9c")),
     "mobilenet_v2_w1.4": ("mobilenet_v2", {"width": 1.4}, (6_108_776, 582_195_824, "fcced728be22b488")),
 }
+#: input sizes of the references other than 224 x 224
+TORCHVISION_SIZE = {"inception_v3": 299}
+#: Same source, inception_v3 with aux_logits=True in training mode (the auxiliary head runs),
+#: batch 2 (batch norm needs more than one value per channel), MACs per image.
+INCEPTION_V3_AUX_TRAIN_MACS = 5_718_899_296
 #: Same source, MACs of the EfficientNets at their native resolution (the crop size of
 #: Tan & Le 2019, Table 2, and of the reference code).
 EFFICIENTNET_NATIVE = {
@@ -131,7 +143,7 @@ def feature_sizes(model: nn.Module, size: int, channels: int = 3) -> list[tuple[
 def test_names_are_the_issue_list_in_historical_order():
     assert A.names() == [
         "lenet5", "alexnet", "zfnet", "vgg11", "vgg13", "vgg16", "vgg19", "googlenet",
-        "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "squeezenet1_0",
+        "inception_v3", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "squeezenet1_0",
         "squeezenet1_1", "resnext50_32x4d",
         "mobilenet_v1",
         "mobilenet_v2", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
@@ -201,14 +213,14 @@ def test_networks_are_fx_traceable(name):
 
 @pytest.mark.parametrize("name", TORCHVISION)
 def test_matches_torchvision(name):
-    assert counted(name) == TORCHVISION[name]
+    assert counted(name, TORCHVISION_SIZE.get(name, 224)) == TORCHVISION[name]
 
 
 @pytest.mark.parametrize("key", TORCHVISION_OPTIONS)
 def test_matches_torchvision_with_options(key):
     name, options, (ref_params, ref_macs, ref_fp) = TORCHVISION_OPTIONS[key]
     if ref_macs:
-        assert counted(name, **options) == (ref_params, ref_macs, ref_fp)
+        assert counted(name, TORCHVISION_SIZE.get(name, 224), **options) == (ref_params, ref_macs, ref_fp)
     else:
         model = meta(name, **options)
         assert (params(model), fingerprint(model)) == (ref_params, ref_fp)
@@ -237,6 +249,36 @@ def test_googlenet_aux_logits_only_in_training():
 # ---------------------------------------------------------------------------------------------
 # Paper variants and networks without a torchvision version, against the papers
 # ---------------------------------------------------------------------------------------------
+
+def test_inception_v3_aux_logits_only_in_training():
+    model = meta("inception_v3", aux_logits=True, num_classes=5)
+    x = torch.empty(2, 3, 299, 299, device="meta")
+    assert model(x).shape == (2, 5)
+    out = model.train()(x)
+    assert [o.shape for o in out] == [(2, 5)] * 2
+    with FlopCounterMode(display=False) as counter:
+        meta("inception_v3", aux_logits=True).train()(x)
+    assert counter.get_total_flops() // 4 == INCEPTION_V3_AUX_TRAIN_MACS
+    # the auxiliary head alone: 5x5/3 pool of the 17 x 17 map to 5 x 5, 1x1 to 128, 5x5 to 768
+    head = F.conv_macs(768, 128, 1, 5) + F.conv_macs(128, 768, 5, 1) + F.linear_macs(768, 1000)
+    assert INCEPTION_V3_AUX_TRAIN_MACS - TORCHVISION["inception_v3"][1] == head
+
+
+def test_inception_v3_grid_sizes():
+    """Szegedy et al. (2016), Table 1: a 299 x 299 input gives 35 x 35 (288 channels after the
+    first modules), 17 x 17 (768) and 8 x 8 (2048) grids."""
+    model = meta("inception_v3")
+    x = model.stem(torch.empty(1, 3, 299, 299, device="meta"))
+    assert x.shape[1:] == (192, 35, 35)
+    shapes = []
+    for module in (*model.mixed_35, *model.mixed_17, *model.mixed_8):
+        x = module(x)
+        shapes.append(tuple(x.shape[1:]))
+    assert shapes == [(256, 35, 35), (288, 35, 35), (288, 35, 35), (768, 17, 17)] + \
+        [(768, 17, 17)] * 4 + [(1280, 8, 8), (2048, 8, 8), (2048, 8, 8)]
+    kernels = {m.kernel_size for m in model.mixed_17.modules() if isinstance(m, nn.Conv2d)}
+    assert kernels == {(1, 1), (1, 7), (7, 1)}
+
 
 #: He et al. (2016), Table 1, "FLOPs" row (multiply-adds), printed to 0.1 x 10^9.
 RESNET_PAPER_MACS = {"resnet18": 1.8e9, "resnet34": 3.6e9, "resnet50": 3.8e9,
