@@ -98,6 +98,24 @@ def test_measure_samples_are_block_means_and_inputs_rotate():
     assert [a[0] for a in work.args] == ["a", "b", "c"] * 3 + ["a"]
 
 
+def test_thread_clock_leaves_out_waiting():
+    """The CPU-time clock counts work, not time spent off the core: a call that sleeps 5 ms
+    takes 5 ms of wall time and almost no CPU time (the oracle is ``time.sleep`` itself)."""
+    import time
+
+    wall = bench.measure(lambda: time.sleep(5e-3), warmup=1, repeats=3, number=1, device="cpu")
+    cpu = bench.measure(lambda: time.sleep(5e-3), warmup=1, repeats=3, number=1, device="cpu",
+                        clock=timing.CLOCKS["thread"])
+    assert wall.median >= 5e-3 > 10 * cpu.median
+    m = bench.time_conv(4, 4, 3, 8, padding=1, threads=1, repeats=3, kernels=False,
+                        clock="thread", device="cpu")
+    assert m.config["clock"] == "thread" and m.median > 0
+    with pytest.raises(ValueError, match="needs threads=1"):
+        bench.time_conv(4, 4, 3, 8, padding=1, threads=2, clock="thread", device="cpu")
+    with pytest.raises(ValueError, match="clock must be one of"):
+        bench.time_conv(4, 4, 3, 8, padding=1, threads=1, clock="cpu", device="cpu")
+
+
 def test_measure_rejects_bad_arguments():
     with pytest.raises(ValueError, match="repeats"):
         bench.measure(lambda: None, repeats=0, device="cpu")

@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     sw.add_argument("--note", default=None,
                     help="a note stored in the metadata (e.g. that the machine was shared)")
     sw.add_argument("--threads", type=int, default=None, help="CPU threads (default: current)")
+    sw.add_argument("--clock", choices=["wall", "thread"], default="wall",
+                    help="CPU clock: wall (time.perf_counter) or thread (CPU time of the timing "
+                         "thread, for a shared machine; needs --threads 1)")
     sw.add_argument("--repeats", type=int, default=None, help="samples per layer")
     sw.add_argument("--limit", type=int, default=None, help="only the first N configurations")
     sw.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -47,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         doc = run_sweep(quick=args.quick, device=device, configs=configs, label=args.label,
                         threads=args.threads, repeats=args.repeats,
                         progress=not args.no_progress, argv=["python -m cnnbook_lib.bench", *argv],
-                        note=args.note)
+                        note=args.note, clock=args.clock)
     except ValueError as err:            # a value argparse let through but the sweep refuses
         parser.error(str(err))
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")

@@ -17,7 +17,8 @@ import torch
 
 from cnnbook_lib import formulas
 from cnnbook_lib.bench.timing import (MAX_REPEATS, MAX_THREADS, NOISY_THRESHOLD, Measurement,
-                                      _cache_bytes, _optional_int, bench_settings, measure,
+                                      _cache_bytes, _cpu_clock, _optional_int,
+                                      bench_settings, measure,
                                       resolve_device, torch_dtype)
 from cnnbook_lib.formulas import _check_int, _check_positive
 
@@ -181,7 +182,7 @@ def _summary(m: Measurement) -> dict[str, Any]:
 
 def ceilings(device=None, *, dtypes=None, copy_bytes: int | None = None,
              matmul_n: int | None = None, repeats: int | None = None,
-             threads: int | None = None) -> Ceilings:
+             threads: int | None = None, clock: str = "wall") -> Ceilings:
     """Measure memory bandwidth and matmul FLOP/s on ``device``.
 
     Bandwidth: ``dst.copy_(src)`` of ``copy_bytes`` (CPU: 64 MiB or twice the last-level cache,
@@ -195,6 +196,7 @@ def ceilings(device=None, *, dtypes=None, copy_bytes: int | None = None,
     timed at ``n / 4`` and ``n / 2``; ``details[f"matmul_{dtype}"]["reaches_peak"]`` records
     whether ``n``'s rate is not below theirs (:func:`_reaches_peak`), i.e. whether ``n`` is large
     enough to stand for the peak. ``details`` keeps the IQRs, noisy flags and best samples too.
+    ``clock`` (CPU): ``"wall"`` or ``"thread"``, as in :func:`~cnnbook_lib.bench.time_conv`.
     """
     dev = resolve_device(device)
     cuda = dev.type == "cuda"
@@ -211,20 +213,24 @@ def ceilings(device=None, *, dtypes=None, copy_bytes: int | None = None,
     matmul_n = _optional_int("matmul_n", matmul_n, 1, MAX_MATMUL_N)
     repeats = _optional_int("repeats", repeats, 1, MAX_REPEATS)
     threads = _optional_int("threads", threads, 1, MAX_THREADS)
+    clock_name, clock_fn = _cpu_clock(clock, threads) if not cuda else ("cuda events", None)
     dtypes = tuple(dtypes or (("float32", "tf32", "float16", "bfloat16") if cuda else ("float32",)))
     cache = _cache_bytes(dev)
     copy_bytes = copy_bytes or (2 ** 30 if cuda else max(64 * 2 ** 20, 2 * cache))
     matmul_n = matmul_n or (CUDA_MATMUL_N if cuda else CPU_MATMUL_N)
     repeats = repeats or (20 if cuda else 7)
     details: dict[str, Any] = {"copy_bytes": copy_bytes, "matmul_n": matmul_n,
-                               "cache_bytes": cache, "statistic": "median"}
+                               "cache_bytes": cache, "statistic": "median",
+                               "clock": clock_name}
     gen = torch.Generator(device=dev).manual_seed(1234)
     with torch.inference_mode(), bench_settings(threads=threads):
         if not cuda:
             details["threads"] = torch.get_num_threads()
         src = torch.rand(copy_bytes // 4, generator=gen, device=dev)
         dst = torch.empty_like(src)
-        m = measure(lambda: dst.copy_(src), warmup=2, repeats=repeats, device=dev, number=1)
+        timed = {} if cuda else {"clock": clock_fn}
+        m = measure(lambda: dst.copy_(src), warmup=2, repeats=repeats, device=dev, number=1,
+                    **timed)
         bandwidth = formulas.copy_bandwidth(copy_bytes, m.median)
         details["copy"] = _summary(m)
         del src, dst
@@ -236,7 +242,8 @@ def ceilings(device=None, *, dtypes=None, copy_bytes: int | None = None,
                 a = torch.randn((n, n), generator=gen, device=dev).to(storage)
                 b = torch.randn((n, n), generator=gen, device=dev).to(storage)
                 with bench_settings(tf32=(name == "tf32")):
-                    m = measure(lambda: torch.mm(a, b), warmup=2, repeats=repeats, device=dev)
+                    m = measure(lambda: torch.mm(a, b), warmup=2, repeats=repeats, device=dev,
+                                **timed)
                 rates[n] = formulas.macs_to_flops(formulas.matmul_macs(n, n, n)) / m.median
             peaks[name] = rates[matmul_n]
             details[f"matmul_{name}"] = dict(

@@ -27,8 +27,8 @@ import torch
 
 import cnnbook_lib
 from cnnbook_lib.bench.roofline import Ceilings, ConvLayer, ceilings, predict
-from cnnbook_lib.bench.timing import (MAX_REPEATS, MAX_THREADS, _cpu_cache_bytes, _optional_int,
-                                      as_device, resolve_device, time_conv)
+from cnnbook_lib.bench.timing import (MAX_REPEATS, MAX_THREADS, _cpu_cache_bytes, _cpu_clock,
+                                      _optional_int, as_device, resolve_device, time_conv)
 from cnnbook_lib.formulas import _check_flag
 
 __all__ = ["sweep_configs", "run_sweep", "metadata", "save_results", "load_results",
@@ -199,6 +199,7 @@ def _row(config: dict[str, Any], ceils: Ceilings, **timing) -> dict[str, Any]:
         cudnn_benchmark=m.config["cudnn_benchmark"], tf32=m.config["tf32"],
         threads=m.threads, rotation_copies=m.config["rotation_copies"],
         cache_bytes=m.config["cache_bytes"], set_bytes=m.config["set_bytes"],
+        clock=m.config["clock"],
         out_hw=layer.out_hw, macs=layer.macs, flops=pred.flops, min_bytes=pred.min_bytes,
         intensity=pred.intensity, pred_roofline_s=pred.roofline_s,
         pred_flops_only_s=pred.flops_only_s, bound=pred.bound,
@@ -213,10 +214,11 @@ def run_sweep(*, quick: bool = False, device=None, configs: Sequence[dict] | Non
               label: str | None = None, ceils: Ceilings | None = None,
               threads: int | None = None, repeats: int | None = None,
               progress: bool = True, argv: Sequence[str] | None = None,
-              note: str | None = None) -> dict[str, Any]:
+              note: str | None = None, clock: str = "wall") -> dict[str, Any]:
     """Measure ceilings, then time every configuration twice (inputs rotated past the cache,
     then one warm input set); returns the JSON-ready document. ``note`` is stored in the
-    metadata (e.g. that the machine was shared)."""
+    metadata (e.g. that the machine was shared). ``clock`` (CPU): ``"wall"``, or ``"thread"``
+    for the CPU time of the timing thread (needs ``threads=1``; see :mod:`~cnnbook_lib.bench.timing`)."""
     from tqdm.auto import tqdm
 
     quick = _check_flag("quick", quick)
@@ -245,15 +247,18 @@ def run_sweep(*, quick: bool = False, device=None, configs: Sequence[dict] | Non
         raise ValueError(f"argv must be a list of strings, got {argv!r}")
     if dev.type == "cpu" and threads is None:
         threads = torch.get_num_threads()
+    if dev.type == "cpu":
+        _cpu_clock(clock, threads)
     configs = list(configs) if configs is not None else sweep_configs(quick, dev)
     started = _dt.datetime.now(_dt.timezone.utc)
     if ceils is None:
-        ceils = ceilings(dev, threads=threads)
+        ceils = ceilings(dev, threads=threads, **({} if dev.type == "cuda" else {"clock": clock}))
     rows = []
     bar = tqdm(configs, desc="sweep", unit="layer", disable=not progress, file=sys.stderr)
     for config in bar:
         bar.set_postfix_str(f"{config.get('family', '')} c={config['c_in']} hw={config['hw']}")
-        rows.append(_row(config, ceils, threads=threads, repeats=repeats))
+        timing = {} if dev.type == "cuda" else {"clock": clock}
+        rows.append(_row(config, ceils, threads=threads, repeats=repeats, **timing))
     meta = metadata(dev)
     meta.update(threads=threads if dev.type == "cpu" else None, quick=bool(quick), note=note,
                 wall_s=(_dt.datetime.now(_dt.timezone.utc) - started).total_seconds(),
@@ -264,7 +269,10 @@ def run_sweep(*, quick: bool = False, device=None, configs: Sequence[dict] | Non
         label=label or f"{kind}: {meta['device_name']} ({'quick' if quick else 'full'} sweep)",
         metadata=meta, ceilings=ceils.to_dict(),
         protocol=dict(
-            timer="CUDA events" if dev.type == "cuda" else "time.perf_counter",
+            timer="CUDA events" if dev.type == "cuda" else (
+                "time.perf_counter (wall clock)" if clock == "wall" else
+                "time.thread_time (CPU time of the one timing thread: time spent waiting for "
+                "a core while other jobs ran is not counted)"),
             statistic="median", spread="IQR", noisy_if="IQR / median > 0.1",
             inputs="seeded standard normal (He-scaled weights)",
             cache=(f"median_s: inputs rotated over copies exceeding 2x the "

@@ -14,7 +14,12 @@ CPU protocol
     The thread count is fixed for the measurement (``torch.set_num_threads``), recorded and
     restored. After ``warmup`` calls, the number of calls per sample is chosen so that one sample
     lasts at least ``min_sample_s`` (the clock's resolution and Python's overhead then do not
-    matter); each of ``repeats`` samples is the mean time of those calls.
+    matter); each of ``repeats`` samples is the mean time of those calls. The clock is the wall
+    clock (``time.perf_counter``) unless ``clock="thread"``: then it is the CPU time of the
+    timing thread (``time.thread_time``), which on a shared machine leaves out the time the
+    process spent waiting for a core while other jobs ran. It counts the computation of one
+    thread only, so it requires ``threads=1`` (torch then runs every operator in the calling
+    thread). Time the core spends stalled on memory is CPU time and is counted either way.
 CUDA protocol
     Seeded random inputs (never zeros: some kernels skip zeros, and zeros draw less power),
     ``warmup`` calls, then each sample between two CUDA events on the current stream. A callable
@@ -45,6 +50,8 @@ __all__ = ["Measurement", "measure", "bench_settings", "time_conv", "resolve_dev
            "as_device", "rotation_count", "capture_kernels", "conv_inputs", "torch_dtype"]
 
 NOISY_THRESHOLD = 0.1
+#: CPU clocks a measurement may use: the wall clock, or the CPU time of the calling thread.
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "thread": time.thread_time}
 #: Limits on what a caller may ask for: more would run for hours or exhaust memory, never help.
 MAX_REPEATS = 100_000            # warm-up calls, samples
 MAX_NUMBER = 10 ** 9             # calls per sample
@@ -224,6 +231,16 @@ def _bench_settings(threads: int | None, cudnn_benchmark: bool | None,
 # ---------------------------------------------------------------------------------------------
 # measure
 # ---------------------------------------------------------------------------------------------
+
+def _cpu_clock(clock, threads: int | None) -> tuple[str, Callable[[], float]]:
+    """The name and function of a CPU clock (see :data:`CLOCKS`); ``"thread"`` needs one thread."""
+    if not isinstance(clock, str) or clock not in CLOCKS:
+        raise ValueError(f"clock must be one of {', '.join(map(repr, CLOCKS))}, got {clock!r}")
+    if clock == "thread" and threads != 1:
+        raise ValueError(f"clock 'thread' counts one thread's CPU time: it needs threads=1, "
+                         f"got threads={threads!r}")
+    return clock, CLOCKS[clock]
+
 
 def rotation_count(bytes_per_set: int, cache_bytes: int, factor: float = 2.0,
                    max_copies: int = 256) -> int:
@@ -439,13 +456,15 @@ def time_conv(c_in: int, c_out: int, k: int, hw: int, *, batch: int = 1, stride:
               device=None, channels_last: bool = False, cudnn_benchmark: bool = False,
               tf32: bool = False, warmup: int | None = None, repeats: int | None = None,
               threads: int | None = None, seed: int = 0, kernels: bool = True,
-              min_sample_s: float = 2e-3, rotate: bool = True) -> Measurement:
+              min_sample_s: float = 2e-3, rotate: bool = True,
+              clock: str = "wall") -> Measurement:
     """Time ``torch.nn.functional.conv2d`` (forward, inference mode) on one layer.
 
     ``dtype="tf32"`` means float32 with TF32 allowed (same as ``tf32=True``). The inputs rotate
     over enough copies to exceed twice the largest cache, the CPU's last-level cache or the GPU's
     L2 (:func:`_cache_bytes`, :func:`rotation_count`), so every call reads them from memory;
-    ``rotate=False`` keeps one input set (warm cache). The returned ``Measurement.config``
+    ``rotate=False`` keeps one input set (warm cache). ``clock`` (CPU): ``"wall"`` or
+    ``"thread"`` (CPU time of the timing thread, with ``threads=1``). The returned ``Measurement.config``
     records every setting (``rotation_copies``, ``cache_bytes`` among them); ``.kernels`` what ran.
     """
     formulas.conv_params(c_in, c_out, k, groups)              # validates channels, k, groups
@@ -463,6 +482,8 @@ def time_conv(c_in: int, c_out: int, k: int, hw: int, *, batch: int = 1, stride:
     kernels = _check_flag("kernels", kernels)
     min_sample_s = _check_sample_s("min_sample_s", min_sample_s)
     rotate = _check_flag("rotate", rotate)
+    clock_name, clock_fn = _cpu_clock(clock, threads) if dev.type == "cpu" else (
+        "cuda events", time.perf_counter)
     stride = _check_int("stride", stride, 1)
     padding = _check_int("padding", padding, 0)
     dilation = _check_int("dilation", dilation, 1)
@@ -487,7 +508,7 @@ def time_conv(c_in: int, c_out: int, k: int, hw: int, *, batch: int = 1, stride:
                                                 tf32=tf32):
         used_threads = torch.get_num_threads()
         result = measure(conv, warmup=warmup, repeats=repeats, device=dev, rotate=sets,
-                         min_sample_s=min_sample_s)
+                         min_sample_s=min_sample_s, clock=clock_fn)
         names = capture_kernels(lambda: conv(*sets[0]), dev) if kernels else []
     result.kernels = names
     result.config = dict(
@@ -496,6 +517,6 @@ def time_conv(c_in: int, c_out: int, k: int, hw: int, *, batch: int = 1, stride:
         bytes_per_element=elem, layout="channels_last" if channels_last else "NCHW",
         cudnn_benchmark=bool(cudnn_benchmark), tf32=tf32, device=str(dev),
         threads=used_threads if dev.type == "cpu" else None, rotation_copies=copies,
-        cache_bytes=cache, set_bytes=set_bytes, seed=seed,
+        cache_bytes=cache, set_bytes=set_bytes, clock=clock_name, seed=seed,
         warmup=warmup, repeats=repeats)
     return result
