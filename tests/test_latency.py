@@ -49,6 +49,11 @@ def test_record_save_load_round_trip(tmp_path):
     assert L.load_latency(path) == json.loads(path.read_text())
 
 
+def test_thread_clock_is_recorded():
+    row = L.time_network("lenet5", 1, repeats=2, warmup=0, threads=1, clock="thread")
+    assert row["clock"] == "thread" and row["median_s"] > 0
+
+
 def test_budget_skips_the_largest_runs():
     doc = L.record(["lenet5", "alexnet"], [1], repeats=1, warmup=0, max_gmacs=0.01,
                    progress=False)
@@ -83,6 +88,8 @@ def test_validate_rejects_malformed_documents(doc, match):
     (lambda: L.record(["lenet5"], [], progress=False), "batches"),
     (lambda: L.record(["lenet5"], "1", progress=False), "batches"),
     (lambda: L.record(["lenet5"], [1], max_gmacs=0, progress=False), "max_gmacs"),
+    (lambda: L.record(["lenet5"], [1], clock="cpu", progress=False), "clock"),
+    (lambda: L.time_network("lenet5", 1, clock="thread", threads=2), "threads=1"),
 ])
 def test_bad_arguments_are_explained(call, match):
     with pytest.raises(ValueError, match=match):

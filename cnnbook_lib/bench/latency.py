@@ -1,7 +1,7 @@
 """Whole-network latency: one forward pass of each of the book's networks, timed by the harness.
 
 ``python -m cnnbook_lib.bench.latency [--device cpu|cuda] [--batches 1 32] [--names ...]
-[--threads N] [--repeats N] [--out FILE]`` times inference (``eval()``, ``torch.inference_mode``,
+[--threads N] [--clock wall|thread] [--repeats N] [--max-gmacs G] [--out FILE]`` times inference (``eval()``, ``torch.inference_mode``,
 PyTorch's default random weights: latency does not depend on the values) of every network of
 :mod:`cnnbook_lib.architectures` at the input it was designed for, at each batch size, and writes
 a JSON document: the sweep's :func:`~cnnbook_lib.bench.sweep.metadata` (device, versions, threads,
@@ -27,7 +27,7 @@ import torch
 
 from .. import analysis, architectures
 from .sweep import metadata
-from .timing import measure, resolve_device
+from .timing import CLOCKS, measure, resolve_device
 
 #: Where recorded latency documents ship.
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -69,19 +69,32 @@ def _check_count(name: str, value, lo: int, hi: int) -> int:
     return value
 
 
+def _check_clock(clock: str, threads: int | None) -> str:
+    if not isinstance(clock, str) or clock not in CLOCKS:
+        raise ValueError(f"clock must be one of {', '.join(map(repr, CLOCKS))}, got {clock!r}")
+    if clock == "thread" and threads != 1:
+        raise ValueError(f"clock 'thread' counts one thread's CPU time: it needs threads=1, "
+                         f"got threads={threads!r}")
+    return clock
+
+
 def time_network(name: str, batch: int = 1, *, device=None, repeats: int = 5, warmup: int = 1,
-                 threads: int | None = None, **options) -> dict[str, Any]:
+                 threads: int | None = None, clock: str = "wall", **options) -> dict[str, Any]:
     """Time one inference pass of network ``name`` at ``batch`` images of its own input size.
 
     Returns one row: name, variant, input shape, batch, parameters, MACs (per batch, from
     :func:`cnnbook_lib.analysis.summarize` on the meta device) and the timing statistics of
-    :func:`~cnnbook_lib.bench.timing.measure` (one forward pass per sample).
+    :func:`~cnnbook_lib.bench.timing.measure` (one forward pass per sample). ``clock`` (CPU):
+    ``"wall"``, or ``"thread"``, the CPU time of the one timing thread (``threads=1``), which a
+    loaded machine disturbs less (it leaves out the time the thread waits for a core, not the
+    time it loses to caches shared with other work).
     """
     _check_names([name])
     batch = _check_batches([batch])[0]
     repeats = _check_count("repeats", repeats, 1, 1000)
     warmup = _check_count("warmup", warmup, 0, 1000)
     dev = resolve_device(device)
+    clock = _check_clock(clock, threads) if dev.type == "cpu" else "cuda events"
     shape = (batch, *_input_size(name)[1:])
     with torch.device("meta"):
         meta_model = architectures.build(name, **options)
@@ -90,18 +103,20 @@ def time_network(name: str, batch: int = 1, *, device=None, repeats: int = 5, wa
     model = architectures.build(name, **options).to(dev).eval()
     x = torch.randn(shape, device=dev)
     with torch.inference_mode():
+        extra = {"clock": CLOCKS[clock]} if dev.type == "cpu" else {}
         m = measure(lambda: model(x), warmup=warmup, repeats=repeats, number=1, device=dev,
-                    threads=threads)
+                    threads=threads, **extra)
     variant = options.get("variant", architectures.options(name)["variant"])
     return dict(name=name, variant=variant, input=list(shape), batch=batch,
                 params=int(summary.params), macs=int(summary.macs),
                 median_s=m.median, q1_s=m.q1, q3_s=m.q3, iqr_s=m.iqr, noisy=bool(m.noisy),
-                repeats=len(m.samples), samples_s=list(m.samples), threads=m.threads)
+                repeats=len(m.samples), samples_s=list(m.samples), threads=m.threads, clock=clock)
 
 
 def record(names: Sequence[str] | None = None, batches: Sequence[int] = (1, 32), *, device=None,
            repeats: int = 5, warmup: int = 1, threads: int | None = 1,
-           max_gmacs: float | None = None, progress: bool = True) -> dict[str, Any]:
+           max_gmacs: float | None = None, clock: str = "wall",
+           progress: bool = True) -> dict[str, Any]:
     """Time every network of ``names`` (default: all of :func:`architectures.names`) at every
     batch size; returns the document :func:`save_latency` writes. ``max_gmacs`` skips the runs of
     more than that many billion MACs (listed under ``skipped`` with their MACs)."""
@@ -112,6 +127,8 @@ def record(names: Sequence[str] | None = None, batches: Sequence[int] = (1, 32),
         raise ValueError(f"max_gmacs must be a positive number or None, got {max_gmacs!r}")
     from tqdm.auto import tqdm
     dev = resolve_device(device)
+    if dev.type == "cpu":
+        _check_clock(clock, threads)
     meta = metadata(dev)
     meta["load_average_before"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     rows, skipped, jobs = [], [], []
@@ -127,11 +144,12 @@ def record(names: Sequence[str] | None = None, batches: Sequence[int] = (1, 32),
     for name, batch in bar:
         bar.set_postfix_str(f"{name} x{batch}")
         rows.append(time_network(name, batch, device=dev, repeats=repeats, warmup=warmup,
-                                 threads=threads))
+                                 threads=threads, clock=clock))
     meta["load_average_after"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     meta["threads"] = rows[0]["threads"] if rows else meta["threads"]
     return {"format": FORMAT, "metadata": meta,
             "protocol": {"repeats": repeats, "warmup": warmup, "calls_per_sample": 1,
+                         "clock": clock if dev.type == "cpu" else "cuda events",
                          "mode": "eval + inference_mode", "weights": "PyTorch default init, seed 0",
                          "input": "torch.randn at the network's own input size"},
             "rows": rows, "skipped": skipped}
@@ -192,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="CPU clock: wall, or thread (CPU time of one thread; --threads 1)")
     parser.add_argument("--max-gmacs", type=float, default=None,
                         help="skip runs of more than this many billion MACs")
     parser.add_argument("--out", default=None, help="JSON file (default: latency-<device>.json)")
@@ -199,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         doc = record(args.names, args.batches, device=args.device, repeats=args.repeats,
                      warmup=args.warmup, threads=args.threads,
-                     max_gmacs=args.max_gmacs)
+                     max_gmacs=args.max_gmacs, clock=args.clock)
     except ValueError as err:
         parser.error(str(err))
     out = args.out or f"latency-{doc['metadata']['device_type']}.json"
