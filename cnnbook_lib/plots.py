@@ -382,6 +382,8 @@ def weight_pattern(ax, ids, *, title: str = "", xlabel: str = "input", ylabel: s
     ax.set_yticks(np.arange(-0.5, a.shape[0], 1), minor=True)
     ax.grid(which="minor", color="white", linewidth=0.6, alpha=1)
     ax.grid(which="major", visible=False)
+    ax.xaxis.set_major_locator(mticker.MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(mticker.MaxNLocator(integer=True))
     ax.tick_params(which="both", length=0, labelsize=7)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
