@@ -388,6 +388,7 @@ def test_validate_results_rejects_broken_documents():
 def test_shipped_results_load():
     names = bench.list_results()
     assert any("cpu" in name for name in names)
+    assert all(name.startswith("sweep-") for name in names)     # not the folder's other data
     df = bench.load_results()
     assert len(df) > 10 and df.attrs["metadata"]["device_type"] in ("cpu", "cuda")
     cpu = bench.load_results(next(n for n in names if "cpu" in n))

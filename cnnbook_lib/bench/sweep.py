@@ -331,11 +331,13 @@ def save_results(doc: dict[str, Any], path) -> Path:
 
 
 def list_results() -> list[str]:
-    """Names of the result files shipped with the library (``cnnbook_lib/data/*.json``)."""
+    """Names of the sweep results shipped with the library (``cnnbook_lib/data/sweep-*.json``;
+    the folder holds other package data too)."""
     data = resources.files("cnnbook_lib") / "data"
     if not data.is_dir():
         return []
-    return sorted(p.name[:-5] for p in data.iterdir() if p.name.endswith(".json"))
+    return sorted(p.name[:-5] for p in data.iterdir()
+                  if p.name.startswith("sweep-") and p.name.endswith(".json"))
 
 
 def load_results(name_or_path=None):
