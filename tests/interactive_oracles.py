@@ -287,5 +287,37 @@ def conv_algorithms(v: dict, data) -> dict:
                                "counted. Winograd: transforms (additions) not counted."}]}
 
 
+def dilation_explorer(v: dict, data) -> dict:
+    """The exact path counts of :func:`cnnbook_lib.receptive.coverage` along one axis (the 2-D
+    counts are their outer product); the field by the recurrence; the rule by formulas."""
+    from cnnbook_lib import receptive
+    k, rates = v["k"], [v[f"d{i}"] for i in range(1, v["layers"] + 1)]
+    layers = [(k, 1, d) for d in rates]
+    r = receptive.receptive_field(layers).size
+    counts = receptive.coverage(layers, (r,), unit=(0,), counts=True)
+    seen, most = int((counts > 0).sum()), int(counts.max())
+    outputs = {"rf": r, "reached": seen * seen, "holes": r * r - seen * seen, "paths": most * most}
+    verdict = "one layer: the rule needs two or more"
+    if len(rates) >= 2:
+        m2 = fm.hdc_max_gap(rates)
+        if len(rates) >= 3:
+            outputs["m3"] = fm.hdc_max_gap(rates[1:])
+        outputs["m2"] = m2
+        verdict = (f"M2 = {m2} ≤ K = {k}: no holes if r1 = 1" if fm.hdc_ok(rates, k) else
+                   f"M2 = {m2} > K = {k}: not promised")
+        if fm.hdc_ok(rates, k) and rates[0] > 1:
+            verdict += f" (here r1 = {rates[0]})"
+    outputs["verdict"] = verdict
+    cells = [[a + 1, b + 1, "hl" if counts[a] and counts[b] else "sel"]
+             for a in range(r) for b in range(r)]
+    return {"outputs": outputs, "figure": [
+        {"kind": "grid", "title": f"field of the top unit: {r}×{r} pixels, rates "
+                                  f"{', '.join(map(str, rates))}",
+         "rows": r + 2, "cols": r + 2, "cells": cells,
+         "caption": "Blue: input pixels with a path to the unit. Orange: holes, inside the field "
+                    "but reached by no path. Grey border: outside the field."}]}
+
+
 ORACLES = {f.__name__: f for f in (conv_arithmetic, layer_cost, factorization, receptive_stack,
-                                   architecture_explorer, conv_algorithms)}
+                                   architecture_explorer, conv_algorithms,
+                                   dilation_explorer)}

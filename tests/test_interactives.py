@@ -43,7 +43,7 @@ EVALUATE = Path(__file__).with_name("js") / "evaluate.mjs"
 #: Networks the explorer embeds in these tests (the book's gallery embeds every one).
 NETWORKS = ["lenet5", "alexnet", "resnet18", "mobilenet_v1", "efficientnet_b0"]
 NAMES = ["conv_arithmetic", "layer_cost", "receptive_stack", "factorization", "architecture_explorer",
-         "conv_algorithms"]
+         "conv_algorithms", "dilation_explorer"]
 
 
 def _node() -> str:
@@ -431,6 +431,31 @@ def test_receptive_stack_agrees_with_gradients(tmp_path):
     shown = {(r, c) for r, c, cls in res["figure"][1]["cells"] if cls == "hl"}
     assert shown == reached and res["outputs"]["reached"] == len(reached)
     assert res["outputs"]["rf"] == 1 + 2 * 1 + 4 * 2 + 1 * 2     # 1 + sum (k_eff - 1) * jump
+
+
+@needs_node
+def test_dilation_explorer_agrees_with_gradients(tmp_path):
+    """Blue cells = pixels with a nonzero gradient for the top unit (ones-kernels, no padding);
+    orange cells = the rest of the field; the largest gradient = the most paths."""
+    import torch
+    raws = [{"layers": 3, "k": 3, "d1": 2, "d2": 2, "d3": 2},
+            {"layers": 4, "k": 2, "d1": 1, "d2": 3, "d3": 2, "d4": 5},
+            {"layers": 3, "k": 3, "d1": 1, "d2": 2, "d3": 5}]
+    for raw, got in zip(raws, run_node(example("dilation_explorer"), raws, tmp_path)):
+        res = got["res"]
+        r = res["outputs"]["rf"]
+        x = torch.ones(1, 1, r, r, dtype=torch.float64, requires_grad=True)
+        y = x
+        for i in range(1, raw["layers"] + 1):
+            y = torch.nn.functional.conv2d(y, torch.ones(1, 1, raw["k"], raw["k"],
+                                                         dtype=torch.float64), dilation=raw[f"d{i}"])
+        assert y.shape[-2:] == (1, 1)
+        (g,) = torch.autograd.grad(y[0, 0, 0, 0], x)
+        reached = {(int(a) + 1, int(b) + 1) for a, b in zip(*torch.nonzero(g[0, 0], as_tuple=True))}
+        cells = res["figure"][0]["cells"]
+        assert {(a, b) for a, b, cls in cells if cls == "hl"} == reached, raw
+        assert sum(cls == "sel" for _, _, cls in cells) == res["outputs"]["holes"] == r * r - len(reached)
+        assert res["outputs"]["paths"] == int(g.max())
 
 
 @needs_node

@@ -19,20 +19,21 @@ import sympy as sp
 from ._core import EXPRESSIONS, _check_int, _pos, k
 from .receptive import rf_L
 
-__all__ = ["rf_M", "rf_dilated_doubling", "hdc_gap_step", "hdc_max_gap", "hdc_ok"]
+__all__ = ["rf_M", "hdc_r", "rf_dilated_doubling", "hdc_gap_step", "hdc_max_gap", "hdc_ok"]
 
 #: Maximum distance between two nonzero values of the layers above (Wang et al. 2018).
 rf_M = sp.Symbol("M", **_pos)
-_rate = sp.Symbol("r", **_pos)
+#: The dilation rate r_i of layer i in that rule.
+hdc_r = sp.Symbol("r", **_pos)
 
 #: Field of L stride-1 layers of kernel k with dilations 1, 2, 4, ..., 2^(L-1).
 rf_dilated_doubling = 1 + (k - 1) * (2 ** rf_L - 1)
 #: One step of the rule of Wang et al. 2018: M_i from M_(i+1) and the rate r_i of layer i.
-hdc_gap_step = sp.Max(rf_M - 2 * _rate, rf_M - 2 * (rf_M - _rate), _rate)
+hdc_gap_step = sp.Max(rf_M - 2 * hdc_r, rf_M - 2 * (rf_M - hdc_r), hdc_r)
 
 EXPRESSIONS.update({"rf_dilated_doubling": rf_dilated_doubling, "hdc_gap_step": hdc_gap_step})
 
-_step = sp.lambdify((rf_M, _rate), hdc_gap_step, "math")
+_step = sp.lambdify((rf_M, hdc_r), hdc_gap_step, "math")
 
 
 def _rates(rates: Sequence[int]) -> list[int]:

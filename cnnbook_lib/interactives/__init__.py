@@ -21,15 +21,17 @@ from .architecture import architecture_explorer as _architecture_explorer
 from .convolution import conv_arithmetic as _conv_arithmetic, factorization as _factorization
 from .convolution import layer_cost as _layer_cost
 from .core import Formula, Interactive, Output, Param, gallery_html
+from .dilation import dilation_explorer as _dilation_explorer
 from .receptive_stack import receptive_stack as _receptive_stack
 
 __all__ = ["Interactive", "Param", "Output", "Formula", "declarations", "examples", "gallery_html",
            "conv_arithmetic", "layer_cost", "receptive_stack", "factorization",
-           "architecture_explorer", "conv_algorithms"]
+           "architecture_explorer", "conv_algorithms", "dilation_explorer"]
 
 _DECLARATIONS = {"conv_arithmetic": _conv_arithmetic, "layer_cost": _layer_cost,
                  "receptive_stack": _receptive_stack, "factorization": _factorization,
-                 "architecture_explorer": _architecture_explorer, "conv_algorithms": _conv_algorithms}
+                 "architecture_explorer": _architecture_explorer, "conv_algorithms": _conv_algorithms,
+                 "dilation_explorer": _dilation_explorer}
 
 
 def declarations() -> dict[str, Interactive]:
@@ -60,6 +62,12 @@ def factorization(**values):
 def receptive_stack(**values):
     """Receptive field, jump and reached input pixels of a stack of convolutions (a live widget)."""
     return _receptive_stack().widget(**values)
+
+
+def dilation_explorer(**values):
+    """Coverage, holes and the hybrid-dilated-convolution rule of a dilated stack (a live
+    widget)."""
+    return _dilation_explorer().widget(**values)
 
 
 def conv_algorithms(**values):

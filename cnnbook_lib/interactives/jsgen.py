@@ -44,6 +44,7 @@ def _table() -> dict[str, tuple[sp.Expr, tuple[sp.Symbol, ...]]]:
         "rf_jump": (fm.rf_jump_step, (fm.rf_j, fm.s)),
         "rf_start": (fm.rf_start_step, (fm.rf_u, fm.rf_j, fm.k, fm.d, fm.p)),
         "rf_padding": (fm.rf_padding_expr, (fm.rf_r, fm.rf_u)),
+        "hdc_step": (fm.hdc_gap_step, (fm.rf_M, fm.hdc_r)),
         "winograd_mults": (fm.winograd_mults_expr,
                            (fm.c_in, fm.c_out, fm.h_out, fm.w_out, fm.N, fm.wino_m, fm.wino_r)),
         "winograd_tiles": (fm.winograd_tiles_expr, (fm.h_out, fm.w_out, fm.wino_m)),
