@@ -139,3 +139,83 @@ register(Check(
             lambda: 2 * _naive_3a_macs(),
     },
 ))
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections 3.4 and 3.5: depthwise-separable, inverted residual and grouped convolutions
+# ---------------------------------------------------------------------------------------------
+
+register(Check(
+    id="separable-ratio-1", chapter=3, difficulty="easy",
+    question="MACs of a depthwise-separable layer (3x3 depthwise on 128 channels, then a 1x1 "
+             "layer from 128 to 256 channels) as a fraction of the MACs of the standard 3x3 layer "
+             "from 128 to 256 channels with the same output size.",
+    answer=lambda: float(F.separable_cost_ratio(256, 3)),
+    mistakes={
+        "that leaves out the 1x1 layer; it does most of the separable layer's work.":
+            lambda: 1 / 9,
+        "that leaves out the depthwise layer; it costs k^2 / C_out of the pointwise one.":
+            lambda: 1 / 256,
+        "that is the saving factor, standard over separable; the question asks for the fraction.":
+            lambda: 1 / float(F.separable_cost_ratio(256, 3)),
+        "the pointwise share is 1 / C_out (the output channels), not 1 / C_in.":
+            lambda: 1 / 128 + 1 / 9,
+    },
+    rel_tol=1e-3,
+))
+
+
+def _inverted_residual_block_macs(c: int, t: int, hw: int) -> int:
+    """MACs of MobileNetV2's stride-1 block c -> t c -> c, 3x3 depthwise (formulas)."""
+    return int(F.inverted_residual_macs_expr.subs({F.N: 1, F.c_in: c, F.c_out: c, F.t_exp: t,
+                                                   F.k: 3, F.h_out: hw, F.w_out: hw}))
+
+
+#: The budget exercise: a 64-channel block on a 14x14 map under 15 million MACs.
+BUDGET_BLOCK = dict(c=64, hw=14, budget=15_000_000)
+
+
+def _largest_expansion(per_t: Callable[[int], float], budget: float) -> int:
+    t = 0
+    while per_t(t + 1) <= budget:
+        t += 1
+    return t
+
+
+register(Check(
+    id="expansion-budget-1", chapter=3, difficulty="medium",
+    question="Largest integer expansion factor t of a MobileNetV2 block at stride 1 (1x1 from 64 to "
+             "64 t channels, 3x3 depthwise, linear 1x1 back to 64) on a 14x14 map whose MACs stay "
+             "within 15 million.",
+    answer=lambda: _largest_expansion(
+        lambda t: _inverted_residual_block_macs(BUDGET_BLOCK["c"], t, BUDGET_BLOCK["hw"]),
+        BUDGET_BLOCK["budget"]),
+    mistakes={
+        "that rounds t up, and the block then exceeds the budget; round down.":
+            lambda: _largest_expansion(
+                lambda t: _inverted_residual_block_macs(64, t, 14), 15_000_000) + 1,
+        "that counts FLOPs against a budget of MACs; one MAC is two FLOPs.":
+            lambda: _largest_expansion(
+                lambda t: 2 * _inverted_residual_block_macs(64, t, 14), 15_000_000),
+        "you left out the projection back to 64 channels; it costs as much as the expansion.":
+            lambda: _largest_expansion(
+                lambda t: F.conv_macs(64, 64 * t, 1, 14)
+                + F.conv_macs(64 * t, 64 * t, 3, 14, 64 * t), 15_000_000),
+    },
+))
+
+register(Check(
+    id="grouped-params-1", chapter=3, difficulty="easy",
+    question="Weights (no bias) of AlexNet's second convolution in the paper's two-GPU network: "
+             "96 input channels, 256 filters of 5x5, two groups.",
+    answer=lambda: F.conv_params(96, 256, 5, groups=2, bias=False),
+    mistakes={
+        "that is the layer without groups; each filter sees only the 48 channels of its GPU.":
+            lambda: F.conv_params(96, 256, 5, bias=False),
+        "the question leaves the biases out.":
+            lambda: F.conv_params(96, 256, 5, groups=2),
+        "the groups divide the weights by G, not G^2: each filter still exists, with half the "
+        "input channels.":
+            lambda: F.conv_params(96, 256, 5, bias=False) // 4,
+    },
+))
