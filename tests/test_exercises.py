@@ -372,6 +372,41 @@ def test_chapter3_naive_inception_against_flop_counter():
     assert check("naive-inception-macs-1", counter.get_total_flops() // 2)
 
 
+def test_chapter3_separable_ratio_against_flop_counter():
+    def flops(*layers):
+        with FlopCounterMode(display=False) as counter:
+            y = torch.nn.Sequential(*layers).to("meta")(_meta(1, 128, 14, 14))
+        assert tuple(y.shape) == (1, 256, 14, 14)
+        return counter.get_total_flops()
+    separable = flops(torch.nn.Conv2d(128, 128, 3, padding=1, groups=128),
+                      torch.nn.Conv2d(128, 256, 1))
+    standard = flops(torch.nn.Conv2d(128, 256, 3, padding=1))
+    assert check("separable-ratio-1", separable / standard)
+    assert not check("separable-ratio-1", standard / separable).correct
+
+
+def test_chapter3_expansion_budget_against_flop_counter():
+    """The largest t whose block (the library's, counted by torch) fits the budget; t + 1 does not."""
+    from cnnbook_lib import architectures
+    from cnnbook_lib.exercises.ch3 import BUDGET_BLOCK
+    c, hw, budget = BUDGET_BLOCK["c"], BUDGET_BLOCK["hw"], BUDGET_BLOCK["budget"]
+
+    def block_macs(t):
+        block = architectures.inverted_residual(c, c, 1, t).to("meta")
+        with FlopCounterMode(display=False) as counter:
+            block(_meta(1, c, hw, hw))
+        return counter.get_total_flops() // 2
+    answer = CHECKS["expansion-budget-1"].expected()
+    assert answer > 1 and block_macs(answer) <= budget < block_macs(answer + 1)
+    assert check("expansion-budget-1", answer)
+
+
+def test_chapter3_grouped_params_against_numel():
+    conv = torch.nn.Conv2d(96, 256, 5, padding=2, groups=2, bias=False)
+    assert tuple(conv.weight.shape) == (256, 48, 5, 5)
+    assert check("grouped-params-1", conv.weight.numel())
+
+
 # ---------------------------------------------------------------------------------------------
 # Chapter 1: the budget and roofline exercises
 # ---------------------------------------------------------------------------------------------
