@@ -15,7 +15,8 @@ from ._core import Check, register  # noqa: F401
 _TABLE_KINDS = {"Conv2d": "conv", "PartialConv": "conv", "Linear": "fc", "MaxPool2d": "pool",
                 "AvgPool2d": "pool", "Subsample": "pool", "AdaptiveAvgPool2d": "pool",
                 "LocalResponseNorm": "lrn", "EuclideanRBF": "rbf", "ConvBNAct": "conv",
-                "Residual": "block", "Inception": "inception", "InceptionAux": "aux"}
+                "Residual": "block", "Inception": "inception", "InceptionAux": "aux",
+                "Parallel": "inception"}
 
 #: The columns of a per-layer table that an exercise may blank.
 TABLE_COLUMNS = ("volume", "params", "macs", "activation_bytes")
@@ -29,6 +30,15 @@ def _is_block_body(module) -> bool:
                for m in module.children() for m in ([m] + list(m.children())))
 
 
+def _is_conv_unit(module) -> bool:
+    """A plain ``nn.Sequential`` of a convolution and its batch normalization (and activation),
+    written without :class:`~cnnbook_lib.architectures.ConvBNAct` (Inception v3)."""
+    from torch import nn
+    children = list(module.children())
+    return (len(children) >= 2 and isinstance(children[0], nn.Conv2d)
+            and isinstance(children[1], nn.BatchNorm2d))
+
+
 def _row_modules(model):
     """(path, child name, module) of each layer or block that gets a row, in order: plain
     containers (``nn.Sequential``, ``nn.ModuleDict``, ``nn.ModuleList``) are opened, except a
@@ -40,7 +50,8 @@ def _row_modules(model):
         for child_name, child in module.named_children():
             path = f"{prefix}.{child_name}" if prefix else child_name
             if (type(child) in (nn.Sequential, nn.ModuleDict, nn.ModuleList)
-                    and not (type(child) is nn.Sequential and _is_block_body(child))):
+                    and not (type(child) is nn.Sequential
+                             and (_is_block_body(child) or _is_conv_unit(child)))):
                 visit(path, child)
             else:
                 found.append((path, child_name, child))
@@ -100,7 +111,7 @@ def layer_table(name: str, input_size, **options):
         group = groups[path]
         kind = _TABLE_KINDS.get(type(module).__name__)
         if kind is None and type(module).__name__ == "Sequential":
-            kind = "block"
+            kind = "conv" if _is_conv_unit(module) else "block"
         if path not in shapes:
             if any(r.params or r.macs for r in group):
                 raise ValueError(f"{name}: layer {path} has a cost but did not run")
@@ -386,3 +397,49 @@ register(Check(
 ))
 
 
+
+
+def _resnet50_stage_shares(kind: str = "params", variant: str = "torchvision",
+                           with_head: bool = False, without_head_total: bool = False) -> float:
+    """Share (percent) of ResNet-50's parameters or MACs in its last stage (conv5_x)."""
+    key = f"resnet50-{variant}"
+    if key not in _TABLES:
+        _TABLES[key] = layer_table("resnet50", (1, 3, 224, 224), variant=variant)
+    table = _TABLES[key]
+    stage = table.path.str.split(".").str[0]
+    head = table.layer.str.startswith("fc")
+    part = table.loc[(stage == "5") | (head & with_head), kind].sum()
+    total = table[kind].sum() - (table.loc[head, kind].sum() if without_head_total else 0)
+    return float(100 * part / total)
+
+
+register(Check(
+    id="resnet50-conv5-params-share-1", chapter=4, difficulty="medium", unit="%",
+    question="Share of ResNet-50's parameters (torchvision's layout) in its last stage, conv5_x "
+             "(the three bottleneck blocks on 7x7 maps, with their batch normalization and "
+             "projection shortcut), in percent of the whole network's.",
+    answer=_resnet50_stage_shares, rel_tol=0.002,
+    mistakes={
+        "answer in percent, not as a fraction.": lambda: _resnet50_stage_shares() / 100,
+        "that is the stage's share of the MACs, not of the parameters.":
+            lambda: _resnet50_stage_shares("macs"),
+        "the dense classifier is not part of conv5_x.":
+            lambda: _resnet50_stage_shares(with_head=True),
+        "divide by all the network's parameters, the dense classifier's included.":
+            lambda: _resnet50_stage_shares(without_head_total=True),
+    },
+))
+
+register(Check(
+    id="resnet50-conv5-macs-share-1", chapter=4, difficulty="medium", unit="%",
+    question="Share of ResNet-50's MACs per 224x224 image (torchvision's layout) performed in "
+             "its last stage, conv5_x, in percent of the whole network's.",
+    answer=lambda: _resnet50_stage_shares("macs"), rel_tol=0.002,
+    mistakes={
+        "answer in percent, not as a fraction.": lambda: _resnet50_stage_shares("macs") / 100,
+        "that is the stage's share of the parameters, not of the MACs.":
+            lambda: _resnet50_stage_shares(),
+        "that is the paper's layout (stride in the first 1x1); the question is about "
+        "torchvision's (stride in the 3x3).": lambda: _resnet50_stage_shares("macs", "paper"),
+    },
+))
