@@ -448,3 +448,17 @@ def test_chapter1_depthwise_intensity_against_flop_counter_and_numel():
         y = conv(x)
     nbytes = (x.numel() + conv.weight.numel() + y.numel()) * x.element_size()
     assert check("roofline-depthwise-intensity-1", counter.get_total_flops() / nbytes)
+
+
+def test_chapter1_winograd_points_growth_from_a_numeric_correlation():
+    """The matrices at the points 0, 1, 2, oo compute conv1d; the growth is their largest
+    absolute row sum, taken with numpy."""
+    import numpy as np
+    import sympy as sp
+    from cnnbook_lib import formulas as F
+    a_t, g_m, b_t = (np.array(m.tolist(), dtype=float)
+                     for m in F.winograd_matrices(2, 3, points=[0, 1, 2, sp.oo]))
+    g, d = torch.randn(3, dtype=torch.float64), torch.randn(4, dtype=torch.float64)
+    y = a_t @ ((g_m @ g.numpy()) * (b_t @ d.numpy()))
+    assert np.allclose(y, torch.nn.functional.conv1d(d[None, None], g[None, None])[0, 0].numpy())
+    assert check("winograd-points-growth-1", np.abs(b_t).sum(axis=1).max())

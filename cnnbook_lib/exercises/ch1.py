@@ -308,3 +308,43 @@ register(Check(
             lambda: _depthwise_intensity(output=False),
     },
 ))
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 1: Winograd's transforms from other interpolation points
+# ---------------------------------------------------------------------------------------------
+
+#: The interpolation points of the Winograd exercise (the library's default is 0, 1, -1, oo).
+WINOGRAD_POINTS = (0, 1, 2, "oo")
+
+
+def winograd_growth(points=WINOGRAD_POINTS, *, dims: int = 1, signed: bool = False) -> float:
+    """Largest absolute row sum of F(2, 3)'s integer input transform B^T for the given points
+    (``"oo"`` for infinity; None for the library's default): how much the transform can enlarge
+    the largest input, per axis (``dims=2``: squared, for B^T d B). ``signed`` adds the entries
+    with their signs (a mistake the exercise's hints name)."""
+    import sympy as sp
+
+    pts = None if points is None else [sp.oo if p == "oo" else p for p in points]
+    b_t = F.winograd_matrices(2, 3, pts)[2]
+    growth = max(sum(b_t.row(i)) if signed else sum(abs(v) for v in b_t.row(i))
+                 for i in range(b_t.rows))
+    return float(growth ** dims)
+
+
+register(Check(
+    id="winograd-points-growth-1", chapter=1, difficulty="hard",
+    question="Largest absolute row sum of the integer input transform B^T of Winograd F(2, 3) "
+             "derived at the points 0, 1, 2 and infinity.",
+    answer=lambda: winograd_growth(),
+    mistakes={
+        "that is the growth of the default points 0, 1, -1 and infinity; the question asks for "
+        "0, 1, 2 and infinity.":
+            lambda: winograd_growth(None),
+        "you added the entries with their signs; the growth bound adds their absolute values, "
+        "since the inputs may have any signs.":
+            lambda: winograd_growth(signed=True),
+        "that is the 2-D growth of B^T d B (the row sum squared); the question asks for B^T "
+        "alone.":
+            lambda: winograd_growth(dims=2),
+    },
+))
