@@ -14,7 +14,8 @@ from .shapes import effective_kernel
 
 __all__ = ["rf_r", "rf_j", "rf_u", "rf_L", "rf_size_step", "rf_jump_step", "rf_start_step",
            "rf_padding_expr", "rf_stride1_closed", "rf_size_closed", "receptive_field_step",
-           "receptive_field_padding", "stride1_receptive_field"]
+           "receptive_field_padding", "stride1_receptive_field", "rf_erf_variance",
+           "erf_variance_uniform_stack"]
 
 # One spatial axis of a stack of layers (Araujo, Norris & Sim, "Computing Receptive Fields of
 # Convolutional Neural Networks", Distill 2019; Dumoulin & Visin 2016). After a layer, a unit's
@@ -37,6 +38,10 @@ rf_start_step = rf_u + ((effective_kernel - 1) / 2 - p) * rf_j
 rf_padding_expr = (rf_r - 1) / 2 - rf_u
 #: L stride-1 layers of kernel k: the field grows linearly, 1 + L (k - 1).
 rf_stride1_closed = 1 + rf_L * (k - 1)
+#: Effective receptive field of L stride-1 layers of k equal taps, no non-linearity: the gradient
+#: of one unit is the distribution of a sum of L independent uniforms on k values, whose variance
+#: (pixels squared) is L (k^2 - 1)/12 (Luo et al., NeurIPS 2016, section 2.2).
+rf_erf_variance = rf_L * (k ** 2 - 1) / 12
 
 _rf_l, _rf_i = sp.symbols("l i", integer=True, positive=True)
 _rf_k, _rf_s = sp.IndexedBase("k"), sp.IndexedBase("s")
@@ -52,6 +57,7 @@ EXPRESSIONS.update({
     "rf_padding": rf_padding_expr,
     "rf_stride1_closed": rf_stride1_closed,
     "rf_size_closed": rf_size_closed,
+    "rf_erf_variance": rf_erf_variance,
 })
 
 _rf_size_step = _compile(rf_size_step, (rf_r, rf_j, k, d))
@@ -107,3 +113,11 @@ def receptive_field_padding(r: int, u) -> int:
 def stride1_receptive_field(layers: int, k: int) -> int:
     """Receptive field of ``layers`` stride-1 layers of kernel ``k``: ``1 + L (k - 1)``."""
     return _rf_stride1_closed(_check_int("layers", layers, 0), _check_int("kernel k", k, 1))
+
+
+def erf_variance_uniform_stack(layers: int, taps: int) -> Fraction:
+    """Variance in pixels squared of the effective receptive field of ``layers`` stride-1 layers
+    of ``taps`` equal taps without non-linearity, ``L (k^2 - 1)/12`` (exact)."""
+    value = rf_erf_variance.subs({rf_L: _check_int("layers", layers, 0),
+                                  k: _check_int("kernel k", taps, 1)})
+    return Fraction(int(value.p), int(value.q))
