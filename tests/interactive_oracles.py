@@ -287,6 +287,41 @@ def conv_algorithms(v: dict, data) -> dict:
                                "counted. Winograd: transforms (additions) not counted."}]}
 
 
+def erf_viewer(v: dict, data) -> dict:
+    """Moments and mass counts of the recorded map by :mod:`cnnbook_lib.receptive.erf_stats`; the
+    field by the library's recurrence."""
+    import torch
+    from cnnbook_lib.receptive import erf_stats as E
+    m = data[f"{v['depth']}/{v['act']}/{v['skip']}"]
+    n, vals = m["side"], m["values"]
+    r, j, u = 1, 1, 0
+    for _ in range(int(v["depth"])):
+        r, j, u = fm.receptive_field_step(r, j, u, 3, 1, 1, 1)
+    grid = torch.tensor(vals, dtype=torch.float64).reshape(n, n)
+    prof = grid.sum(0)
+    w = [x / float(prof.sum()) for x in prof.tolist()]
+    mean, var = E.moments(torch.tensor(w, dtype=torch.float64))
+    gauss = [math.exp(-((i - mean) ** 2) / (2 * var)) for i in range(n)]
+    half, most = E.mass_classes(vals)
+    ranked = sorted(vals, reverse=True)
+    t50, t95, lo = ranked[half - 1], ranked[most - 1], (n - r) // 2
+    cells = [[a, b, "hl" if vals[a * n + b] >= t50 and vals[a * n + b] > 0 else
+              ("padhl" if vals[a * n + b] >= t95 and vals[a * n + b] > 0 else "dim")]
+             for a in range(lo, lo + r) for b in range(lo, lo + r)]
+    rows = [{"label": str(b - (n - 1) // 2), "values": [w[b], gauss[b] / sum(gauss)]}
+            for b in range(lo, lo + r)]
+    return {"outputs": {"rf": r, "std": math.sqrt(var), "half": half, "most": most,
+                        "share": most / (r * r)},
+            "figure": [
+                {"kind": "grid", "title": f"input {n}×{n}: where the gradient of the central unit goes",
+                 "rows": n, "cols": n, "cells": cells,
+                 "caption": "Dark: the pixels holding half of the squared gradient; medium: 95 %; "
+                            "light: the rest of the theoretical field."},
+                {"kind": "bars", "title": "profile along one axis (summed over rows) and the "
+                                          "Gaussian with its mean and variance",
+                 "series": ["measured", "Gaussian"], "fmts": ["ratio", "ratio"], "rows": rows}]}
+
+
 def dilation_explorer(v: dict, data) -> dict:
     """The exact path counts of :func:`cnnbook_lib.receptive.coverage` along one axis (the 2-D
     counts are their outer product); the field by the recurrence; the rule by formulas."""
@@ -319,5 +354,5 @@ def dilation_explorer(v: dict, data) -> dict:
 
 
 ORACLES = {f.__name__: f for f in (conv_arithmetic, layer_cost, factorization, receptive_stack,
-                                   architecture_explorer, conv_algorithms,
+                                   architecture_explorer, conv_algorithms, erf_viewer,
                                    dilation_explorer)}

@@ -43,7 +43,7 @@ EVALUATE = Path(__file__).with_name("js") / "evaluate.mjs"
 #: Networks the explorer embeds in these tests (the book's gallery embeds every one).
 NETWORKS = ["lenet5", "alexnet", "resnet18", "mobilenet_v1", "efficientnet_b0"]
 NAMES = ["conv_arithmetic", "layer_cost", "receptive_stack", "factorization", "architecture_explorer",
-         "conv_algorithms", "dilation_explorer"]
+         "conv_algorithms", "erf_viewer", "dilation_explorer"]
 
 
 def _node() -> str:
@@ -191,6 +191,9 @@ def _samples(inter, count, seed):
     if inter.name == "architecture_explorer":      # every choice, exhaustively
         return [{"network": n, "order": o} for n, _ in inter.params[0].choices
                 for o, _ in inter.params[1].choices]
+    if inter.name == "erf_viewer":                 # every recorded map, exhaustively
+        return [{"depth": d, "act": a, "skip": s} for d, _ in inter.params[0].choices
+                for a, _ in inter.params[1].choices for s, _ in inter.params[2].choices]
     return [inter.defaults()] + [random_raw(inter, rng) for _ in range(count)]
 
 
@@ -310,7 +313,7 @@ def test_javascript_agrees_with_library(name, tmp_path):
         assert_same(exp, got["res"], f"{name} {raw}")
         check_view(inter, exp, got["html"], f"{name} {raw}")
         errors += exp["error"] is not None
-    if name != "architecture_explorer":          # the samples reach both kinds of result
+    if name not in ("architecture_explorer", "erf_viewer"):   # both kinds of result reached
         assert 0 < errors < len(raws) * 0.8, errors
 
 

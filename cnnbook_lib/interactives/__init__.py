@@ -22,16 +22,17 @@ from .convolution import conv_arithmetic as _conv_arithmetic, factorization as _
 from .convolution import layer_cost as _layer_cost
 from .core import Formula, Interactive, Output, Param, gallery_html
 from .dilation import dilation_explorer as _dilation_explorer
+from .erf import erf_viewer as _erf_viewer
 from .receptive_stack import receptive_stack as _receptive_stack
 
 __all__ = ["Interactive", "Param", "Output", "Formula", "declarations", "examples", "gallery_html",
            "conv_arithmetic", "layer_cost", "receptive_stack", "factorization",
-           "architecture_explorer", "conv_algorithms", "dilation_explorer"]
+           "architecture_explorer", "conv_algorithms", "erf_viewer", "dilation_explorer"]
 
 _DECLARATIONS = {"conv_arithmetic": _conv_arithmetic, "layer_cost": _layer_cost,
                  "receptive_stack": _receptive_stack, "factorization": _factorization,
                  "architecture_explorer": _architecture_explorer, "conv_algorithms": _conv_algorithms,
-                 "dilation_explorer": _dilation_explorer}
+                 "erf_viewer": _erf_viewer, "dilation_explorer": _dilation_explorer}
 
 
 def declarations() -> dict[str, Interactive]:
@@ -78,3 +79,9 @@ def conv_algorithms(**values):
 def architecture_explorer(names: list[str] | None = None, **values):
     """Per-layer parameters, MACs and activation memory of the book's networks (a live widget)."""
     return _architecture_explorer(names).widget(**values)
+
+
+def erf_viewer(**values):
+    """Measured effective receptive field of a stack of 3x3 layers: depth, ReLU, skips (a live
+    widget)."""
+    return _erf_viewer().widget(**values)
