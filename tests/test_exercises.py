@@ -318,6 +318,36 @@ def test_chapter2_stack_params_against_torch():
         128, 128, 9, bias=False).parameters()))
 
 
+def test_chapter2_dilated_field_against_autograd():
+    """The stack of the exercise in 1-D with positive weights (pooling as averaging): the
+    pixels with a gradient for the central unit span the checked field."""
+    x = torch.ones(1, 1, 80, dtype=torch.float64, requires_grad=True)
+    h = torch.nn.functional.conv1d(x, torch.ones(1, 1, 3, dtype=torch.float64), padding=1)
+    h = torch.nn.functional.conv1d(h, torch.ones(1, 1, 3, dtype=torch.float64), padding=2,
+                                   dilation=2)
+    h = torch.nn.functional.avg_pool1d(h, 2, 2)
+    h = torch.nn.functional.conv1d(h, torch.ones(1, 1, 3, dtype=torch.float64), padding=4,
+                                   dilation=4)
+    h[0, 0, h.shape[-1] // 2].backward()
+    hit = (x.grad[0, 0] > 0).nonzero().flatten()
+    assert 0 < hit[0] and hit[-1] < 79
+    assert check("rf-dilated-field-1", int(hit[-1] - hit[0] + 1))
+
+
+def test_chapter2_hole_free_design_against_autograd():
+    """Rates 1, 3, 9, 27 reach each of 81 = 3^4 pixels by exactly one path (gradient of ones
+    kernels); four 3-tap layers have 3^4 paths in all, so no hole-free field is larger."""
+    x = torch.ones(1, 1, 81, dtype=torch.float64, requires_grad=True)
+    h = x
+    for d in (1, 3, 9, 27):
+        h = torch.nn.functional.conv1d(h, torch.ones(1, 1, 3, dtype=torch.float64), dilation=d)
+    assert h.shape[-1] == 1
+    h[0, 0, 0].backward()
+    assert x.grad[0, 0].tolist() == [1.0] * 81 and x.grad.sum() == 3 ** 4
+    assert check("rf-dilated-design-1", 81)
+    assert not check("rf-dilated-design-1", 31)
+
+
 # ---------------------------------------------------------------------------------------------
 # Chapter 3: each right answer against an independent torch oracle
 # ---------------------------------------------------------------------------------------------

@@ -111,3 +111,72 @@ register(Check(
 ))
 
 
+# Dilation (section 2.5)
+
+_DILATED_STACK = [(3, 1, 1, 1), (3, 1, 2, 2), (2, 2, 1, 0), (3, 1, 4, 4)]
+
+
+def _largest_hole_free_field(kernel: int, depth: int) -> tuple[int, tuple[int, ...]]:
+    """The largest field of ``depth`` stride-1 layers of ``kernel`` taps whose coverage has no
+    holes, and its rates, by search with :func:`cnnbook_lib.receptive.coverage`. The order of
+    the layers does not change a stride-1 stack's coverage (a sum of tap offsets), so the rates
+    are searched in increasing order; a rate above the field of the layers below leaves a gap.
+    A layer multiplies the number of paths by ``kernel``, and a field without holes has a path to
+    each of its pixels, so branches that cannot beat the best field found are cut."""
+    from ..receptive import coverage, holes
+    best = (1, ())
+
+    def grow(rates: tuple[int, ...], field: int) -> None:
+        nonlocal best
+        if field * kernel ** (depth - len(rates)) <= best[0]:
+            return
+        if len(rates) == depth:
+            mask = coverage([(kernel, 1, r) for r in rates], (field,))
+            if field > best[0] and not holes(mask).any():
+                best = (field, rates)
+            return
+        for r in range(field, (rates[-1] if rates else 1) - 1, -1):      # largest rates first
+            grow(rates + (r,), field + r * (kernel - 1))
+
+    grow((), 1)
+    return best
+
+
+register(Check(
+    id="rf-dilated-field-1", chapter=2, difficulty="easy",
+    question="Receptive field of a 3x3 convolution (dilation 1), a 3x3 convolution with dilation "
+             "2, 2x2 max pooling with stride 2, and a 3x3 convolution with dilation 4, all other "
+             "strides 1.",
+    answer=lambda: _rf_stack(_DILATED_STACK)[0],
+    mistakes={
+        "a dilated layer's kernel spans d(k - 1) + 1 pixels, not k: it adds d(k - 1) steps of "
+        "the jump.":
+            lambda: _rf_stack([(k_, s_, 1, p_) for k_, s_, _, p_ in _DILATED_STACK])[0],
+        "after the pooling the jump is 2: the last layer adds d(k - 1) steps of 2 pixels.":
+            lambda: _rf_stack([(k_, 1, d_, p_) for k_, _, d_, p_ in _DILATED_STACK])[0],
+        "the effective kernel is d(k - 1) + 1, not d k.":
+            lambda: 1 + sum((d_ * k_ - 1) * j_ for (k_, _, d_, _), j_ in
+                            zip(_DILATED_STACK, (1, 1, 1, 2))),
+        "the pooling layer is a layer of the recurrence too: its 2x2 window adds a pixel.":
+            lambda: _rf_stack([(1, s_, d_, p_) if k_ == 2 else (k_, s_, d_, p_)
+                               for k_, s_, d_, p_ in _DILATED_STACK])[0],
+    },
+))
+
+register(Check(
+    id="rf-dilated-design-1", chapter=2, difficulty="hard",
+    question="Largest receptive field, without holes, of four stride-1 3x3 convolutions whose "
+             "dilation rates you choose.",
+    answer=lambda: _largest_hole_free_field(3, 4)[0],
+    mistakes={
+        "rates 1, 2, 4, 8 double and have no holes, but a larger field is possible: each layer "
+        "can triple the field when the rates are powers of 3.":
+            lambda: int(F.rf_dilated_doubling.subs({F.k: 3, F.rf_L: 4})),
+        "rates 1, 2, 5, 9 pass the rule of Wang et al. and leave no holes, but the field can be "
+        "larger: count the paths, 3^4 of them, at least one per pixel of the field.":
+            lambda: 1 + 2 * (1 + 2 + 5 + 9),
+        "without dilation four 3x3 layers see 9 pixels; dilation lets the field grow much "
+        "faster at the same depth.":
+            lambda: F.stride1_receptive_field(4, 3),
+    },
+))
