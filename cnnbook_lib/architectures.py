@@ -86,12 +86,19 @@ class Residual(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Body (stochastic depth in training) plus shortcut, then the activation."""
-        out = self.body(x)
-        if self.training and self.drop_prob > 0:
-            keep = 1.0 - self.drop_prob
-            mask = torch.empty(out.shape[0], 1, 1, 1, dtype=out.dtype, device=out.device)
-            out = out * mask.bernoulli_(keep) / keep
+        out = _drop_samples(self.body(x), self.drop_prob, self.training)
         return self.act(out + self.shortcut(x))
+
+
+def _drop_samples(out: torch.Tensor, drop_prob: float, training: bool) -> torch.Tensor:
+    """Stochastic depth: in training, each sample's ``out`` is zeroed with probability
+    ``drop_prob`` and the kept ones are scaled by ``1 / (1 - drop_prob)``."""
+    if training and drop_prob > 0:
+        keep = 1.0 - drop_prob
+        mask = torch.empty(out.shape[0], *(1,) * (out.dim() - 1), dtype=out.dtype,
+                           device=out.device)
+        out = out * mask.bernoulli_(keep) / keep
+    return out
 
 
 def basic_block(c_in: int, width: int, stride: int = 1, stride_in_1x1: bool = False) -> Residual:
@@ -727,6 +734,59 @@ def squeezenet(version: str, num_classes: int = 1000, variant: str = "torchvisio
 
 
 # =============================================================================================
+# Xception
+# =============================================================================================
+
+
+class SeparableConv(nn.Sequential):
+    """Depthwise separable convolution as in Keras and Xception: a 3x3 depthwise convolution and
+    a 1x1 pointwise one, no bias, nothing between them; then batch norm."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__(nn.Conv2d(c_in, c_in, 3, 1, 1, groups=c_in, bias=False),
+                         nn.Conv2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out, eps=1e-3))
+
+
+def _xception_block(c_in: int, c_out: int, first_relu: bool = True, mid: int | None = None,
+                    down: bool = True) -> Residual:
+    """Two separable convolutions, each after a ReLU, and a 3x3/2 max pooling, plus a strided
+    1x1 projection with batch norm (``down``); or (``down=False``) three separable convolutions
+    and the identity (the middle flow)."""
+    mid = c_out if mid is None else mid
+    if not down:
+        body = [m for _ in range(3) for m in (nn.ReLU(), SeparableConv(c_in, c_in))]
+        return Residual(nn.Sequential(*body))
+    body = [nn.ReLU(), SeparableConv(c_in, mid), nn.ReLU(), SeparableConv(mid, c_out),
+            nn.MaxPool2d(3, 2, 1)]
+    return Residual(nn.Sequential(*(body if first_relu else body[1:])),
+                    ConvBNAct(c_in, c_out, 1, 2, act=None, eps=1e-3))
+
+
+def xception(num_classes: int = 1000, variant: str = "paper") -> nn.Module:
+    """Xception of Chollet, "Xception: Deep learning with depthwise separable convolutions",
+    CVPR 2017, Figure 5, for 299 x 299 inputs.
+
+    Entry flow: 3x3/2 convolution (32), 3x3 (64), both unpadded, then three residual blocks of
+    two separable convolutions and a 3x3/2 max pooling (128, 256, 728 channels) with strided 1x1
+    projections; middle flow: eight residual blocks of three separable convolutions (728, 19 x
+    19); exit flow: a block to 1024 channels, separable convolutions of 1536 and 2048 with ReLU,
+    global average pooling and the classifier (the paper's optional dense layers left out). Every
+    convolution without bias, followed by batch norm (eps 1e-3, Keras's); each separable convolution is a 3x3
+    depthwise and a 1x1 pointwise convolution with nothing between them. The layout of the
+    Keras model published with the paper: 22,855,952 parameters, Table 3's count. TensorFlow's
+    "same" padding of the 3x3/2 poolings puts the extra pixel at the end on even sizes; PyTorch
+    pads both sides by 1 (the same output sizes and counts). torchvision has no Xception.
+    """
+    layers = [_cbr(3, 32, 3, 2, same=False), _cbr(32, 64, 3, same=False),
+              _xception_block(64, 128, first_relu=False), _xception_block(128, 256),
+              _xception_block(256, 728)]
+    layers += [_xception_block(728, 728, down=False) for _ in range(8)]
+    layers += [_xception_block(728, 1024, mid=728), SeparableConv(1024, 1536), nn.ReLU(),
+               SeparableConv(1536, 2048), nn.ReLU()]
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2048, num_classes))
+
+
+# =============================================================================================
 # MobileNet v1 and v2
 # =============================================================================================
 
@@ -887,6 +947,72 @@ def shufflenet_v2(scale: str, num_classes: int = 1000, variant: str = "torchvisi
 
 
 # =============================================================================================
+# ShuffleNet (v1)
+# =============================================================================================
+
+
+class ShuffleV1Block(nn.Module):
+    """ShuffleNet's unit (Zhang et al. 2018, Figure 2b and c): 1x1 group convolution to a
+    quarter of the output channels, batch norm, ReLU, channel shuffle, 3x3 depthwise
+    convolution, batch norm, 1x1 group convolution, batch norm. Stride 1: plus the identity,
+    then ReLU. Stride 2: concatenated with a 3x3/2 average pooling of the input, then ReLU (the
+    branch adds ``c_out - c_in`` channels). ``first_groups`` sets the groups of the first 1x1
+    (1 in the network's first unit, whose 24 input channels are too few to split)."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int, groups: int,
+                 first_groups: int | None = None):
+        super().__init__()
+        mid, branch = c_out // 4, c_out - c_in if stride == 2 else c_out
+        g1 = groups if first_groups is None else first_groups
+        for c, g in ((c_in, g1), (mid, groups), (branch, groups)):
+            if c % g:
+                raise ValueError(f"shufflenet_v1: {c} channels do not split into {g} groups")
+        self.stride = stride
+        self.body = nn.Sequential(ConvBNAct(c_in, mid, 1, groups=g1), ChannelShuffle(groups),
+                                  ConvBNAct(mid, mid, 3, stride, groups=mid, act=None),
+                                  ConvBNAct(mid, branch, 1, groups=groups, act=None))
+        self.pool = nn.AvgPool2d(3, 2, 1) if stride == 2 else None
+        self.act = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Sum (stride 1) or concatenation (stride 2) of the shortcut and the body, then ReLU."""
+        if self.pool is None:
+            return self.act(x + self.body(x))
+        return self.act(torch.cat([self.pool(x), self.body(x)], 1))
+
+
+#: Zhang et al. (2018), Table 1: output channels of stages 2-4 at 1x for each number of groups.
+SHUFFLENET_V1_CHANNELS = {1: (144, 288, 576), 2: (200, 400, 800), 3: (240, 480, 960),
+                          4: (272, 544, 1088), 8: (384, 768, 1536)}
+
+
+def shufflenet_v1(num_classes: int = 1000, variant: str = "paper", groups: int = 3,
+                  width: float = 1.0) -> nn.Module:
+    """ShuffleNet of Zhang, Zhou, Lin & Sun, "ShuffleNet: An extremely efficient convolutional
+    neural network for mobile devices", CVPR 2018, Table 1.
+
+    A 3x3/2 convolution of 24 channels, 3x3/2 max pooling, stages 2-4 of 4, 8 and 4
+    :class:`ShuffleV1Block` units (the first of each with stride 2) with ``groups`` groups in
+    their 1x1 convolutions (1, 2, 3, 4 or 8; the paper's default is 3), global average pooling and
+    the classifier. ``width`` is the paper's "ShuffleNet s x": it scales the channels of stages
+    2-4 (rounded down); the stem keeps 24 channels, as in the authors' code at 1x and 1.5x (their
+    0.5x and 2x models also change the stem). A width whose channels do not split into the groups
+    raises ``ValueError``. torchvision has no ShuffleNet v1.
+    """
+    if groups not in SHUFFLENET_V1_CHANNELS:
+        raise ValueError(f"shufflenet_v1: groups must be one of 1, 2, 3, 4, 8, got {groups!r}")
+    layers, c_in = [ConvBNAct(3, 24, 3, 2), nn.MaxPool2d(3, 2, 1)], 24
+    for stage, (repeats, c) in enumerate(zip((4, 8, 4), SHUFFLENET_V1_CHANNELS[groups])):
+        c_out, units = int(c * width), []
+        for i in range(repeats):
+            units.append(ShuffleV1Block(c_in, c_out, 2 if i == 0 else 1, groups,
+                                        1 if stage == 0 and i == 0 else None))
+            c_in = c_out
+        layers.append(nn.Sequential(*units))
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, num_classes))
+
+
+# =============================================================================================
 # EfficientNet
 # =============================================================================================
 
@@ -970,6 +1096,171 @@ def efficientnet(scale: str, num_classes: int = 1000, variant: str = "torchvisio
 
 
 # =============================================================================================
+# Vision Transformer
+# =============================================================================================
+
+
+class EncoderBlock(nn.Module):
+    """A pre-norm transformer encoder layer (Dosovitskiy et al. 2021, eq. 2-3):
+    ``x + MSA(LN(x))``, then ``x + MLP(LN(x))``; the MLP has one hidden layer with GELU."""
+
+    def __init__(self, dim: int, heads: int, mlp: int, dropout: float = 0.0, eps: float = 1e-6):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=eps)
+        self.attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        self.drop = nn.Dropout(dropout)
+        self.norm2 = nn.LayerNorm(dim, eps=eps)
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp), nn.GELU(), nn.Dropout(dropout),
+                                 nn.Linear(mlp, dim), nn.Dropout(dropout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Attention and MLP, each on the normalized input and added to it."""
+        y = self.norm1(x)
+        x = x + self.drop(self.attn(y, y, y, need_weights=False)[0])
+        return x + self.mlp(self.norm2(x))
+
+
+class Encoder(nn.Module):
+    """ViT's encoder: learned position embeddings added to the tokens, dropout, the encoder
+    layers, a final layer norm."""
+
+    def __init__(self, tokens: int, layers: int, heads: int, dim: int, mlp: int, dropout: float):
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.empty(1, tokens, dim).normal_(std=0.02))
+        self.drop = nn.Dropout(dropout)
+        self.layers = nn.Sequential(*(EncoderBlock(dim, heads, mlp, dropout) for _ in range(layers)))
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Position embeddings, encoder layers, layer norm."""
+        return self.norm(self.layers(self.drop(x + self.pos_embedding)))
+
+
+class VisionTransformer(nn.Module):
+    """The network of :func:`vit_b_16`: patch embedding, class token, :class:`Encoder`, a linear
+    head on the class token."""
+
+    def __init__(self, image_size: int = 224, patch: int = 16, layers: int = 12, heads: int = 12,
+                 dim: int = 768, mlp: int = 3072, num_classes: int = 1000, dropout: float = 0.0):
+        super().__init__()
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.patch_embed = nn.Conv2d(3, dim, patch, patch)
+        self.encoder = Encoder((image_size // patch) ** 2 + 1, layers, heads, dim, mlp, dropout)
+        self.head = nn.Linear(dim, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits from the class token after the encoder."""
+        x = self.patch_embed(x).flatten(2).transpose(1, 2)        # (N, patches, dim)
+        x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], 1)
+        return self.head(self.encoder(x)[:, 0])
+
+
+def vit_b_16(num_classes: int = 1000, variant: str = "torchvision",
+             input_size: int = 224) -> nn.Module:
+    """ViT-B/16 of Dosovitskiy et al., "An image is worth 16x16 words: Transformers for image
+    recognition at scale", ICLR 2021 (Table 1, "ViT-Base": 12 layers, width 768, MLP 3072,
+    12 heads, 86 M parameters) with 16 x 16 patches.
+
+    torchvision's ``vit_b_16`` layout: the patches embedded by a 16x16/16 convolution, a class
+    token, learned position embeddings for ``input_size`` (224: 196 patches and the class token),
+    12 pre-norm encoder layers (layer norm eps 1e-6, ``nn.MultiheadAttention``), a final layer
+    norm, a linear head on the class token: 86,567,656 parameters and 17.56 G MACs at 224 x 224
+    (the products of the attention included; see the tests for what ``FlopCounterMode`` sees).
+    The paper's network is the same (``variant="paper"``), except that its pre-training head
+    has a hidden layer (torchvision's ``representation_size``, None here, as for fine-tuning).
+    The position embeddings fix the input to ``input_size`` x ``input_size``, a multiple of 16.
+    """
+    if input_size % 16:
+        raise ValueError(f"vit_b_16: input_size must be a multiple of 16, got {input_size}")
+    return VisionTransformer(input_size, num_classes=num_classes)
+
+
+# =============================================================================================
+# ConvNeXt
+# =============================================================================================
+
+
+class Permute(nn.Module):
+    """Reorder the dimensions (ConvNeXt's switch between channels-first and channels-last)."""
+
+    def __init__(self, *dims: int):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x.permute(*dims)``."""
+        return x.permute(*self.dims)
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}"
+
+
+class LayerNorm2d(nn.LayerNorm):
+    """Layer normalization over the channels of an NCHW map, at each position (ConvNeXt's
+    downsampling layers, as torchvision writes it: permute, normalize, permute back)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalize each position's channel vector."""
+        x = x.permute(0, 2, 3, 1)
+        x = nn.functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class ConvNeXtBlock(nn.Module):
+    """ConvNeXt's block (Liu et al. 2022, Figure 4): 7x7 depthwise convolution, layer norm over
+    the channels (channels-last), 1x1 expansion to 4 times the channels as a dense layer, GELU,
+    1x1 projection, a learned per-channel scale ("layer scale", initialized to 1e-6), stochastic
+    depth, and the identity shortcut."""
+
+    def __init__(self, dim: int, drop_prob: float = 0.0, layer_scale: float = 1e-6):
+        super().__init__()
+        self.layer_scale = nn.Parameter(torch.full((dim, 1, 1), layer_scale))
+        self.block = nn.Sequential(nn.Conv2d(dim, dim, 7, padding=3, groups=dim), Permute(0, 2, 3, 1),
+                                   nn.LayerNorm(dim, eps=1e-6), nn.Linear(dim, 4 * dim), nn.GELU(),
+                                   nn.Linear(4 * dim, dim), Permute(0, 3, 1, 2))
+        self.drop_prob = drop_prob
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x + layer_scale * block(x)``, the scaled branch dropped per sample in training."""
+        return x + _drop_samples(self.layer_scale * self.block(x), self.drop_prob, self.training)
+
+
+#: Liu et al. (2022), Section 3 and Table 9: ConvNeXt-T's channels and blocks per stage.
+CONVNEXT_TINY = ((96, 3), (192, 3), (384, 9), (768, 3))
+
+
+def convnext_tiny(num_classes: int = 1000, variant: str = "torchvision",
+                  stochastic_depth: float = 0.1) -> nn.Module:
+    """ConvNeXt-T of Liu, Mao, Wu, Feichtenhofer, Darrell & Xie, "A ConvNet for the 2020s",
+    CVPR 2022.
+
+    A 4x4/4 "patchify" convolution with layer norm, four stages of :class:`ConvNeXtBlock`
+    (96, 192, 384, 768 channels; 3, 3, 9, 3 blocks) separated by downsampling layers (layer norm,
+    2x2/2 convolution), global average pooling, layer norm and the classifier. Stochastic depth
+    grows linearly from 0 to ``stochastic_depth`` over the blocks. torchvision's
+    ``convnext_tiny`` layout, which is the authors' (``variant="paper"`` is the same network):
+    28,589,128 parameters and 4.46 G MACs at 224 x 224 (the paper: 28 M and 4.5 G "FLOPs",
+    multiply-adds).
+    """
+    total = sum(n for _, n in CONVNEXT_TINY)
+    layers: list[nn.Module] = [nn.Sequential(nn.Conv2d(3, CONVNEXT_TINY[0][0], 4, 4),
+                                             LayerNorm2d(CONVNEXT_TINY[0][0], eps=1e-6))]
+    block_id = 0
+    for stage, (dim, n) in enumerate(CONVNEXT_TINY):
+        blocks = []
+        for _ in range(n):
+            blocks.append(ConvNeXtBlock(dim, stochastic_depth * block_id / (total - 1)))
+            block_id += 1
+        layers.append(nn.Sequential(*blocks))
+        if stage + 1 < len(CONVNEXT_TINY):
+            layers.append(nn.Sequential(LayerNorm2d(dim, eps=1e-6),
+                                        nn.Conv2d(dim, CONVNEXT_TINY[stage + 1][0], 2, 2)))
+    last = CONVNEXT_TINY[-1][0]
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), LayerNorm2d(last, eps=1e-6),
+                         nn.Flatten(), nn.Linear(last, num_classes))
+
+
+# =============================================================================================
 # Registry
 # =============================================================================================
 
@@ -987,11 +1278,15 @@ _REGISTRY: dict[str, tuple[Callable[..., nn.Module], dict, tuple[str, ...]]] = {
     "inception_v3": (inception_v3, {}, _TV),
     **{f"resnet{d}": (resnet, {"depth": d}, _BOTH if d >= 50 else _TV) for d in RESNET_CONFIGS},
     **{f"squeezenet{v}": (squeezenet, {"version": v}, _TV) for v in SQUEEZENET_CONFIGS},
+    "xception": (xception, {}, _PAPER),
     "resnext50_32x4d": (resnext, {"depth": 50, "groups": 32, "width_per_group": 4}, _TV),
     "mobilenet_v1": (mobilenet_v1, {}, _PAPER),
+    "shufflenet_v1": (shufflenet_v1, {}, _PAPER),
     "mobilenet_v2": (mobilenet_v2, {}, _TV),
     **{f"shufflenet_v2_{s}": (shufflenet_v2, {"scale": s}, _TV) for s in SHUFFLENET_V2_CHANNELS},
     **{f"efficientnet_{s}": (efficientnet, {"scale": s}, _TV) for s in EFFICIENTNET_SCALING},
+    "vit_b_16": (vit_b_16, {}, _TV),
+    "convnext_tiny": (convnext_tiny, {}, _TV),
 }
 
 

@@ -273,3 +273,19 @@ def test_real_networks_match_flop_counter(name):
     assert s.params == sum(p.numel() for p in model.parameters())
     assert s.flops == real_flops(model, torch.empty(2, 3, 224, 224, device="meta"))
     assert s.unattributed_flops == 0
+
+
+def test_layer_and_group_norm_have_a_layer_rule():
+    """nn.LayerNorm and nn.GroupNorm are counted as layers (5 ops per element, as the
+    native_layer_norm operator rule), and so are the architectures' channel shuffle, permute
+    and channels-first layer norm."""
+    from cnnbook_lib import architectures as A
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.GroupNorm(2, 8), A.LayerNorm2d(8),
+                          A.ChannelShuffle(2), A.Permute(0, 2, 3, 1), nn.LayerNorm(8))
+    s = analysis.summarize(model, (2, 3, 6, 6))
+    assert not s.uncounted and not s.uncosted_ops
+    elements = 2 * 8 * 4 * 4
+    norms = [r.other_ops for r in s.rows if "Norm" in r.type]
+    assert norms == [5 * elements] * 3
+    assert [r.other_ops for r in s.rows if r.type in ("ChannelShuffle", "Permute")] == [0, 0]
+    assert s.flops == real_flops(model, torch.randn(2, 3, 6, 6))

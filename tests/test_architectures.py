@@ -61,6 +61,8 @@ TORCHVISION = {
     "efficientnet_b5": (30_389_784, 2_356_493_184, "b284678cc6f2e7c4"),
     "efficientnet_b6": (43_040_704, 3_360_166_848, "d6d94b036a33688d"),
     "efficientnet_b7": (66_347_960, 5_169_865_152, "843f8625962ab918"),
+    "vit_b_16": (86_567_656, 17_563_828_224, "75b1888355976d4e"),
+    "convnext_tiny": (28_589_128, 4_455_531_264, "5befc016ffed5d4e"),
 }
 #: torchvision networks with options: our name and options -> reference key above/below.
 TORCHVISION_OPTIONS = {
@@ -73,6 +75,14 @@ TORCHVISION_OPTIONS = {
     "mobilenet_v2_w0.75": ("mobilenet_v2", {"width": 0.75}, (2_636_424, 209_069_792, "2f63032f2bcefd9c")),
     "mobilenet_v2_w1.4": ("mobilenet_v2", {"width": 1.4}, (6_108_776, 582_195_824, "fcced728be22b488")),
 }
+#: Same source, FlopCounterMode's MACs (total / 2) of torchvision's vit_b_16 at 1x3x224x224 in
+#: eval mode under four settings. On the meta device every product is counted. On the CPU,
+#: nn.MultiheadAttention calls the fused kernel _scaled_dot_product_flash_attention_for_cpu,
+#: which FlopCounterMode has no formula for; under torch.no_grad() it takes the inference fast
+#: path (_native_multi_head_attention), which hides the projections too; with
+#: torch.nn.attention.sdpa_kernel(SDPBackend.MATH) the attention is plain matrix products.
+VIT_B_16_COUNTER = {"meta": 17_563_828_224, "cpu": 16_848_500_736,
+                    "cpu, no_grad": 11_271_124_992, "cpu, math backend": 17_563_828_224}
 #: input sizes of the references other than 224 x 224
 TORCHVISION_SIZE = {"inception_v3": 299}
 #: Same source, inception_v3 with aux_logits=True in training mode (the auxiliary head runs),
@@ -144,10 +154,11 @@ def test_names_are_the_issue_list_in_historical_order():
     assert A.names() == [
         "lenet5", "alexnet", "zfnet", "vgg11", "vgg13", "vgg16", "vgg19", "googlenet",
         "inception_v3", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "squeezenet1_0",
-        "squeezenet1_1", "resnext50_32x4d",
-        "mobilenet_v1",
+        "squeezenet1_1", "xception", "resnext50_32x4d",
+        "mobilenet_v1", "shufflenet_v1",
         "mobilenet_v2", "shufflenet_v2_x0_5", "shufflenet_v2_x1_0", "shufflenet_v2_x1_5",
-        "shufflenet_v2_x2_0", *(f"efficientnet_b{i}" for i in range(8)),
+        "shufflenet_v2_x2_0", *(f"efficientnet_b{i}" for i in range(8)), "vit_b_16",
+        "convnext_tiny",
     ]
 
 
@@ -251,13 +262,12 @@ def test_googlenet_aux_logits_only_in_training():
 # ---------------------------------------------------------------------------------------------
 
 def test_inception_v3_aux_logits_only_in_training():
-    model = meta("inception_v3", aux_logits=True, num_classes=5)
+    model = meta("inception_v3", aux_logits=True)
     x = torch.empty(2, 3, 299, 299, device="meta")
-    assert model(x).shape == (2, 5)
-    out = model.train()(x)
-    assert [o.shape for o in out] == [(2, 5)] * 2
+    assert model(x).shape == (2, 1000)
     with FlopCounterMode(display=False) as counter:
-        meta("inception_v3", aux_logits=True).train()(x)
+        out = model.train()(x)
+    assert [o.shape for o in out] == [(2, 1000)] * 2
     assert counter.get_total_flops() // 4 == INCEPTION_V3_AUX_TRAIN_MACS
     # the auxiliary head alone: 5x5/3 pool of the 17 x 17 map to 5 x 5, 1x1 to 128, 5x5 to 768
     head = F.conv_macs(768, 128, 1, 5) + F.conv_macs(128, 768, 5, 1) + F.linear_macs(768, 1000)
@@ -585,6 +595,259 @@ def test_efficientnet_scaling_options():
     assert A.compound_scaling(0) == (1.0, 1.0, 224)
     w1, d1, r1 = A.compound_scaling(1)
     assert round(d1 * w1 ** 2 * (r1 / 224) ** 2, 2) == 1.92   # "alpha beta^2 gamma^2 ~ 2"
+
+
+def _vit_macs(tokens: int = 197, dim: int = 768, heads: int = 12, mlp: int = 3072,
+              layers: int = 12) -> dict[str, int]:
+    """ViT-B/16's MACs by part, from the dimensions of Dosovitskiy et al. (2021), Table 1."""
+    per_head = dim // heads
+    return {"patches": F.conv_macs(3, dim, 16, 14),
+            "qkv": layers * F.linear_macs(dim, 3 * dim, tokens),
+            "attention": layers * 2 * heads * tokens * tokens * per_head,    # Q K^T and A V
+            "out": layers * F.linear_macs(dim, dim, tokens),
+            "mlp": layers * (F.linear_macs(dim, mlp, tokens) + F.linear_macs(mlp, dim, tokens)),
+            "head": F.linear_macs(dim, 1000)}
+
+
+def test_vit_b_16_paper_and_counters():
+    """Dosovitskiy et al. (2021), Table 1: ViT-Base has 86 M parameters (ours: 86.57 M; the
+    table drops the decimals, as ConvNeXt's below). The MACs are the analytic 17.56 G: what the
+    meta device and the math backend count; on the CPU the fused attention hides its two
+    products per head and layer, and the fast path the whole attention block."""
+    n_params, n_macs, _ = counted("vit_b_16")
+    assert int(n_params / 1e6) == 86
+    parts = _vit_macs()
+    assert n_macs == sum(parts.values()) == VIT_B_16_COUNTER["meta"]
+    assert round(n_macs / 1e9, 2) == 17.56
+    assert VIT_B_16_COUNTER["cpu, math backend"] == n_macs
+    assert VIT_B_16_COUNTER["cpu"] == n_macs - parts["attention"]
+    assert VIT_B_16_COUNTER["cpu, no_grad"] == n_macs - parts["attention"] - parts["qkv"] - parts["out"]
+    assert A.build("vit_b_16", input_size=32, num_classes=3).eval()(torch.randn(2, 3, 32, 32)).shape == (2, 3)
+    with pytest.raises(ValueError, match="multiple of 16"):
+        A.build("vit_b_16", input_size=100)
+
+
+def test_attention_counts_depend_on_the_kernel_but_summarize_does_not():
+    """The same counter settings on one small encoder layer, against analysis.summarize."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from cnnbook_lib import analysis
+    torch.manual_seed(0)
+    block = A.EncoderBlock(32, 4, 64).eval()
+    x = torch.randn(2, 9, 32)
+
+    def count():
+        with FlopCounterMode(display=False) as counter:
+            block(x)
+        return counter.get_total_flops() // 2
+    products = 2 * (3 * 32 * 32 + 32 * 32 + 2 * 32 * 64) * 9     # projections and MLP, batch 2
+    attention = 2 * 2 * 4 * 9 * 9 * 8                             # batch 2, two products
+    with sdpa_kernel(SDPBackend.MATH):
+        assert count() == products + attention
+    assert count() == products                                    # the fused CPU kernel: hidden
+    with torch.no_grad():
+        assert count() == products - 2 * 4 * 32 * 32 * 9          # fast path: only the MLP left
+    s = analysis.summarize(block, (2, 9, 32))
+    assert s.macs == products + attention and s.unattributed_flops == 0 and not s.uncounted
+
+
+def test_convnext_tiny_paper():
+    """Liu et al. (2022): ConvNeXt-T has 28 M parameters and 4.5 G FLOPs (multiply-adds). Ours:
+    28.59 M (the paper drops the decimals: rounded it would be 29 M) and 4.46 G."""
+    n_params, n_macs, _ = counted("convnext_tiny")
+    assert int(n_params / 1e6) == 28 and round(n_macs / 1e9, 1) == 4.5
+    model = meta("convnext_tiny")
+    blocks = [m for m in model.modules() if isinstance(m, A.ConvNeXtBlock)]
+    assert len(blocks) == 18
+    assert [b.drop_prob for b in blocks][::17] == [0.0, 0.1]     # linear in the block index
+    # each block: depthwise 7x7 (with bias), layer norm, 1x1 to 4C and back, layer scale
+    c = 96
+    assert params(blocks[0]) == (F.conv_params(c, c, 7, groups=c) + 2 * c + F.linear_params(c, 4 * c)
+                                 + F.linear_params(4 * c, c) + c)
+
+
+def test_convnext_block_real_forward():
+    torch.manual_seed(0)
+    block = A.ConvNeXtBlock(8, drop_prob=0.5).eval()
+    x = torch.randn(2, 8, 5, 5)
+    with torch.no_grad():
+        y = block(x)
+        # layer scale 1e-6: the block starts close to the identity
+        assert torch.allclose(y, x, atol=1e-4) and not torch.equal(y, x)
+        # channels-first layer norm == torch's layer norm over the channels at each position
+        norm = A.LayerNorm2d(8, eps=1e-6)
+        ref = nn.functional.layer_norm(x.permute(0, 2, 3, 1), (8,), eps=1e-6).permute(0, 3, 1, 2)
+        torch.testing.assert_close(norm(x), ref)
+
+
+#: github.com/megvii-model/ShuffleNet-Series, ShuffleNetV1/README.md (the authors' code and
+#: models of Zhang et al. 2018): (groups, width) -> (MFLOPs, i.e. millions of multiply-adds,
+#: millions of parameters) at 224 x 224. Their 0.5x and 2x models also change the stem (12 or 16
+#: and 48 channels instead of 24), which ours keeps: those are not compared.
+SHUFFLENET_V1_AUTHORS = {(3, 1.0): (138, 1.9), (8, 1.0): (138, 2.4), (3, 1.5): (292, 3.4),
+                         (8, 1.5): (290, 4.3)}
+
+
+@pytest.mark.parametrize("groups, width", SHUFFLENET_V1_AUTHORS)
+def test_shufflenet_v1_against_the_authors_models(groups, width):
+    """Parameters round to the published ones (the authors' classifier has no bias: 1,000 less,
+    invisible at this rounding). MACs: within 0.5 M, except g = 3 at 1x, where ours (137.46 M)
+    are 0.54 M below the published 138 M; the layout is the authors' code's, so their counter
+    included something more (as for ShuffleNet v2, above)."""
+    n_params, n_macs, _ = counted("shufflenet_v1", groups=groups, width=width)
+    paper_macs, paper_params = SHUFFLENET_V1_AUTHORS[(groups, width)]
+    assert round(n_params / 1e6, 1) == paper_params
+    assert abs(n_macs / 1e6 - paper_macs) < (0.6 if (groups, width) == (3, 1.0) else 0.5)
+
+
+def test_shufflenet_v1_units():
+    model = meta("shufflenet_v1")                          # the paper's default: g = 3, 1x
+    units = [m for m in model.modules() if isinstance(m, A.ShuffleV1Block)]
+    assert len(units) == 16 and [len(model[i]) for i in (2, 3, 4)] == [4, 8, 4]
+    convs = [m for m in units[0].modules() if isinstance(m, nn.Conv2d)]
+    # first unit: ungrouped first 1x1 (24 inputs), 240 / 4 = 60 bottleneck channels, the
+    # branch adds 240 - 24 = 216 channels to the pooled input
+    assert [(c.in_channels, c.out_channels, c.groups) for c in convs] == [
+        (24, 60, 1), (60, 60, 60), (60, 216, 3)]
+    convs = [m for m in units[1].modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.groups) for c in convs] == [
+        (240, 60, 3), (60, 60, 60), (60, 240, 3)]
+    assert units[1].body[1].groups == 3
+    x = torch.empty(1, 3, 224, 224, device="meta")
+    sizes = []
+    for layer in model[:5]:
+        x = layer(x)
+        sizes.append(tuple(x.shape[1:]))
+    assert sizes == [(24, 112, 112), (24, 56, 56), (240, 28, 28), (480, 14, 14), (960, 7, 7)]
+    # stage channels of Table 1 for the other groups
+    for g, channels in A.SHUFFLENET_V1_CHANNELS.items():
+        m = meta("shufflenet_v1", groups=g)
+        assert [m[i][0].body[-1][0].out_channels + m[i][0].body[0][0].in_channels
+                for i in (2, 3, 4)] == list(channels)
+    with pytest.raises(ValueError, match="groups must be one of"):
+        A.build("shufflenet_v1", groups=5)
+    with pytest.raises(ValueError, match="do not split into 2 groups"):
+        A.build("shufflenet_v1", groups=2, width=0.5)
+    torch.manual_seed(0)
+    real = A.build("shufflenet_v1", width=0.5, groups=3, num_classes=4).eval()
+    with torch.no_grad():
+        assert real(torch.randn(2, 3, 64, 64)).shape == (2, 4)
+
+
+def test_xception_table_3():
+    """Chollet (2017), Table 3: Xception has 22,855,952 parameters (the trainable ones of the
+    Keras model: convolutions, batch norm scales and shifts, the classifier)."""
+    model = meta("xception")
+    assert params(model) == 22_855_952
+    x = torch.empty(1, 3, 299, 299, device="meta")
+    sizes = []
+    for layer in model[:14]:
+        x = layer(x)
+        sizes.append(tuple(x.shape[1:]))
+    # Figure 5: entry flow 299 -> 149 -> 147 -> 74 -> 37 -> 19 with 728 channels, eight middle
+    # blocks at 19 x 19, exit flow to 10 x 10 and 1024 channels
+    assert sizes == [(32, 149, 149), (64, 147, 147), (128, 74, 74), (256, 37, 37),
+                     (728, 19, 19)] + [(728, 19, 19)] * 8 + [(1024, 10, 10)]
+    separable = [m for m in model.modules() if isinstance(m, A.SeparableConv)]
+    assert len(separable) == 2 * 4 + 3 * 8 + 2
+    # a separable convolution: depthwise 3x3 and pointwise 1x1, no bias, then batch norm
+    sep = separable[-1]
+    assert params(sep) == (F.conv_params(1536, 1536, 3, groups=1536, bias=False)
+                           + F.conv_params(1536, 2048, 1, bias=False) + 2 * 2048)
+    torch.manual_seed(0)
+    with torch.no_grad():
+        assert A.build("xception", num_classes=3).eval()(torch.randn(1, 3, 71, 71)).shape == (1, 3)
+
+
+# ---------------------------------------------------------------------------------------------
+# The new networks through cnnbook_lib.analysis and cnnbook_lib.receptive
+# ---------------------------------------------------------------------------------------------
+
+#: networks added with their input size
+NEW_NETWORKS = {"resnext50_32x4d": 224, "shufflenet_v2_x1_0": 224, "squeezenet1_0": 224,
+                "inception_v3": 299, "vit_b_16": 224, "convnext_tiny": 224,
+                "shufflenet_v1": 224, "xception": 299}
+
+
+@pytest.mark.parametrize("name", NEW_NETWORKS)
+def test_summarize_counts_every_layer(name):
+    from cnnbook_lib import analysis
+    size = NEW_NETWORKS[name]
+    model = meta(name)
+    s = analysis.summarize(model, (1, 3, size, size))
+    assert (s.params, s.macs) == counted(name, size)[:2]
+    assert s.unattributed_flops == 0 and s.uncounted == [] and s.uncosted_ops == {}
+    if name in ("vit_b_16", "convnext_tiny"):
+        assert s.other_ops_by_kind["normalization"] > 0
+
+
+def test_receptive_fields_by_hand():
+    """Analytic fields of the whole networks, derived by hand from their layers."""
+    from cnnbook_lib.receptive import receptive_field
+    rf = {n: receptive_field(meta(n), NEW_NETWORKS.get(n, 224))
+          for n in ("resnext50_32x4d", "resnet50", "shufflenet_v2_x1_0", "squeezenet1_0",
+                    "convnext_tiny", "vit_b_16")}
+    # grouping the 3x3 convolutions changes no position: ResNet-50's 427
+    assert rf["resnext50_32x4d"].size == rf["resnet50"].size == 427
+    # ShuffleNet v2: 3x3/2 conv 3, pool +2*2 = 7, each unit's 3x3 depthwise adds 2 jumps:
+    # stage 2 +2*4 (jump 8) +3*16 = 63, stage 3 +16 +7*32 = 303, stage 4 +32 +3*64 = 527
+    assert (rf["shufflenet_v2_x1_0"].size, rf["shufflenet_v2_x1_0"].jump) == (527, 32)
+    # SqueezeNet 1.0: conv 7/2 7, pool +4 = 11 (jump 4), fire2-4 +3*8 = 35, pool +8 = 43
+    # (jump 8), fire5-8 +4*16 = 107, pool +16 = 123 (jump 16), fire9 +32 = 155
+    assert (rf["squeezenet1_0"].size, rf["squeezenet1_0"].jump) == (155, 16)
+    # ConvNeXt-T: stem 4, each 7x7 depthwise adds 6 jumps: 4 + 3*24 = 76, down +4 = 80,
+    # + 3*48 = 224, +8 = 232, + 9*96 = 1096, +16 = 1112, + 3*192 = 1688
+    assert (rf["convnext_tiny"].size, rf["convnext_tiny"].jump) == (1688, 32)
+    # ViT: every token attends to every token from the first layer on
+    vit = rf["vit_b_16"]
+    assert vit.is_global and vit.size == 224 and vit.global_by.startswith("encoder.layers.0.attn")
+
+
+def _rf_cases():
+    torch.manual_seed(0)
+    return {
+        "squeezenet1_1": (lambda: A.build("squeezenet1_1")[:7], 40),
+        "shufflenet_v2_x0_5": (lambda: A.build("shufflenet_v2_x0_5")[:3], 8),
+        "resnext_blocks": (lambda: nn.Sequential(nn.Conv2d(3, 64, 3, 2, 1),
+                                                 A.bottleneck(64, 64, 1, groups=32, inner=128),
+                                                 A.bottleneck(256, 64, 2, groups=32, inner=128)), 8),
+        "inception_35_17": (lambda: nn.Sequential(nn.Conv2d(3, 192, 3, 2), A._inception_a(192, 64),
+                                                  A._reduction_a(288), A._inception_c(768, 16)), 16),
+        "inception_8": (lambda: nn.Sequential(nn.Conv2d(3, 768, 3), A._reduction_b(768),
+                                              A._inception_e(1280)), 16),
+        "shufflenet_v1_g3": (lambda: A.build("shufflenet_v1", width=0.5)[:3], 8),
+        "xception_entry": (lambda: A.build("xception")[:4], 8),
+        "convnext_blocks": (lambda: nn.Sequential(nn.Conv2d(3, 8, 4, 4), A.LayerNorm2d(8),
+                                                  A.ConvNeXtBlock(8), A.ConvNeXtBlock(8),
+                                                  A.LayerNorm2d(8), nn.Conv2d(8, 16, 2, 2),
+                                                  A.ConvNeXtBlock(16)), 8),
+    }
+
+
+@pytest.mark.parametrize("case", list(_rf_cases()))
+def test_receptive_field_matches_the_gradient(case):
+    """Autograd on the new blocks (grouped convolutions, channel split and shuffle, fire
+    modules, factorized and expanded inception branches, channels-last blocks): the analytic
+    field equals the measured support along the height (a tall strip; the width is clipped)."""
+    from cnnbook_lib.receptive import gradient_receptive_field, receptive_field, unclipped_input_size
+    build, width = _rf_cases()[case]
+    model = build().eval()
+    n = unclipped_input_size(model)[2]
+    g = gradient_receptive_field(model, (1, 3, n, width), erf_samples=0)
+    rf = receptive_field(model, g.input_size)
+    assert rf.axes == g.analytic.axes and not g.clipped_hw[0]
+    assert g.axes[0] == rf.axes[0]
+    box = rf.box(*g.unit)
+    assert (g.boxes[0][0], g.boxes[0][2]) == (box[0], box[2])
+
+
+def test_vit_attention_field_is_global_by_the_gradient():
+    from cnnbook_lib.receptive import gradient_receptive_field, receptive_field
+    torch.manual_seed(0)
+    model = A.VisionTransformer(32, patch=8, layers=2, heads=2, dim=16, mlp=32, num_classes=4).eval()
+    rf = receptive_field(model, 32)
+    assert rf.is_global and rf.size == 32 and rf.global_by.startswith("encoder.layers.0.attn")
+    g = gradient_receptive_field(model, (1, 3, 32, 32), erf_samples=0)
+    assert g.support.all() and g.axes == rf.axes
 
 
 # ---------------------------------------------------------------------------------------------

@@ -151,6 +151,22 @@ def _free(m, x, y) -> Cost:
     return Cost()
 
 
+@register(nn.LayerNorm, nn.GroupNorm, *((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ()))
+def _norm(m, x, y) -> Cost:
+    """Layer, group and RMS normalization: ``NORM_OPS`` ops per input element (mean, variance,
+    normalize, scale, shift), as the operator rule of ``native_layer_norm`` counts them."""
+    return Cost(NORM_OPS * _numel(x.shape), "normalization")
+
+
+def _register_book_layers() -> None:
+    """Rules for the layer types of :mod:`cnnbook_lib.architectures` that define their own
+    ``forward``: the channel shuffle and the permutes move data only; ConvNeXt's channels-first
+    layer norm is a layer norm."""
+    from .. import architectures as A
+    register(A.ChannelShuffle, A.Permute)(_free)
+    register(A.LayerNorm2d)(_norm)
+
+
 # ---------------------------------------------------------------------------------------------
 # Operator rules
 # ---------------------------------------------------------------------------------------------
@@ -373,3 +389,6 @@ def op_name(func) -> str:
     in-place variant (``relu_`` -> ``relu``)."""
     name = func._overloadpacket.__name__
     return name[:-1] if name.endswith("_") and not name.endswith("__") else name
+
+
+_register_book_layers()
