@@ -10,8 +10,10 @@ step's own, and reports:
 * ``weights_bytes``, ``gradients_bytes``, ``optimizer_state_bytes``: the tensors themselves,
   after the step (``numel() * element_size()`` of parameters, their ``.grad`` and the optimizer's
   state tensors);
-* ``peak_rss_delta_bytes`` (CPU): the rise of the process's peak resident memory
-  (``getrusage``) from just before the step to its end, which also holds what the formula leaves
+* ``peak_rss_delta_bytes`` (CPU): how far the process's resident memory rose during the step
+  above what it held just before (on Linux the peak ``VmHWM`` is reset first through
+  ``/proc/self/clear_refs``, so building the model does not hide the step's own peak; elsewhere
+  ``getrusage``'s lifetime peak, named in ``peak_method``). It also holds what the formula leaves
   out (temporary buffers, the allocator's slack); on CUDA ``peak_allocated_delta_bytes`` from
   ``torch.cuda.max_memory_allocated``.
 """
@@ -47,7 +49,15 @@ def unpack(t):
 if dev.type == "cuda":
     torch.cuda.synchronize(dev); torch.cuda.reset_peak_memory_stats(dev)
     base_cuda = torch.cuda.memory_allocated(dev)
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+def status(key):
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith(key + ":"))
+try:                                   # Linux: reset the peak (VmHWM) to the current footprint
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    method, base = "VmHWM after clear_refs", status("VmRSS")
+except OSError:
+    method, base = "ru_maxrss", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 with torch.autograd.graph.saved_tensors_hooks(pack, unpack):
     out = model(x)
     if isinstance(out, tuple):
@@ -57,14 +67,15 @@ loss.backward()
 opt.step()
 if dev.type == "cuda":
     torch.cuda.synchronize(dev)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = (status("VmHWM") if method.startswith("VmHWM")
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 nbytes = lambda t: t.numel() * t.element_size()
 res = {"saved_bytes": sum(saved.values()),
        "weights_bytes": sum(nbytes(p) for p in model.parameters()),
        "gradients_bytes": sum(nbytes(p.grad) for p in model.parameters() if p.grad is not None),
        "optimizer_state_bytes": sum(nbytes(v) for st in opt.state.values() for v in st.values()
                                     if torch.is_tensor(v) and v.dim() > 0),
-       "peak_rss_delta_bytes": peak - base}
+       "peak_rss_delta_bytes": peak - base, "peak_method": method}
 if dev.type == "cuda":
     res["peak_allocated_delta_bytes"] = torch.cuda.max_memory_allocated(dev) - base_cuda
 print(json.dumps(res))
