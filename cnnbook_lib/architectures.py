@@ -12,13 +12,15 @@ Where torchvision has a network, the default (``variant="torchvision"``) matches
 one by one; the names differ), and has the same multiply-accumulates (MACs) as counted by
 ``torch.utils.flop_counter.FlopCounterMode``. ``variant="paper"`` gives the network as its paper
 describes it, where that differs; each builder's docstring lists the differences, so the book can
-explain why published counts disagree. Networks torchvision lacks (LeNet-5, ZFNet, MobileNet v1)
-follow their papers.
+explain why published counts disagree. Networks torchvision lacks (LeNet-5, ZFNet, Xception,
+MobileNet v1, ShuffleNet v1) follow their papers. Inception v3 and Xception are meant for
+299 x 299 inputs, the others for 224 x 224 (LeNet-5: 32 x 32; AlexNet's paper variant: 227).
 
 All networks share a few blocks, each defined once below: :class:`ConvBNAct` (convolution, batch
 normalization, activation), :class:`Residual` (body plus shortcut, used by the basic and
-bottleneck blocks of ResNet, the inverted residual of MobileNet v2 and the MBConv of
-EfficientNet), :class:`Inception` and :class:`SqueezeExcitation`.
+bottleneck blocks of ResNet and ResNeXt, the inverted residual of MobileNet v2, the MBConv of
+EfficientNet and Xception's blocks), :class:`Inception`, :class:`SqueezeExcitation` and
+:class:`ChannelShuffle` (ShuffleNet v1 and v2).
 
 Common differences from torchvision that do not change any count: weights keep PyTorch's default
 initialization (torchvision re-initializes some networks), activations are not in-place (so that
@@ -39,7 +41,9 @@ from . import formulas
 
 __all__ = [
     "names", "build", "ConvBNAct", "Residual", "Inception", "SqueezeExcitation", "ChannelShuffle",
-    "EFFICIENTNET_SCALING", "compound_scaling", "make_divisible",
+    "EFFICIENTNET_SCALING", "compound_scaling", "make_divisible", "Fire", "Parallel",
+    "SeparableConv", "ShuffleV1Block", "ShuffleV2Block", "EncoderBlock", "VisionTransformer",
+    "ConvNeXtBlock", "LayerNorm2d", "Permute",
 ]
 
 # =============================================================================================

@@ -14,13 +14,13 @@ from .core import Interactive, Output, Param
 
 def input_size(name: str) -> tuple[int, int, int, int]:
     """The input each network's default variant was designed for (batch 1): 32 pixels for
-    LeNet-5, 299 for Inception-v3, the paper's resolution for each EfficientNet, the paper's input
-    of the networks whose default variant is the paper's, else 224 (torchvision's
+    LeNet-5, 299 for Inception-v3 and Xception, the paper's resolution for each EfficientNet,
+    the paper's input of the networks whose default variant is the paper's, else 224 (torchvision's
     AlexNet included)."""
     from .. import architectures as A
     if name == "lenet5":
         return (1, 1, 32, 32)
-    if name == "inception_v3":
+    if name in ("inception_v3", "xception"):
         return (1, 3, 299, 299)
     opts = A.options(name)
     if "input_size" in opts and opts["variant"] != "torchvision":
