@@ -353,6 +353,45 @@ def dilation_explorer(v: dict, data) -> dict:
                     "but reached by no path. Grey border: outside the field."}]}
 
 
+def channel_shuffle(v: dict, data) -> dict:
+    """Connectivity as a product of 0/1 matrices: each grouped layer block diagonal, each shuffle
+    the permutation of the library's ``ChannelShuffle`` module (itself tested against torch)."""
+    import numpy as np
+    import torch
+    from cnnbook_lib import architectures
+    c, g, layers = v["channels"], v["groups"], v["layers"]
+    fm.conv_params(c, c, 1, groups=g)              # the library's message when G does not divide C
+    n = c // g
+    block = np.array([[o // n == i // n for i in range(c)] for o in range(c)], dtype=int)
+    order = architectures.ChannelShuffle(g)(torch.arange(c).view(1, c, 1, 1)).flatten().tolist()
+    perm = np.zeros((c, c), dtype=int)
+    perm[np.arange(c), order] = 1                  # new channel p is old channel order[p]
+
+    def stack(m, shuffle):
+        reach = block
+        for _ in range(m - 1):
+            reach = ((block @ (perm if shuffle else np.eye(c, dtype=int)) @ reach) > 0).astype(int)
+        return reach
+
+    reach = stack(layers, v["shuffle"] == "on")
+    counts = reach.sum(1)
+    needed = next((str(m) for m in range(1, 2 * c + 1) if stack(m, True).all()),
+                  "never: one channel per group, a shuffle only permutes them")
+    s = "s" if layers > 1 else ""
+    return {"outputs": {"per_group": n, "reach_min": int(counts.min()), "reach_max": int(counts.max()),
+                        "full": "yes" if reach.all() else "no", "needed": needed,
+                        "macs_ratio": fm.grouped_cost_ratio(g)},
+            "figure": [{"kind": "grid",
+                        "title": f"{layers} grouped layer{s}, {c} channels in {g} group"
+                                 f"{'s' if g > 1 else ''}, shuffle {v['shuffle']}: output channel "
+                                 f"(row) × input channel (column)",
+                        "rows": c, "cols": c,
+                        "cells": [[o, i, "hl"] for o in range(c) for i in range(c) if reach[o, i]],
+                        "caption": "Blue: the output channel depends on the input channel. Without "
+                                   "shuffles the pattern stays block diagonal; with them it fills "
+                                   "once C/G ≥ G."}]}
+
+
 ORACLES = {f.__name__: f for f in (conv_arithmetic, layer_cost, factorization, receptive_stack,
                                    architecture_explorer, conv_algorithms, erf_viewer,
-                                   dilation_explorer)}
+                                   dilation_explorer, channel_shuffle)}

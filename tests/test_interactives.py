@@ -43,7 +43,7 @@ EVALUATE = Path(__file__).with_name("js") / "evaluate.mjs"
 #: Networks the explorer embeds in these tests (the book's gallery embeds every one).
 NETWORKS = ["lenet5", "alexnet", "resnet18", "mobilenet_v1", "efficientnet_b0"]
 NAMES = ["conv_arithmetic", "layer_cost", "receptive_stack", "factorization", "architecture_explorer",
-         "conv_algorithms", "erf_viewer", "dilation_explorer"]
+         "conv_algorithms", "erf_viewer", "dilation_explorer", "channel_shuffle"]
 
 
 def _node() -> str:

@@ -24,15 +24,18 @@ from .core import Formula, Interactive, Output, Param, gallery_html
 from .dilation import dilation_explorer as _dilation_explorer
 from .erf import erf_viewer as _erf_viewer
 from .receptive_stack import receptive_stack as _receptive_stack
+from .shuffle import channel_shuffle as _channel_shuffle
 
 __all__ = ["Interactive", "Param", "Output", "Formula", "declarations", "examples", "gallery_html",
            "conv_arithmetic", "layer_cost", "receptive_stack", "factorization",
-           "architecture_explorer", "conv_algorithms", "erf_viewer", "dilation_explorer"]
+           "architecture_explorer", "conv_algorithms", "erf_viewer", "dilation_explorer",
+           "channel_shuffle"]
 
 _DECLARATIONS = {"conv_arithmetic": _conv_arithmetic, "layer_cost": _layer_cost,
                  "receptive_stack": _receptive_stack, "factorization": _factorization,
                  "architecture_explorer": _architecture_explorer, "conv_algorithms": _conv_algorithms,
-                 "erf_viewer": _erf_viewer, "dilation_explorer": _dilation_explorer}
+                 "erf_viewer": _erf_viewer, "dilation_explorer": _dilation_explorer,
+                 "channel_shuffle": _channel_shuffle}
 
 
 def declarations() -> dict[str, Interactive]:
@@ -85,3 +88,9 @@ def erf_viewer(**values):
     """Measured effective receptive field of a stack of 3x3 layers: depth, ReLU, skips (a live
     widget)."""
     return _erf_viewer().widget(**values)
+
+
+def channel_shuffle(**values):
+    """Channel connectivity of stacked grouped layers, with or without the channel shuffle (a
+    live widget)."""
+    return _channel_shuffle().widget(**values)
