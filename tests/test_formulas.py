@@ -282,6 +282,29 @@ def test_grouped_ratio_matches_counted_flops(groups):
     assert F.grouped_cost_ratio(groups) == Fraction(grouped, dense) == Fraction(1, groups)
 
 
+@pytest.mark.parametrize("c_in,r,c_out,k", [(192, 96, 128, 3), (192, 16, 32, 5), (64, 64, 64, 3),
+                                             (32, 8, 48, 7)])
+def test_bottleneck_ratio_matches_counted_flops(c_in, r, c_out, k):
+    """A 1x1 reduction then the k x k layer, against the k x k layer alone (GoogLeNet's 3x3 and
+    5x5 branches of inception 3a among them), by FlopCounterMode."""
+    x = torch.empty(1, c_in, 12, 12, **META)
+    direct = counted_flops(TF.conv2d, x, torch.empty(c_out, c_in, k, k, **META), padding=k // 2)
+    reduced = (counted_flops(TF.conv2d, x, torch.empty(r, c_in, 1, 1, **META))
+               + counted_flops(TF.conv2d, torch.empty(1, r, 12, 12, **META),
+                               torch.empty(c_out, r, k, k, **META), padding=k // 2))
+    value = F.bottleneck_ratio.subs({F.c_in: c_in, F.r_mid: r, F.c_out: c_out, F.k: k})
+    assert value == sp.Rational(reduced, direct)
+
+
+@pytest.mark.parametrize("c,k", [(16, 3), (8, 5), (24, 7)])
+def test_spatial_separable_ratio_matches_counted_flops(c, k):
+    x = torch.empty(1, c, 15, 15, **META)
+    full = counted_flops(TF.conv2d, x, torch.empty(c, c, k, k, **META), padding=k // 2)
+    pair = (counted_flops(TF.conv2d, x, torch.empty(c, c, k, 1, **META), padding=(k // 2, 0))
+            + counted_flops(TF.conv2d, x, torch.empty(c, c, 1, k, **META), padding=(0, k // 2)))
+    assert F.spatial_separable_ratio.subs(F.k, k) == sp.Rational(pair, full) == sp.Rational(2, k)
+
+
 @pytest.mark.parametrize("c_in,c_out,t,hw", [(16, 24, 6, 14), (24, 24, 6, 7), (8, 16, 1, 9),
                                              (32, 16, 4, 5)])
 def test_inverted_residual_macs_match_counted_flops(c_in, c_out, t, hw):

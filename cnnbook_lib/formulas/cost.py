@@ -19,7 +19,8 @@ __all__ = ["conv_params_expr", "conv_macs_expr", "conv_transpose_macs_expr", "li
            "grouped_ratio", "conv_params", "conv_macs", "conv_flops", "macs_to_flops",
            "conv_transpose_macs", "conv_bias_adds", "conv_backward_macs", "linear_params",
            "linear_macs", "batchnorm_params", "separable_cost_ratio", "grouped_cost_ratio",
-           "t_exp", "inverted_residual_macs_expr"]
+           "t_exp", "inverted_residual_macs_expr", "r_mid", "bottleneck_ratio",
+           "spatial_separable_ratio"]
 
 #: Parameters of a 2-D convolution: weights C_out * (C_in / G) * k_h * k_w, plus C_out biases.
 conv_params_expr = c_out * (c_in / g) * k_h * k_w + beta * c_out
@@ -56,6 +57,20 @@ separable_ratio = sp.simplify(sp.expand((_depthwise_macs + _pointwise_macs) / _s
 #: Grouped over ungrouped convolution (parameters or MACs, without bias).
 grouped_ratio = sp.simplify(conv_macs_expr / conv_macs_expr.subs(g, 1))
 
+#: Width r of a bottleneck: the channels a 1x1 reduction leaves for the expensive layer.
+r_mid = sp.Symbol("r", integer=True, positive=True)
+#: A 1x1 reduction from C_in to r channels, then the k x k layer from r to C_out, over the k x k
+#: layer from C_in to C_out, in MACs (same output size): r / C_in + r / (k^2 C_out).
+bottleneck_ratio = sp.expand(sp.simplify(
+    (conv_macs_expr.subs({c_out: r_mid, k_h: 1, k_w: 1, g: 1})
+     + conv_macs_expr.subs({c_in: r_mid, k_h: k, k_w: k, g: 1}))
+    / conv_macs_expr.subs({k_h: k, k_w: k, g: 1})))
+#: A k x 1 layer then a 1 x k layer, both C to C, over one k x k layer, in MACs: 2 / k.
+spatial_separable_ratio = sp.simplify(
+    (conv_macs_expr.subs({c_in: c_out, k_h: k, k_w: 1, g: 1})
+     + conv_macs_expr.subs({c_in: c_out, k_h: 1, k_w: k, g: 1}))
+    / conv_macs_expr.subs({c_in: c_out, k_h: k, k_w: k, g: 1}))
+
 #: Expansion factor t of MobileNetV2's inverted residual block.
 t_exp = sp.Symbol("t", integer=True, positive=True)
 
@@ -84,6 +99,8 @@ EXPRESSIONS.update({
     "separable_ratio": separable_ratio,
     "grouped_ratio": grouped_ratio,
     "inverted_residual_macs": inverted_residual_macs_expr,
+    "bottleneck_ratio": bottleneck_ratio,
+    "spatial_separable_ratio": spatial_separable_ratio,
 })
 
 _conv_params = _compile(conv_params_expr, (c_in, c_out, k_h, k_w, g, beta))
