@@ -1003,7 +1003,7 @@ def shufflenet_v1(num_classes: int = 1000, variant: str = "paper", groups: int =
     0.5x and 2x models also change the stem). A width whose channels do not split into the groups
     raises ``ValueError``. torchvision has no ShuffleNet v1.
     """
-    if groups not in SHUFFLENET_V1_CHANNELS:
+    if isinstance(groups, bool) or groups not in SHUFFLENET_V1_CHANNELS:
         raise ValueError(f"shufflenet_v1: groups must be one of 1, 2, 3, 4, 8, got {groups!r}")
     layers, c_in = [ConvBNAct(3, 24, 3, 2), nn.MaxPool2d(3, 2, 1)], 24
     for stage, (repeats, c) in enumerate(zip((4, 8, 4), SHUFFLENET_V1_CHANNELS[groups])):

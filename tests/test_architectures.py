@@ -175,7 +175,20 @@ def test_options_lists_defaults():
     assert A.variants("resnet18") == A.variants("vgg16") == ("torchvision",)
 
 
-@pytest.mark.parametrize("name", ["vgg16", "resnet18", "mobilenet_v2", "efficientnet_b0"])
+def test_options_of_the_new_networks():
+    assert A.options("shufflenet_v1") == {"num_classes": 1000, "variant": "paper", "groups": 3,
+                                          "width": 1.0}
+    assert A.options("inception_v3") == {"num_classes": 1000, "variant": "torchvision",
+                                         "aux_logits": False}
+    assert A.options("vit_b_16")["input_size"] == 224
+    assert A.options("convnext_tiny")["stochastic_depth"] == 0.1
+    assert A.options("shufflenet_v2_x0_5") == A.options("squeezenet1_1") == {
+        "num_classes": 1000, "variant": "torchvision"}
+    assert A.variants("xception") == A.variants("shufflenet_v1") == ("paper",)
+
+
+@pytest.mark.parametrize("name", ["vgg16", "resnet18", "mobilenet_v2", "efficientnet_b0",
+                                  "resnext50_32x4d", "shufflenet_v2_x1_0", "convnext_tiny"])
 def test_paper_variant_is_the_default_where_they_agree(name):
     assert counted(name, variant="paper") == counted(name)
 
@@ -195,6 +208,12 @@ def test_paper_variant_is_the_default_where_they_agree(name):
     ("mobilenet_v2", {"width": "1.0"}, "width must be a number"),
     ("efficientnet_b3", {"dropout": 1.0}, r"dropout must be a probability in \[0, 1\)"),
     ("googlenet", {"aux_logits": "yes"}, "aux_logits must be True or False"),
+    ("inception_v3", {"aux_logits": 1}, "aux_logits must be True or False"),
+    ("vit_b_16", {"input_size": 0}, "input_size must be a positive integer"),
+    ("convnext_tiny", {"stochastic_depth": 1.0}, r"stochastic_depth must be a probability"),
+    ("shufflenet_v1", {"width": -1}, r"width must be a number in \(0, 10\]"),
+    ("shufflenet_v2_x1_0", {"variant": "v1"}, "unknown variant 'v1'; valid: torchvision, paper"),
+    ("xception", {"variant": "torchvision"}, "valid: paper$"),
     # the feature-map arithmetic of cnnbook_lib.formulas rejects a too-small input
     ("alexnet", {"variant": "paper", "input_size": 32}, "larger than padded input"),
 ])
@@ -723,8 +742,9 @@ def test_shufflenet_v1_units():
         m = meta("shufflenet_v1", groups=g)
         assert [m[i][0].body[-1][0].out_channels + m[i][0].body[0][0].in_channels
                 for i in (2, 3, 4)] == list(channels)
-    with pytest.raises(ValueError, match="groups must be one of"):
-        A.build("shufflenet_v1", groups=5)
+    for bad in (5, True, "3"):
+        with pytest.raises(ValueError, match="groups must be one of"):
+            A.build("shufflenet_v1", groups=bad)
     with pytest.raises(ValueError, match="do not split into 2 groups"):
         A.build("shufflenet_v1", groups=2, width=0.5)
     torch.manual_seed(0)
