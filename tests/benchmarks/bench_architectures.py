@@ -27,6 +27,8 @@ def input_size(name: str, variant: str) -> tuple[int, int, int, int]:
         return (1, 1, 32, 32)
     if name == "alexnet" and variant == "paper":
         return (1, 3, 227, 227)
+    if name in ("inception_v3", "xception"):
+        return (1, 3, 299, 299)
     return (1, 3, 224, 224)
 
 
@@ -60,7 +62,7 @@ def main() -> None:
             if variant == architectures.variants(name)[0] or (variant == "paper" and not args.no_paper):
                 runs.append((name, variant))
 
-    header = (f"{'network':<17}{'variant':<12}{'input':>6}{'build s':>9}{'params':>14}{'MACs':>17}"
+    header = (f"{'network':<19}{'variant':<12}{'input':>6}{'build s':>9}{'params':>14}{'MACs':>17}"
               f"{'count s':>9}{'summ. s':>9}{'RF s':>8}{'RF':>6}")
     print(header)
     print("-" * len(header))
@@ -96,7 +98,7 @@ def main() -> None:
         for key, value in (("build", t_build), ("count", t_count), ("summarize", t_sum), ("rf", t_rf)):
             totals[key] += value or 0.0
         fmt = lambda t, w: f"{t:>{w}.3f}" if t is not None else f"{'-':>{w}}"   # noqa: E731
-        print(f"{name:<17}{variant:<12}{size[-1]:>6}{t_build:>9.3f}{n_params:>14,}{macs:>17,}"
+        print(f"{name:<19}{variant:<12}{size[-1]:>6}{t_build:>9.3f}{n_params:>14,}{macs:>17,}"
               f"{fmt(t_count, 9)}{fmt(t_sum, 9)}{fmt(t_rf, 8)}{rf_size:>6}")
     print("-" * len(header))
     print(f"{len(runs)} networks; build {totals['build']:.2f} s, count {totals['count']:.2f} s, "
