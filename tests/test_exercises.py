@@ -198,6 +198,27 @@ def test_chapter4_block_tables_agree_with_torch(name):
     assert 2 * table.macs.sum() == counter.get_total_flops()
 
 
+def test_chapter4_resnet50_stage_and_efficientnet_checks_against_torch():
+    """ResNet-50's last stage (model[5]) by numel() and FlopCounterMode on its 14x14 input;
+    EfficientNet-B7's width exponent from its channel counts (B7's stem has twice B0's)."""
+    import math
+    from cnnbook_lib import architectures
+    with torch.device("meta"):
+        model = architectures.build("resnet50")
+        b0, b7 = architectures.build("efficientnet_b0"), architectures.build("efficientnet_b7")
+    total = sum(p.numel() for p in model.parameters())
+    assert check("resnet50-conv5-params-share-1",
+                 100 * sum(p.numel() for p in model[5].parameters()) / total)
+    with FlopCounterMode(display=False) as whole:
+        model(torch.empty(1, 3, 224, 224, device="meta"))
+    with FlopCounterMode(display=False) as stage:
+        model[5](torch.empty(1, 1024, 14, 14, device="meta"))
+    assert check("resnet50-conv5-macs-share-1",
+                 100 * stage.get_total_flops() / whole.get_total_flops())
+    width = b7[0][0].out_channels / b0[0][0].out_channels
+    assert width == 2.0 and check("efficientnet-b7-phi-width-1", math.log(width) / math.log(1.1))
+
+
 def test_chapter4_fill_in_tables_blank_exactly_their_cells():
     for table_id, spec in exercises.FILL_IN_TABLES.items():
         shown = exercises.fill_in_table(table_id)
@@ -346,6 +367,31 @@ def test_chapter2_hole_free_design_against_autograd():
     assert x.grad[0, 0].tolist() == [1.0] * 81 and x.grad.sum() == 3 ** 4
     assert check("rf-dilated-design-1", 81)
     assert not check("rf-dilated-design-1", 31)
+
+
+def test_chapter2_residual_field_against_autograd():
+    """The book's basic blocks (identity and projection shortcuts, ReLUs, batch norm), measured."""
+    from cnnbook_lib import receptive
+    from cnnbook_lib.architectures import ConvBNAct, basic_block
+    net = torch.nn.Sequential(ConvBNAct(3, 8, 7, 2), torch.nn.MaxPool2d(3, 2, 1),
+                              basic_block(8, 8), basic_block(8, 8), basic_block(8, 16, stride=2))
+    g = receptive.gradient_receptive_field(net, erf_samples=0)
+    assert not g.clipped and g.size == receptive.receptive_field(net, g.input_size).size
+    assert check("rf-residual-1", g.size)
+
+
+def test_chapter2_erf_variance_against_autograd():
+    """The gradient of an equal-weight stack is the distribution of the summed taps."""
+    TF = torch.nn.functional
+    x = torch.ones(1, 1, 40, dtype=torch.float64, requires_grad=True)
+    h = x
+    for _ in range(6):
+        h = TF.conv1d(h, torch.full((1, 1, 5), 0.2, dtype=torch.float64), padding=2)
+    h[0, 0, 20].backward()
+    w = x.grad[0, 0] / x.grad.sum()
+    pos = torch.arange(40, dtype=torch.float64)
+    mean = float((w * pos).sum())
+    assert check("erf-variance-1", float((w * (pos - mean) ** 2).sum()))
 
 
 # ---------------------------------------------------------------------------------------------

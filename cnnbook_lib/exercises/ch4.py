@@ -443,3 +443,31 @@ register(Check(
         "torchvision's (stride in the 3x3).": lambda: _resnet50_stage_shares("macs", "paper"),
     },
 ))
+
+
+def _efficientnet_phi(coefficient: str = "width", base: str = "beta") -> float:
+    """The exponent phi that EfficientNet-B7's released width (or depth) corresponds to."""
+    from ..architectures import EFFICIENTNET_SCALING
+    width, depth, _, _ = EFFICIENTNET_SCALING["b7"]
+    bases = {"alpha": 1.2, "beta": 1.1, "beta2": 1.1 ** 2}
+    value = width if coefficient == "width" else depth
+    return math.log(value) / math.log(bases[base])
+
+
+register(Check(
+    id="efficientnet-b7-phi-width-1", chapter=4, difficulty="easy",
+    question="EfficientNet-B7 multiplies B0's channels by w = 2.0. Compound scaling sets the "
+             "width to beta^phi with beta = 1.1 (depth alpha^phi with alpha = 1.2). Which phi "
+             "does B7's width correspond to?",
+    answer=_efficientnet_phi, rel_tol=0.005,
+    mistakes={
+        "1.2 is the depth's base alpha; the width's is beta = 1.1.":
+            lambda: _efficientnet_phi(base="alpha"),
+        "that is the phi of B7's depth coefficient (3.1), not of its width.":
+            lambda: _efficientnet_phi("depth"),
+        "beta^2 enters the constraint on the MACs; the width itself is beta^phi.":
+            lambda: _efficientnet_phi(base="beta2"),
+        "phi is an exponent: solve beta^phi = w with logarithms, phi = ln w / ln beta.":
+            lambda: 2.0 / 1.1,
+    },
+))
