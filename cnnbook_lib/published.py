@@ -61,6 +61,49 @@ def top1(name: str, weights: str = "IMAGENET1K_V1") -> float:
     return float(acc)
 
 
+#: What each network's paper reports, in its own rounding, converted to parameters and MACs
+#: (every paper here says "FLOPs" or "mult-adds" for multiply-accumulates). ``None``: the paper
+#: gives no such figure. ``cite`` is the key in ``chapters/references.bib``; ``where`` the place.
+PAPER: dict[str, dict[str, Any]] = {
+    "lenet5": dict(params=60_000, macs=None, cite="lecun1998gradient", where="Section II.B"),
+    "alexnet": dict(params=60e6, macs=None, cite="krizhevsky2012imagenet", where="abstract"),
+    "vgg11": dict(params=133e6, macs=None, cite="simonyan2015very", where="Table 2"),
+    "vgg13": dict(params=133e6, macs=None, cite="simonyan2015very", where="Table 2"),
+    "vgg16": dict(params=138e6, macs=None, cite="simonyan2015very", where="Table 2"),
+    "vgg19": dict(params=144e6, macs=None, cite="simonyan2015very", where="Table 2"),
+    "googlenet": dict(params=None, macs=1.5e9, cite="szegedy2015going",
+                      where="Section 1 (a budget of 1.5 billion multiply-adds)"),
+    "resnet18": dict(params=None, macs=1.8e9, cite="he2016deep", where="Table 1"),
+    "resnet34": dict(params=None, macs=3.6e9, cite="he2016deep", where="Table 1"),
+    "resnet50": dict(params=None, macs=3.8e9, cite="he2016deep", where="Table 1"),
+    "resnet101": dict(params=None, macs=7.6e9, cite="he2016deep", where="Table 1"),
+    "resnet152": dict(params=None, macs=11.3e9, cite="he2016deep", where="Table 1"),
+    "mobilenet_v1": dict(params=4.2e6, macs=569e6, cite="howard2017mobilenets", where="Table 6"),
+    "efficientnet_b0": dict(params=5.3e6, macs=0.39e9, cite="tan2019efficientnet", where="Table 2"),
+    "efficientnet_b1": dict(params=7.8e6, macs=0.70e9, cite="tan2019efficientnet", where="Table 2"),
+    "efficientnet_b2": dict(params=9.2e6, macs=1.0e9, cite="tan2019efficientnet", where="Table 2"),
+    "efficientnet_b3": dict(params=12e6, macs=1.8e9, cite="tan2019efficientnet", where="Table 2"),
+    "efficientnet_b4": dict(params=19e6, macs=4.2e9, cite="tan2019efficientnet", where="Table 2"),
+    "efficientnet_b5": dict(params=30e6, macs=9.9e9, cite="tan2019efficientnet", where="Table 2"),
+    "efficientnet_b6": dict(params=43e6, macs=19e9, cite="tan2019efficientnet", where="Table 2"),
+    "efficientnet_b7": dict(params=66e6, macs=37e9, cite="tan2019efficientnet", where="Table 2"),
+    "mobilenet_v2": dict(params=3.4e6, macs=300e6, cite="sandler2018mobilenetv2", where="Table 4"),
+    "resnext50_32x4d": dict(params=25.0e6, macs=4.2e9, cite="xie2017aggregated", where="Table 1"),
+    "shufflenet_v2_x0_5": dict(params=1.4e6, macs=41e6, cite="ma2018shufflenet", where="Table 8"),
+    "shufflenet_v2_x1_0": dict(params=2.3e6, macs=146e6, cite="ma2018shufflenet", where="Table 8"),
+    "shufflenet_v2_x1_5": dict(params=3.5e6, macs=299e6, cite="ma2018shufflenet", where="Table 8"),
+    "shufflenet_v2_x2_0": dict(params=7.4e6, macs=591e6, cite="ma2018shufflenet", where="Table 8"),
+    "vit_b_16": dict(params=86e6, macs=None, cite="dosovitskiy2021image", where="Table 1"),
+    "convnext_tiny": dict(params=28e6, macs=4.5e9, cite="liu2022convnet", where="Table 1"),
+}
+
+
+def paper(name: str) -> dict[str, Any]:
+    """What network ``name``'s paper reports (see :data:`PAPER`); an empty figure set when the
+    book has not recorded one."""
+    return dict(PAPER.get(name, dict(params=None, macs=None, cite=None, where=None)))
+
+
 def _record() -> dict[str, Any]:                     # pragma: no cover - needs torchvision
     import torch
     import torchvision

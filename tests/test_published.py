@@ -12,6 +12,9 @@ import torch
 from cnnbook_lib import analysis, architectures, published
 
 SHARED = [n for n in published.names() if n in architectures.names()]
+#: torchvision's released Inception-v3 weights keep the auxiliary classifier (its num_params
+#: counts it; evaluation does not run it, so its '_ops' do not).
+AS_RELEASED = {"inception_v3": {"aux_logits": True}}
 
 
 def test_metadata_is_recorded_with_versions():
@@ -29,10 +32,14 @@ def test_torchvision_counts_match_the_library(name):
     billions to three decimals) equals our MAC count at torchvision's evaluation crop."""
     for weights in published._document()["weights"][name]:
         meta = published.torchvision_weights(name, weights)
+        crop = int(meta["crop"])
+        options = dict(AS_RELEASED.get(name, {}))
+        if "input_size" in architectures.options(name):     # ViT's position embeddings
+            options["input_size"] = crop
         with torch.device("meta"):
-            model = architectures.build(name)
-        assert sum(p.numel() for p in model.parameters()) == meta["params"]
-        crop = meta["crop"]
+            model = architectures.build(name, **options)
+        assert sum(p.numel() for p in model.parameters()) == meta["params"], (name, weights)
+        model.eval()
         size = (1, 3, crop, crop)
         macs = analysis.summarize(model, size).macs
         assert round(macs / 1e9, 3) == pytest.approx(meta["ops_g"], abs=5e-4), (name, weights)
@@ -54,3 +61,23 @@ def test_top1_and_defaults():
 def test_bad_lookups_are_explained(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_paper_figures_are_near_the_library_counts_and_cited():
+    """Each paper's printed figure (rounded, sometimes of a slightly different layout) lies within
+    10 % of the library's count of the default variant at its own input, and cites an entry of
+    the bibliography."""
+    from pathlib import Path
+
+    from cnnbook_lib import analysis
+    from cnnbook_lib.interactives.architecture import input_size
+    bib = (Path(__file__).resolve().parents[1] / "chapters" / "references.bib").read_text()
+    for name, fig in published.PAPER.items():
+        assert "{" + fig["cite"] + "," in bib, name
+        with torch.device("meta"):
+            model = architectures.build(name)
+        s = analysis.summarize(model, input_size(name))
+        for key, ours in (("params", s.params), ("macs", s.macs)):
+            if fig[key] is not None:
+                assert abs(ours - fig[key]) / fig[key] < 0.10, (name, key, ours, fig[key])
+    assert published.paper("squeezenet1_0") == dict(params=None, macs=None, cite=None, where=None)
