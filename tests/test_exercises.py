@@ -369,6 +369,31 @@ def test_chapter2_hole_free_design_against_autograd():
     assert not check("rf-dilated-design-1", 31)
 
 
+def test_chapter2_residual_field_against_autograd():
+    """The book's basic blocks (identity and projection shortcuts, ReLUs, batch norm), measured."""
+    from cnnbook_lib import receptive
+    from cnnbook_lib.architectures import ConvBNAct, basic_block
+    net = torch.nn.Sequential(ConvBNAct(3, 8, 7, 2), torch.nn.MaxPool2d(3, 2, 1),
+                              basic_block(8, 8), basic_block(8, 8), basic_block(8, 16, stride=2))
+    g = receptive.gradient_receptive_field(net, erf_samples=0)
+    assert not g.clipped and g.size == receptive.receptive_field(net, g.input_size).size
+    assert check("rf-residual-1", g.size)
+
+
+def test_chapter2_erf_variance_against_autograd():
+    """The gradient of an equal-weight stack is the distribution of the summed taps."""
+    TF = torch.nn.functional
+    x = torch.ones(1, 1, 40, dtype=torch.float64, requires_grad=True)
+    h = x
+    for _ in range(6):
+        h = TF.conv1d(h, torch.full((1, 1, 5), 0.2, dtype=torch.float64), padding=2)
+    h[0, 0, 20].backward()
+    w = x.grad[0, 0] / x.grad.sum()
+    pos = torch.arange(40, dtype=torch.float64)
+    mean = float((w * pos).sum())
+    assert check("erf-variance-1", float((w * (pos - mean) ** 2).sum()))
+
+
 # ---------------------------------------------------------------------------------------------
 # Chapter 3: each right answer against an independent torch oracle
 # ---------------------------------------------------------------------------------------------

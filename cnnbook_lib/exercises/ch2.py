@@ -180,3 +180,60 @@ register(Check(
             lambda: F.stride1_receptive_field(4, 3),
     },
 ))
+# Section 2.6: a field through residual blocks (the longest path: stem, two stride-1 basic
+# blocks, then a downsampling basic block whose first 3x3 convolution has stride 2)
+_RESNET_STEM = [(7, 2, 1, 3), (3, 2, 1, 1)]
+_RESIDUAL_BODIES = [(3, 1, 1, 1)] * 4 + [(3, 2, 1, 1), (3, 1, 1, 1)]
+_SHORTCUT_PATH = [(3, 1, 1, 1)] * 4 + [(1, 2, 1, 0)]
+
+
+def _residual_field() -> int:
+    return _rf_stack(_RESNET_STEM + _RESIDUAL_BODIES)[0]
+
+
+register(Check(
+    id="rf-residual-1", chapter=2, difficulty="medium",
+    question="Receptive field after a ResNet stem (7x7 stride-2 convolution, padding 3; 3x3 "
+             "stride-2 max pooling, padding 1), two basic blocks (two 3x3 convolutions each, "
+             "identity shortcuts) and a downsampling basic block (3x3 stride 2, then 3x3; a 1x1 "
+             "stride-2 projection shortcut).",
+    answer=_residual_field,
+    mistakes={
+        "that is the field of the shortcut path; a merge sees the union of its branches, and "
+        "the body's path is the longest.":
+            lambda: _rf_stack(_RESNET_STEM + _SHORTCUT_PATH)[0],
+        "the branches of a residual addition do not add their fields: the union of nested "
+        "fields is the largest one.":
+            lambda: _residual_field() + _rf_stack(_RESNET_STEM + _SHORTCUT_PATH)[0],
+        "the strided 3x3 convolution runs on the finer map: its taps are the jump before it "
+        "apart (4 pixels), not the jump after it.":
+            lambda: _rf_stack(_RESNET_STEM + _RESIDUAL_BODIES[:4])[0] + 2 * 8 + 2 * 8,
+        "a residual block adds its body's growth to the field; the shortcut does not reset it.":
+            lambda: _rf_stack(_RESNET_STEM + _RESIDUAL_BODIES[4:])[0],
+    },
+))
+
+# Section 2.7: the variance of the effective field of an equal-weight stack
+_ERF_LAYERS, _ERF_TAPS = 6, 5
+
+register(Check(
+    id="erf-variance-1", chapter=2, difficulty="medium",
+    question="Variance, in pixels squared, of the effective receptive field of 6 stride-1 layers "
+             "of 5 equal taps each (one channel, no non-linearity).",
+    answer=lambda: float(F.erf_variance_uniform_stack(_ERF_LAYERS, _ERF_TAPS)),
+    mistakes={
+        "one uniform tap on k values has variance (k^2 - 1)/12, not k^2/12.":
+            lambda: _ERF_LAYERS * _ERF_TAPS ** 2 / 12,
+        "the taps span k values, so the variance is (k^2 - 1)/12, not ((k - 1)^2)/12.":
+            lambda: _ERF_LAYERS * (_ERF_TAPS - 1) ** 2 / 12,
+        "that is the standard deviation; the question asks for the variance (its square).":
+            lambda: float(F.erf_variance_uniform_stack(_ERF_LAYERS, _ERF_TAPS)) ** 0.5,
+        "variances of independent taps add: multiply one layer's variance by the number of "
+        "layers.":
+            lambda: float(F.erf_variance_uniform_stack(1, _ERF_TAPS)),
+        "the variances add, the standard deviations do not: n layers have n times the variance "
+        "of one, not n squared times.":
+            lambda: _ERF_LAYERS ** 2 * float(F.erf_variance_uniform_stack(1, _ERF_TAPS)),
+    },
+    rel_tol=1e-3,
+))
