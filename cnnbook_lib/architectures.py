@@ -885,6 +885,7 @@ class ChannelShuffle(nn.Module):
         return x.view(b, c, h, w)
 
     def extra_repr(self) -> str:
+        """The number of groups, shown in the module's repr."""
         return f"groups={self.groups}"
 
 
@@ -1198,6 +1199,7 @@ class Permute(nn.Module):
         return x.permute(*self.dims)
 
     def extra_repr(self) -> str:
+        """The permutation, shown in the module's repr."""
         return f"dims={self.dims}"
 
 
