@@ -392,6 +392,100 @@ def channel_shuffle(v: dict, data) -> dict:
                                    "once C/G ≥ G."}]}
 
 
+ACCURACY_METRICS = {"macs": "MACs per image", "params": "parameters",
+                    "latency1": "latency, one image [ms]",
+                    "latency32": "latency per image in a batch of 32 [ms]"}
+
+
+def accuracy_trend(points) -> tuple[float, float, float]:
+    """Least squares of y on log10(x), summed in list order: slope, intercept, correlation."""
+    lx = [math.log10(p["x"]) for p in points]
+    n = len(points)
+    mx, my = sum(lx) / n, sum(p["y"] for p in points) / n
+    sxx = syy = sxy = 0.0
+    for x, p in zip(lx, points):
+        dx, dy = x - mx, p["y"] - my
+        sxx, syy, sxy = sxx + dx * dx, syy + dy * dy, sxy + dx * dy
+    slope = sxy / sxx
+    return slope, my - slope * mx, sxy / math.sqrt(sxx * syy)
+
+
+def accuracy_compute(v: dict, data) -> dict:
+    """The chart's points and trend from the embedded records (which ``test_interactives`` holds
+    against :mod:`cnnbook_lib.published`, ``analysis`` and the latency record)."""
+    metric = v["metric"]
+    shown = [d for d in data["networks"] if (v["family"] == "all" or d["family"] == v["family"])
+             and d[metric] is not None]
+    if len(shown) < 3:
+        raise ValueError(f"only {len(shown)} network(s) of this family have a recorded "
+                         f"{ACCURACY_METRICS[metric]}: pick another family or metric")
+    points = [{"label": d["name"], "x": d[metric], "y": d["top1"], "hl": d["name"] == v["highlight"]}
+              for d in shown]
+    slope, intercept, r = accuracy_trend(points)
+    at = lambda x: intercept + slope * math.log10(x)  # noqa: E731
+    h = next(d for d in data["networks"] if d["name"] == v["highlight"])
+    if h[metric] is None:
+        raise ValueError(f"{h['name']} has no recorded {ACCURACY_METRICS[metric]}: highlight "
+                         f"another network")
+    xs = [p["x"] for p in points]
+    rows = sorted(([d["name"], d[metric], d["top1"], d["top1"] - at(d[metric])] for d in shown),
+                  key=lambda row: row[1])
+    return {"outputs": {"shown": len(shown), "slope": slope, "r": r, "h_metric": h[metric],
+                        "h_top1": h["top1"], "h_resid": h["top1"] - at(h[metric])},
+            "figure": [{"kind": "scatter", "title": f"top-1 accuracy against {ACCURACY_METRICS[metric]}",
+                        "xlog": True, "xlabel": ACCURACY_METRICS[metric] + " (log scale)",
+                        "ylabel": "top-1 accuracy [%]", "points": points,
+                        "line": [[min(xs), at(min(xs))], [max(xs), at(max(xs))]],
+                        "caption": "Dashed: least-squares trend of accuracy on the logarithm of the "
+                                   "metric over the networks shown. Orange: the highlighted "
+                                   "network; hover a point for its name."},
+                       {"kind": "table", "title": "networks shown, by the metric",
+                        "columns": ["network", ACCURACY_METRICS[metric], "top-1 %",
+                                    "points above the trend"], "rows": rows}]}
+
+
+def _memory_summary(name: str, dtype: str):
+    import torch
+    from cnnbook_lib import analysis, architectures
+    from cnnbook_lib.interactives.architecture import input_size
+    key = (name, dtype)
+    if key not in _MEMORY:
+        with torch.device("meta"):
+            model = architectures.build(name)
+        _MEMORY[key] = analysis.summarize(model, input_size(name), dtype=dtype, training=True)
+    return _MEMORY[key]
+
+
+_MEMORY: dict = {}
+
+
+def training_memory(v: dict, data) -> dict:
+    """``Summary.training_memory()`` of the library, traced in the chosen dtype."""
+    s = _memory_summary(v["network"], v["dtype"])
+    parts = s.training_memory(batch_size=v["batch"], dtype=v["dtype"], optimizer=v["optimizer"])
+    per_image = s.training_memory(batch_size=1, dtype=v["dtype"])["activations"]
+    fixed = parts["weights"] + parts["gradients"] + parts["optimizer_state"]
+    budget = v["budget_gib"] * 1024 ** 3
+    if fixed > budget:
+        raise ValueError(f"weights, gradients and optimizer state alone need {fixed / 1024 ** 3:.2f} "
+                         f"GiB, more than the {v['budget_gib']} GiB budget")
+    total = parts["total"]
+    outputs = {"params": s.params, "states": fm.optimizer_states(v["optimizer"]),
+               "elem_bytes": fm.bytes_per_element(v["dtype"]),
+               **{k: parts[k] for k in ("weights", "gradients", "optimizer_state", "activations")},
+               "total": total, "per_image": per_image, "fits": (budget - fixed) // per_image,
+               "share": parts["activations"] / total}
+    rows = [("weights", parts["weights"]), ("gradients", parts["gradients"]),
+            ("optimizer state", parts["optimizer_state"]), ("saved activations", parts["activations"]),
+            ("total", total)]
+    return {"outputs": outputs,
+            "figure": [{"kind": "bars", "title": f"{v['network']}, batch {v['batch']}, "
+                                                 f"{v['optimizer']}, {v['dtype']}",
+                        "series": ["bytes"], "fmts": ["shortbytes"],
+                        "rows": [{"label": label, "values": [x]} for label, x in rows]}]}
+
+
 ORACLES = {f.__name__: f for f in (conv_arithmetic, layer_cost, factorization, receptive_stack,
                                    architecture_explorer, conv_algorithms, erf_viewer,
-                                   dilation_explorer, channel_shuffle)}
+                                   dilation_explorer, channel_shuffle, accuracy_compute,
+                                   training_memory)}

@@ -43,7 +43,8 @@ EVALUATE = Path(__file__).with_name("js") / "evaluate.mjs"
 #: Networks the explorer embeds in these tests (the book's gallery embeds every one).
 NETWORKS = ["lenet5", "alexnet", "resnet18", "mobilenet_v1", "efficientnet_b0"]
 NAMES = ["conv_arithmetic", "layer_cost", "receptive_stack", "factorization", "architecture_explorer",
-         "conv_algorithms", "erf_viewer", "dilation_explorer", "channel_shuffle"]
+         "conv_algorithms", "erf_viewer", "dilation_explorer", "channel_shuffle",
+         "accuracy_compute", "training_memory"]
 
 
 def _node() -> str:
@@ -191,6 +192,11 @@ def _samples(inter, count, seed):
     if inter.name == "architecture_explorer":      # every choice, exhaustively
         return [{"network": n, "order": o} for n, _ in inter.params[0].choices
                 for o, _ in inter.params[1].choices]
+    if inter.name == "accuracy_compute":           # every metric and family, a few highlights
+        highlights = [c for c, _ in inter.params[2].choices]
+        return [{"metric": m, "family": f, "highlight": rng.choice(highlights)}
+                for m, _ in inter.params[0].choices for f, _ in inter.params[1].choices
+                for _ in range(3)]
     if inter.name == "erf_viewer":                 # every recorded map, exhaustively
         return [{"depth": d, "act": a, "skip": s} for d, _ in inter.params[0].choices
                 for a, _ in inter.params[1].choices for s, _ in inter.params[2].choices]
@@ -313,7 +319,7 @@ def test_javascript_agrees_with_library(name, tmp_path):
         assert_same(exp, got["res"], f"{name} {raw}")
         check_view(inter, exp, got["html"], f"{name} {raw}")
         errors += exp["error"] is not None
-    if name not in ("architecture_explorer", "erf_viewer"):   # both kinds of result reached
+    if name not in ("architecture_explorer", "erf_viewer", "accuracy_compute"):   # both kinds reached
         assert 0 < errors < len(raws) * 0.8, errors
 
 
@@ -655,3 +661,41 @@ def test_browser_phone_width_and_dark_mode(chromium, serve, tmp_path, scheme):
     assert report["worst"] == [], report["worst"][:5]
     assert report["wide"] == [] and report["scroll"] <= 390, report
     assert watch.errors == [] and watch.external == []
+
+
+def test_accuracy_chart_data_is_the_published_and_measured_figures():
+    """The chart's records: torchvision's top-1 (cnnbook_lib.published), MACs and parameters
+    equal to torchvision's own '_ops' and num_params (its metadata is the oracle here), latencies
+    from the shipped record; its trend equals numpy's least-squares fit."""
+    import numpy as np
+
+    from cnnbook_lib import published
+    from cnnbook_lib.bench.latency import load_latency
+    data = example("accuracy_compute").data
+    lat = {(r["name"], r["batch"]): r["median_s"] for r in load_latency("cpu")["rows"]}
+    assert len(data["networks"]) >= 25
+    for d in data["networks"]:
+        meta = published.torchvision_weights(d["name"], "IMAGENET1K_V1")
+        assert d["top1"] == meta["acc1"] and d["crop"] == meta["crop"]
+        assert abs(d["macs"] / 1e9 - meta["ops_g"]) < 5e-4, d["name"]
+        if d["name"] != "inception_v3":          # torchvision's count includes the aux head
+            assert d["params"] == meta["params"], d["name"]
+        assert d["latency1"] == (1e3 * lat[(d["name"], 1)] if (d["name"], 1) in lat else None)
+    points = [{"x": d["macs"], "y": d["top1"]} for d in data["networks"]]
+    slope, intercept, r = O.accuracy_trend(points)
+    fit = np.polyfit(np.log10([p["x"] for p in points]), [p["y"] for p in points], 1)
+    assert (slope, intercept) == pytest.approx(tuple(fit), rel=1e-9)
+    assert r == pytest.approx(np.corrcoef(np.log10([p["x"] for p in points]),
+                                          [p["y"] for p in points])[0, 1], rel=1e-9)
+
+
+def test_training_memory_data_splits_saved_bytes_by_dtype():
+    """Floating-point saved bytes scale with the dtype; the rest (max pooling's int64 indices:
+    64 x 56 x 56 x 8 bytes in ResNet-18) does not; bfloat16 gives what its own trace gives."""
+    from cnnbook_lib.interactives.memory import network_memory
+    r18 = network_memory("resnet18")
+    assert r18["other_saved"] == 64 * 56 * 56 * 8
+    for name in ("resnet18", "vit_b_16"):
+        m = network_memory(name)
+        s = O._memory_summary(name, "bfloat16")
+        assert 2 * m["float_saved"] + m["other_saved"] == s.saved_activation_bytes

@@ -16,6 +16,7 @@ an interactive in one file.
 """
 from __future__ import annotations
 
+from .accuracy import accuracy_compute as _accuracy_compute
 from .algorithms import conv_algorithms as _conv_algorithms
 from .architecture import architecture_explorer as _architecture_explorer
 from .convolution import conv_arithmetic as _conv_arithmetic, factorization as _factorization
@@ -23,19 +24,21 @@ from .convolution import layer_cost as _layer_cost
 from .core import Formula, Interactive, Output, Param, gallery_html
 from .dilation import dilation_explorer as _dilation_explorer
 from .erf import erf_viewer as _erf_viewer
+from .memory import training_memory as _training_memory
 from .receptive_stack import receptive_stack as _receptive_stack
 from .shuffle import channel_shuffle as _channel_shuffle
 
 __all__ = ["Interactive", "Param", "Output", "Formula", "declarations", "examples", "gallery_html",
            "conv_arithmetic", "layer_cost", "receptive_stack", "factorization",
            "architecture_explorer", "conv_algorithms", "erf_viewer", "dilation_explorer",
-           "channel_shuffle"]
+           "channel_shuffle", "accuracy_compute", "training_memory"]
 
 _DECLARATIONS = {"conv_arithmetic": _conv_arithmetic, "layer_cost": _layer_cost,
                  "receptive_stack": _receptive_stack, "factorization": _factorization,
                  "architecture_explorer": _architecture_explorer, "conv_algorithms": _conv_algorithms,
                  "erf_viewer": _erf_viewer, "dilation_explorer": _dilation_explorer,
-                 "channel_shuffle": _channel_shuffle}
+                 "channel_shuffle": _channel_shuffle, "accuracy_compute": _accuracy_compute,
+                 "training_memory": _training_memory}
 
 
 def declarations() -> dict[str, Interactive]:
@@ -94,3 +97,15 @@ def channel_shuffle(**values):
     """Channel connectivity of stacked grouped layers, with or without the channel shuffle (a
     live widget)."""
     return _channel_shuffle().widget(**values)
+
+
+def accuracy_compute(**values):
+    """Top-1 accuracy of the book's networks against MACs, parameters or latency, with a fitted
+    trend (a live widget)."""
+    return _accuracy_compute().widget(**values)
+
+
+def training_memory(**values):
+    """Memory of one training step by network, batch, optimizer and dtype, and the largest batch
+    under a budget (a live widget)."""
+    return _training_memory().widget(**values)

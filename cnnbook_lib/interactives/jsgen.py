@@ -52,6 +52,9 @@ def _table() -> dict[str, tuple[sp.Expr, tuple[sp.Symbol, ...]]]:
                                (fm.c_in, fm.c_out, fm.h_out, fm.w_out, fm.N, fm.wino_m, fm.wino_r)),
         "fft_products": (fm.fft_products_expr, (fm.c_in, fm.c_out, fm.h_f, fm.w_f, fm.N)),
         "fft_workspace": (fm.fft_workspace_complex_expr, (fm.c_in, fm.c_out, fm.h_f, fm.w_f, fm.N)),
+        "optimizer_state_bytes": (fm.optimizer_state_bytes_expr, (fm.n_states, fm.n_params, fm.b)),
+        "scaled_activation_bytes": (fm.scaled_activation_bytes_expr,
+                                    (fm.act_bytes, fm.N, fm.batch_new)),
         "im2col_elements": (fm.im2col_elements_expr,
                             (fm.c_in, fm.k_h, fm.k_w, fm.h_out, fm.w_out, fm.N)),
     }

@@ -176,7 +176,56 @@ export function table(part) {
   return o + "</table>";
 }
 
-const PARTS = {grid, bars, table};
+/**
+ * A scatter plot (SVG): part.points lists {label, x, y, hl}; part.xlog puts x on a log scale;
+ * part.line is an optional [[x0, y0], [x1, y1]] drawn dashed; part.xlabel, part.ylabel name the axes.
+ */
+export function scatter(part) {
+  const W = 520, H = 300, L = 46, R = 12, T = 10, B = 36;
+  const tx = (x) => (part.xlog ? Math.log10(x) : x);
+  const xs = part.points.map((q) => tx(q.x)), ys = part.points.map((q) => q.y);
+  let [x0, x1] = [Math.min(...xs), Math.max(...xs)], [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  if (x1 === x0) { x0 -= 1; x1 += 1; }
+  if (y1 === y0) { y0 -= 1; y1 += 1; }
+  const padx = (x1 - x0) * 0.05, pady = (y1 - y0) * 0.08;
+  [x0, x1, y0, y1] = [x0 - padx, x1 + padx, y0 - pady, y1 + pady];
+  const px = (x) => L + (tx(x) - x0) / (x1 - x0) * (W - L - R);
+  const py = (y) => T + (y1 - y) / (y1 - y0) * (H - T - B);
+  const o = [`<svg class="cb-scatter" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" ` +
+    `viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(part.title)}">`,
+    `<path class="cb-axis" d="M${L} ${T}V${H - B}H${W - R}"/>`];
+  const xticks = [];
+  if (part.xlog) {
+    for (let e = Math.ceil(x0); e <= Math.floor(x1); e++) { xticks.push(10 ** e); }
+  } else {
+    const step = 10 ** Math.floor(Math.log10((x1 - x0) / 2));
+    for (let v = Math.ceil(x0 / step) * step; v <= x1; v += step) { xticks.push(v); }
+  }
+  for (const v of xticks) {
+    o.push(`<text class="cb-tick" x="${round(px(v), 10)}" y="${H - B + 14}" text-anchor="middle">${esc(fmt(v, "short"))}</text>`);
+  }
+  const ystep = 10 ** Math.floor(Math.log10((y1 - y0) / 2)) * ((y1 - y0) / 10 ** Math.floor(Math.log10(y1 - y0)) < 3 ? 0.5 : 1);
+  for (let v = Math.ceil(y0 / ystep) * ystep; v <= y1; v += ystep) {
+    o.push(`<text class="cb-tick" x="${L - 4}" y="${round(py(v) + 4, 10)}" text-anchor="end">${esc(String(round(v, 100)))}</text>`);
+  }
+  o.push(`<text class="cb-tick" x="${(L + W - R) / 2}" y="${H - 4}" text-anchor="middle">${esc(part.xlabel)}</text>`,
+    `<text class="cb-tick" x="12" y="${(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 12 ${(T + H - B) / 2})">${esc(part.ylabel)}</text>`);
+  if (part.line) {
+    const [[a, b], [c, d]] = part.line;
+    o.push(`<path class="cb-trend" d="M${round(px(a), 10)} ${round(py(b), 10)}L${round(px(c), 10)} ${round(py(d), 10)}"/>`);
+  }
+  for (const q of part.points) {
+    const cx = round(px(q.x), 10), cy = round(py(q.y), 10);
+    o.push(`<circle class="${q.hl ? "cb-pt cb-pthl" : "cb-pt"}" cx="${cx}" cy="${cy}" r="${q.hl ? 5 : 3.5}"` +
+      ` data-x="${numAttr(q.x)}" data-y="${numAttr(q.y)}"><title>${esc(q.label)}</title></circle>`);
+    if (q.hl || part.points.length <= 12) {
+      o.push(`<text class="cb-plabel" x="${cx + 5}" y="${cy - 5}">${esc(q.label)}</text>`);
+    }
+  }
+  return o.join("") + "</svg>";
+}
+
+const PARTS = {grid, bars, table, scatter};
 
 /** HTML of one evaluation: the error (if any), the outputs, the formulas, the figure parts. */
 export function renderView(spec, res) {

@@ -1,0 +1,32 @@
+// Training-memory calculator: the bytes of one training step (weights, gradients, optimizer state,
+// saved activations) of a network at a batch size, optimizer and dtype, and the largest batch that
+// fits a memory budget. The data holds each network's parameter count and the bytes autograd saves
+// per image, split into floating-point tensors (which scale with the dtype) and the rest (the int64
+// indices of max pooling), both from cnnbook_lib.analysis.summarize traced in training mode.
+import { fail, widget } from "./cb.js";
+import { optimizer_state_bytes, scaled_activation_bytes, tensor_bytes } from "./formulas.js";
+
+export function compute(v, data) {
+  const net = data.networks[v.network];
+  const b = data.dtype_bytes[v.dtype], states = data.optimizer_states[v.optimizer];
+  const weights = tensor_bytes(net.params, b);
+  const perImage = tensor_bytes(net.float_saved, b) + net.other_saved;
+  const parts = {weights, gradients: weights, optimizer_state: optimizer_state_bytes(states, net.params, b),
+    activations: scaled_activation_bytes(perImage, 1, v.batch)};
+  const fixed = parts.weights + parts.gradients + parts.optimizer_state;
+  const total = fixed + parts.activations;
+  const budget = v.budget_gib * 1024 ** 3;
+  if (fixed > budget) {
+    fail(`weights, gradients and optimizer state alone need ${(fixed / 1024 ** 3).toFixed(2)} GiB, more than the ${v.budget_gib} GiB budget`);
+  }
+  const fits = Math.floor((budget - fixed) / perImage);
+  return {outputs: {params: net.params, states, elem_bytes: b, ...parts, total, per_image: perImage,
+    fits, share: parts.activations / total},
+    figure: [{kind: "bars", title: `${v.network}, batch ${v.batch}, ${v.optimizer}, ${v.dtype}`,
+      series: ["bytes"], fmts: ["shortbytes"],
+      rows: [["weights", parts.weights], ["gradients", parts.gradients],
+        ["optimizer state", parts.optimizer_state], ["saved activations", parts.activations],
+        ["total", total]].map(([label, x]) => ({label, values: [x]}))}]};
+}
+
+export default widget(compute);
