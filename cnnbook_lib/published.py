@@ -98,6 +98,15 @@ PAPER: dict[str, dict[str, Any]] = {
 }
 
 
+#: Howard et al. (2017), Table 6 (width multiplier, 224 x 224) and Table 7 (resolution, width 1):
+#: ImageNet top-1 accuracy in percent, millions of mult-adds, millions of parameters. The paper
+#: tabulates only these eight of its sixteen models (the others are points in its Figures 4-5).
+MOBILENET_V1_WIDTH = {1.0: (70.6, 569, 4.2), 0.75: (68.4, 325, 2.6), 0.5: (63.7, 149, 1.3),
+                      0.25: (50.6, 41, 0.5)}
+MOBILENET_V1_RESOLUTION = {224: (70.6, 569, 4.2), 192: (69.1, 418, 4.2), 160: (67.2, 290, 4.2),
+                           128: (64.4, 186, 4.2)}
+
+
 def paper(name: str) -> dict[str, Any]:
     """What network ``name``'s paper reports (see :data:`PAPER`); an empty figure set when the
     book has not recorded one."""

@@ -485,7 +485,34 @@ def training_memory(v: dict, data) -> dict:
                         "rows": [{"label": label, "values": [x]} for label, x in rows]}]}
 
 
+def mobilenet_explorer(v: dict, data) -> dict:
+    """Counts from the embedded settings (``test_interactives`` holds them against torch and the
+    paper); the rules evaluated from the sympy expressions of :mod:`cnnbook_lib.formulas`."""
+    s, full = data["settings"][f"{v['width']}/{v['resolution']}"], data["settings"]["1.0/224"]
+    alpha, rho = float(v["width"]), int(v["resolution"]) / 224
+    rule = float(fm.width_resolution_ratio.subs({fm.alpha_w: alpha, fm.rho_r: rho}))
+    dw_rule = float(fm.depthwise_width_resolution_ratio.subs({fm.alpha_w: alpha, fm.rho_r: rho}))
+    paper = data["paper"].get(f"{v['width']}/{v['resolution']}")
+    kinds = [("first", "first convolution"), ("depthwise", "depthwise 3×3"),
+             ("pointwise", "pointwise 1×1"), ("dense", "dense classifier")]
+    return {"outputs": {"macs": s["macs"], "params": s["params"], "alpha": alpha, "rho": rho,
+                        "ratio": s["macs"] / full["macs"], "rule": rule, "dw_rule": dw_rule,
+                        "pointwise_share": s["kind_macs"]["pointwise"] / s["macs"],
+                        "paper_top1": f"{paper['top1']} (Table {paper['table']})" if paper
+                        else "not published for this setting",
+                        "paper_macs": f"{paper['macs_m']} M" if paper else "—"},
+            "figure": [{"kind": "bars", "title": f"MobileNet v1, α = {v['width']}, "
+                                                 f"{v['resolution']}×{v['resolution']}",
+                        "series": ["MACs", "parameters"], "fmts": ["short", "short"],
+                        "rows": [{"label": label, "values": [s["kind_macs"][k], s["kind_params"][k]]}
+                                 for k, label in kinds]},
+                       {"kind": "table", "title": "counted ratio to the full network, by layer kind",
+                        "columns": ["layer kind", "MACs ratio", "α²ρ²", "αρ²"],
+                        "rows": [[label, s["kind_macs"][k] / full["kind_macs"][k], rule, dw_rule]
+                                 for k, label in kinds]}]}
+
+
 ORACLES = {f.__name__: f for f in (conv_arithmetic, layer_cost, factorization, receptive_stack,
                                    architecture_explorer, conv_algorithms, erf_viewer,
                                    dilation_explorer, channel_shuffle, accuracy_compute,
-                                   training_memory)}
+                                   training_memory, mobilenet_explorer)}

@@ -673,3 +673,17 @@ def test_no_internal_error_reaches_the_user(call, name):
     with pytest.raises(ValueError) as info:
         call()
     assert name in str(info.value) and type(info.value) is ValueError
+
+
+def test_width_and_resolution_multipliers():
+    """alpha^2 rho^2 for a pointwise layer and alpha rho^2 for a depthwise one, against the
+    numeric MAC counts of a thinned layer on a smaller map (MobileNet v1's settings)."""
+    for alpha, c, side, new_side in ((0.5, 64, 112, 80), (0.25, 128, 56, 32), (0.75, 512, 14, 12)):
+        rho = new_side / side
+        a = int(alpha * c)
+        point = F.conv_macs(a, 2 * a, 1, (new_side, new_side)) / F.conv_macs(c, 2 * c, 1, (side, side))
+        depth = (F.conv_macs(a, a, 3, (new_side, new_side), groups=a)
+                 / F.conv_macs(c, c, 3, (side, side), groups=c))
+        assert point == pytest.approx(float(F.width_resolution_ratio.subs({F.alpha_w: alpha, F.rho_r: rho})))
+        assert depth == pytest.approx(float(F.depthwise_width_resolution_ratio.subs(
+            {F.alpha_w: alpha, F.rho_r: rho})))

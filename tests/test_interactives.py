@@ -44,7 +44,7 @@ EVALUATE = Path(__file__).with_name("js") / "evaluate.mjs"
 NETWORKS = ["lenet5", "alexnet", "resnet18", "mobilenet_v1", "efficientnet_b0"]
 NAMES = ["conv_arithmetic", "layer_cost", "receptive_stack", "factorization", "architecture_explorer",
          "conv_algorithms", "erf_viewer", "dilation_explorer", "channel_shuffle",
-         "accuracy_compute", "training_memory"]
+         "accuracy_compute", "training_memory", "mobilenet_explorer"]
 
 
 def _node() -> str:
@@ -197,6 +197,9 @@ def _samples(inter, count, seed):
         return [{"metric": m, "family": f, "highlight": rng.choice(highlights)}
                 for m, _ in inter.params[0].choices for f, _ in inter.params[1].choices
                 for _ in range(3)]
+    if inter.name == "mobilenet_explorer":         # every setting, exhaustively
+        return [{"width": w, "resolution": r} for w, _ in inter.params[0].choices
+                for r, _ in inter.params[1].choices]
     if inter.name == "erf_viewer":                 # every recorded map, exhaustively
         return [{"depth": d, "act": a, "skip": s} for d, _ in inter.params[0].choices
                 for a, _ in inter.params[1].choices for s, _ in inter.params[2].choices]
@@ -319,7 +322,8 @@ def test_javascript_agrees_with_library(name, tmp_path):
         assert_same(exp, got["res"], f"{name} {raw}")
         check_view(inter, exp, got["html"], f"{name} {raw}")
         errors += exp["error"] is not None
-    if name not in ("architecture_explorer", "erf_viewer", "accuracy_compute"):   # both kinds reached
+    if name not in ("architecture_explorer", "erf_viewer", "accuracy_compute",
+                    "mobilenet_explorer"):   # both kinds of result reached
         assert 0 < errors < len(raws) * 0.8, errors
 
 
@@ -699,3 +703,26 @@ def test_training_memory_data_splits_saved_bytes_by_dtype():
         m = network_memory(name)
         s = O._memory_summary(name, "bfloat16")
         assert 2 * m["float_saved"] + m["other_saved"] == s.saved_activation_bytes
+
+
+def test_mobilenet_settings_against_torch_and_the_paper():
+    """Each setting's totals are numel() and FlopCounterMode's; the per-kind split adds up; the
+    eight settings the paper tabulates round to its Tables 6 and 7 (Howard et al. 2017)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from cnnbook_lib import architectures, published
+    data = example("mobilenet_explorer").data
+    for key in ("1.0/224", "0.5/160"):
+        w, r = key.split("/")
+        with torch.device("meta"):
+            model = architectures.build("mobilenet_v1", width=float(w))
+        with FlopCounterMode(display=False) as counter:
+            model(torch.empty(1, 3, int(r), int(r), device="meta"))
+        s = data["settings"][key]
+        assert s["params"] == sum(p.numel() for p in model.parameters())
+        assert s["macs"] == counter.get_total_flops() // 2 == sum(s["kind_macs"].values())
+    for key, fig in data["paper"].items():
+        s = data["settings"][key]
+        assert abs(s["macs"] / 1e6 - fig["macs_m"]) < 1 and abs(s["params"] / 1e6 - fig["params_m"]) < 0.05
+    assert len(data["paper"]) == 7 and data["paper"]["1.0/224"]["top1"] == published.MOBILENET_V1_WIDTH[1.0][0]

@@ -20,7 +20,8 @@ __all__ = ["conv_params_expr", "conv_macs_expr", "conv_transpose_macs_expr", "li
            "conv_transpose_macs", "conv_bias_adds", "conv_backward_macs", "linear_params",
            "linear_macs", "batchnorm_params", "separable_cost_ratio", "grouped_cost_ratio",
            "t_exp", "inverted_residual_macs_expr", "r_mid", "bottleneck_ratio",
-           "spatial_separable_ratio"]
+           "spatial_separable_ratio", "alpha_w", "rho_r", "width_resolution_ratio",
+           "depthwise_width_resolution_ratio"]
 
 #: Parameters of a 2-D convolution: weights C_out * (C_in / G) * k_h * k_w, plus C_out biases.
 conv_params_expr = c_out * (c_in / g) * k_h * k_w + beta * c_out
@@ -86,7 +87,21 @@ inverted_residual_macs_expr = sp.factor(_block_layer(c_in, t_exp * c_in, 1, 1)
                                         + _block_layer(t_exp * c_in, t_exp * c_in, k, t_exp * c_in)
                                         + _block_layer(t_exp * c_in, c_out, 1, 1))
 
+#: MobileNet's width multiplier alpha (channels times alpha) and resolution multiplier rho (map
+#: side times rho), Howard et al. (2017), Section 3.3-3.4.
+alpha_w = sp.Symbol("alpha", positive=True)
+rho_r = sp.Symbol("rho", positive=True)
+_thinner = {c_in: alpha_w * c_in, c_out: alpha_w * c_out, h_out: rho_r * h_out, w_out: rho_r * w_out}
+#: MACs of a standard (or pointwise) layer after both multipliers, over before: alpha^2 rho^2.
+width_resolution_ratio = sp.simplify(conv_macs_expr.subs(_thinner) / conv_macs_expr)
+#: The same for a depthwise layer (G = C_in = C_out, so G scales with alpha too): alpha rho^2.
+depthwise_width_resolution_ratio = sp.simplify(
+    conv_macs_expr.subs({c_out: c_in, g: c_in}).subs(_thinner | {g: alpha_w * c_in})
+    / conv_macs_expr.subs({c_out: c_in, g: c_in}))
+
 EXPRESSIONS.update({
+    "width_resolution_ratio": width_resolution_ratio,
+    "depthwise_width_resolution_ratio": depthwise_width_resolution_ratio,
     "conv_params": conv_params_expr,
     "conv_macs": conv_macs_expr,
     "conv_transpose_macs": conv_transpose_macs_expr,

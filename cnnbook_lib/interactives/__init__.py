@@ -25,20 +25,22 @@ from .core import Formula, Interactive, Output, Param, gallery_html
 from .dilation import dilation_explorer as _dilation_explorer
 from .erf import erf_viewer as _erf_viewer
 from .memory import training_memory as _training_memory
+from .mobilenet import mobilenet_explorer as _mobilenet_explorer
 from .receptive_stack import receptive_stack as _receptive_stack
 from .shuffle import channel_shuffle as _channel_shuffle
 
 __all__ = ["Interactive", "Param", "Output", "Formula", "declarations", "examples", "gallery_html",
            "conv_arithmetic", "layer_cost", "receptive_stack", "factorization",
            "architecture_explorer", "conv_algorithms", "erf_viewer", "dilation_explorer",
-           "channel_shuffle", "accuracy_compute", "training_memory"]
+           "channel_shuffle", "accuracy_compute", "training_memory",
+           "mobilenet_explorer"]
 
 _DECLARATIONS = {"conv_arithmetic": _conv_arithmetic, "layer_cost": _layer_cost,
                  "receptive_stack": _receptive_stack, "factorization": _factorization,
                  "architecture_explorer": _architecture_explorer, "conv_algorithms": _conv_algorithms,
                  "erf_viewer": _erf_viewer, "dilation_explorer": _dilation_explorer,
                  "channel_shuffle": _channel_shuffle, "accuracy_compute": _accuracy_compute,
-                 "training_memory": _training_memory}
+                 "training_memory": _training_memory, "mobilenet_explorer": _mobilenet_explorer}
 
 
 def declarations() -> dict[str, Interactive]:
@@ -109,3 +111,9 @@ def training_memory(**values):
     """Memory of one training step by network, batch, optimizer and dtype, and the largest batch
     under a budget (a live widget)."""
     return _training_memory().widget(**values)
+
+
+def mobilenet_explorer(**values):
+    """MobileNet v1 at a width multiplier and resolution: MACs and parameters by layer kind, the
+    alpha^2 rho^2 rule, the paper's accuracy (a live widget)."""
+    return _mobilenet_explorer().widget(**values)
