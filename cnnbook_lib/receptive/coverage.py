@@ -25,6 +25,10 @@ normalizations over channels and other operations that keep (or broadcast) the p
 the counts through; slicing, adaptive pooling, channel shuffles and permutes of non-spatial
 dimensions are followed. Operations that mix positions in other ways (attention, upsampling,
 transposed convolutions, reshapes of the positions) are refused with an error naming them.
+A classifier head is left out as :func:`~cnnbook_lib.receptive.receptive_field` leaves it out:
+the unit is one of the last feature map, before the global pooling or the flatten where the
+tracer stops (a head that flattens the map into features is recognised even when the tracer
+follows the flatten).
 """
 from __future__ import annotations
 
@@ -39,9 +43,9 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
 from . import _check
-from .ops import (ATTENTION, GEOMETRY, LINEAR, MATMUL, MIXING, REDUCE, UNSUPPORTED,
+from .ops import (ATTENTION, CONSTANT, GEOMETRY, LINEAR, MATMUL, MIXING, REDUCE, UNSUPPORTED,
                   _PERMUTES, _RESHAPES, _bind, _permutation)
-from .tracer import _copy
+from .tracer import _copy, _trace
 
 __all__ = ["coverage", "holes", "extent"]
 
@@ -126,6 +130,14 @@ class _Refused(ValueError):
     """An operation whose effect on positions coverage() does not model."""
 
 
+class _Head(Exception):
+    """Raised at the first operation of the classifier head: the feature map is ``node``."""
+
+    def __init__(self, node: int):
+        super().__init__(node)
+        self.node = node
+
+
 def _name(func) -> str:
     return getattr(func, "__name__", str(func)).strip("_")
 
@@ -134,12 +146,17 @@ class _Recorder(TorchFunctionMode):
     """Records the operations on tensors derived from the input: for each, the input nodes it
     read, the output nodes it made and a backward rule on count arrays."""
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, stop: int | None = None):
         super().__init__()
         self.n = n
+        self.stop = stop            # index of the head's first operation (from the tracer)
+        self.count = 0              # operations on tracked tensors so far, as the tracer counts
         self.nodes: dict[int, tuple[torch.Tensor, int]] = {}   # id(tensor) -> (tensor, node)
         self.shapes: list[tuple[int, ...]] = []                # spatial shape of each node
         self.refused: dict[int, str] = {}                      # node -> why it is not followed
+        # refused node -> (the followed node its refusal started from, whether that refusal was
+        # a flatten of all positions into features: the start of a classifier head)
+        self.origin: dict[int, tuple[int, bool]] = {}
         self.ops: list[tuple[list[int], list[int], object]] = []
 
     def node_of(self, t) -> int | None:
@@ -160,20 +177,28 @@ class _Recorder(TorchFunctionMode):
         kwargs = kwargs or {}
         leaves = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
         tracked = [(t, nd) for t in leaves if (nd := self.node_of(t)) is not None]
+        if tracked:
+            self.count += 1
+            if self.count - 1 == self.stop:
+                raise _Head(self.feature(next((nd for _, nd in tracked
+                                               if nd not in self.refused), tracked[0][1])))
         out = func(*args, **kwargs)
-        if not tracked:
+        if not tracked or func in CONSTANT:
             return out
         outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
         if not outs:
             return out
-        bad = [self.refused[nd] for _, nd in tracked if nd in self.refused]
+        bad = [nd for _, nd in tracked if nd in self.refused]
         try:
             if bad:
-                raise _Refused(bad[0])
+                raise _Refused(self.refused[bad[0]])
             rules = self.rules(func, args, kwargs, tracked, outs)
         except _Refused as why:
+            x, first = tracked[0]
+            origin = self.origin[bad[0]] if bad else \
+                (first, func in _RESHAPES and all(t.dim() <= x.dim() - self.n for t in outs))
             for t in outs:
-                self.new(t, str(why))
+                self.origin[self.new(t, str(why))] = origin
             return out
         made = [self.new(t) if rule is not None else self.new(t, f"{_name(func)} output")
                 for t, rule in zip(outs, rules)]
@@ -181,6 +206,12 @@ class _Recorder(TorchFunctionMode):
             if rule is not None:
                 self.ops.append(([nd for _, nd in tracked], [node], rule))
         return out
+
+    def feature(self, node: int) -> int:
+        """``node``, or the feature map a classifier head flattened into it."""
+        if node in self.refused and self.origin.get(node, (None, False))[1]:
+            return self.origin[node][0]
+        return node
 
     # -- rules: one per output; a rule maps the output's counts to a list of input counts ----
 
@@ -246,8 +277,8 @@ class _Recorder(TorchFunctionMode):
             shape = tuple(t.shape[-n:])
             if any(sh is None or len(sh) != n or
                    any(a != b and a != 1 for a, b in zip(sh, shape)) for sh in shapes):
-                raise _Refused(f"{name} changes the positions ({[tuple(u.shape) for u, _ in tracked]}"
-                               f" -> {tuple(t.shape)})")
+                shapes_in = [tuple(u.shape) for u, _ in tracked]
+                raise _Refused(f"{name} changes the positions ({shapes_in} -> {tuple(t.shape)})")
 
             def pointwise(c, shapes=shapes):
                 return [_unbroadcast(c, sh) for sh in shapes]
@@ -358,20 +389,27 @@ def _from_model(model: nn.Module, input_size, unit, counts: bool) -> np.ndarray:
     from .trace import _input_shape
     shape, n = _input_shape(model, input_size)
     meta, _ = _copy(model)
+    with torch.no_grad():                   # where the classifier head starts, if there is one
+        _, _, plan = _trace(meta, torch.empty(shape, device="meta"), n)
     x = torch.empty(shape, device="meta")
-    rec = _Recorder(n)
+    rec = _Recorder(n, plan.final.index if plan.final.head else None)
     rec.new(x)
+    final = None
     try:
         with torch.no_grad(), rec:
             out = meta(x)
+    except _Head as head:
+        final = head.node
     except Exception as error:
         raise ValueError(f"the model does not run on an input of shape {tuple(shape)} "
                          f"(input_size): {type(error).__name__}: "
                          f"{str(error).splitlines()[0] if str(error) else ''}") from error
-    final = next((nd for t in tree_leaves(out) if isinstance(t, torch.Tensor)
-                  and (nd := rec.node_of(t)) is not None), None)
+    if final is None:
+        final = next((nd for t in tree_leaves(out) if isinstance(t, torch.Tensor)
+                      and (nd := rec.node_of(t)) is not None), None)
     if final is None:
         raise ValueError("the model's output does not depend on its input")
+    final = rec.feature(final)
     if final in rec.refused:
         raise ValueError(f"coverage() cannot follow the model to its output: {rec.refused[final]}"
                          f"; pass the part of the model that ends in a feature map")
@@ -403,7 +441,8 @@ def coverage(layers_or_model: nn.Module | Sequence, input_size, unit=None,
     ``input_size``: for a layer list an int (square), ``(height, width)`` or ``(n,)`` for a 1-D
     stack; for a model the full shape ``(N, C, ...)``, the spatial sizes or an int.
     ``unit``: the output unit, a tuple of one coordinate per axis; default the centre unit
-    ``(n_out // 2, ...)``.
+    ``(n_out // 2, ...)``. For a classifier the output is its last feature map (the head is left
+    out, as by ``receptive_field``).
 
     Returns a boolean array of the input's spatial shape (True where the pixel reaches the unit)
     or, with ``counts=True``, the exact number of paths from each pixel to the unit (int64, or
