@@ -641,7 +641,9 @@ def test_vit_b_16_paper_and_counters():
     assert VIT_B_16_COUNTER["cpu, math backend"] == n_macs
     assert VIT_B_16_COUNTER["cpu"] == n_macs - parts["attention"]
     assert VIT_B_16_COUNTER["cpu, no_grad"] == n_macs - parts["attention"] - parts["qkv"] - parts["out"]
-    assert A.build("vit_b_16", input_size=32, num_classes=3).eval()(torch.randn(2, 3, 32, 32)).shape == (2, 3)
+    small = meta("vit_b_16", input_size=32, num_classes=3)        # 4 patches and the class token
+    assert small.encoder.pos_embedding.shape == (1, 5, 768)
+    assert small(torch.empty(2, 3, 32, 32, device="meta")).shape == (2, 3)
     with pytest.raises(ValueError, match="multiple of 16"):
         A.build("vit_b_16", input_size=100)
 
