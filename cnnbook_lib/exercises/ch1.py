@@ -272,7 +272,7 @@ def _depthwise_intensity(dtype: str = "float16", *, groups: int | None = None, m
 
 
 register(Check(
-    id="roofline-a100-ridge-1", chapter=1, difficulty="easy", rel_tol=0.01, unit="FLOP/byte",
+    id="roofline-a100-ridge-1", chapter=1, difficulty="easy", rel_tol=0.004, unit="FLOP/byte",
     question="Ridge point of the NVIDIA A100 40GB for FP16 tensor-core work (datasheet figures: "
              "312 TFLOP/s dense, 1,555 GB/s), in FLOP per byte.",
     answer=lambda: F.ridge_point(A100_DATASHEET["flops"]["float16"], A100_DATASHEET["bandwidth"]),
