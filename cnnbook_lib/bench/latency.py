@@ -224,12 +224,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(err))
     out = args.out or f"latency-{doc['metadata']['device_type']}.json"
     save_latency(doc, out)
-    print(f"{'network':<22}{'batch':>6}{'MACs':>16}{'median ms':>12}{'GMAC/s':>9}")
+    print(f"{'network':<22}{'batch':>6}{'MACs':>18}{'median ms':>12}{'GMAC/s':>9}")
     for r in doc["rows"]:
-        print(f"{r['name']:<22}{r['batch']:>6}{r['macs']:>16,}{r['median_s'] * 1e3:>12.2f}"
+        print(f"{r['name']:<22}{r['batch']:>6}{r['macs']:>18,}{r['median_s'] * 1e3:>12.2f}"
               f"{r['macs'] / r['median_s'] / 1e9:>9.1f}{'  noisy' if r['noisy'] else ''}")
     for s in doc["skipped"]:
-        print(f"{s['name']:<22}{s['batch']:>6}{s['macs']:>16,}  skipped: {s['reason']}")
+        print(f"{s['name']:<22}{s['batch']:>6}{s['macs']:>18,}  skipped: {s['reason']}")
     print(f"saved {out}")
     return 0
 
