@@ -72,7 +72,8 @@ def main(argv=None) -> int:
         for i in range(args.rounds):
             def run_ours():
                 m = time_conv(c_in, c_out, k, hw, batch=batch, stride=stride, padding=padding,
-                              groups=groups, device=dev, threads=threads, kernels=False)
+                              groups=groups, device=dev, threads=threads, kernels=False,
+                              rotate=False)     # torch.utils.benchmark reuses one input (warm)
                 ours.append(m.median)
 
             def run_theirs():
