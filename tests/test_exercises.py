@@ -538,3 +538,30 @@ def test_chapter1_winograd_points_growth_from_a_numeric_correlation():
     y = a_t @ ((g_m @ g.numpy()) * (b_t @ d.numpy()))
     assert np.allclose(y, torch.nn.functional.conv1d(d[None, None], g[None, None])[0, 0].numpy())
     assert check("winograd-points-growth-1", np.abs(b_t).sum(axis=1).max())
+
+
+def test_chapter4_network_under_budget_from_summaries_and_records():
+    """The most accurate candidate within both budgets, recomputed from Summary.training_memory()
+    (traced in float32 at batch 1, scaled to 32), the shipped latency record and torchvision's
+    published top-1; each hint's network breaks the budget it names."""
+    from cnnbook_lib import analysis, architectures, published
+    from cnnbook_lib.bench.latency import load_latency
+    from cnnbook_lib.exercises import ch4
+    from cnnbook_lib.interactives.architecture import input_size
+    from cnnbook_lib.interactives.memory import NETWORKS
+    lat = {r["name"]: 1e3 * r["median_s"] for r in load_latency("cpu")["rows"] if r["batch"] == 1}
+    rows = []
+    for name in NETWORKS:
+        with torch.device("meta"):
+            model = architectures.build(name)
+        s = analysis.summarize(model, input_size(name), training=True)
+        mem = s.training_memory(batch_size=ch4.PICK_BATCH, optimizer="adam")["total"] / 2 ** 30
+        rows.append((name, lat[name], mem, published.top1(name)))
+    ok = [r for r in rows if r[1] <= ch4.PICK_LATENCY_MS and r[2] <= ch4.PICK_MEMORY_GIB]
+    best = max(ok, key=lambda r: r[3])
+    assert check("network-under-budget-1", best[3])
+    fast = max((r for r in rows if r[1] <= ch4.PICK_LATENCY_MS), key=lambda r: r[3])
+    if fast != best:
+        assert fast[2] > ch4.PICK_MEMORY_GIB
+        assert "memory budget" in check("network-under-budget-1", fast[3]).message
+    assert not check("network-under-budget-1", best[3] + 1)

@@ -471,3 +471,53 @@ register(Check(
             lambda: 2.0 / 1.1,
     },
 ))
+
+
+#: The budget of the network-choice exercise: latency of one image in the book's CPU record, and
+#: the memory of a training step at batch 32 with Adam in float32.
+PICK_LATENCY_MS, PICK_MEMORY_GIB, PICK_BATCH = 60, 2.5, 32
+
+
+def pick_candidates() -> list[dict]:
+    """The training-memory calculator's networks with their recorded latency (one image, ms),
+    training memory (GiB, batch 32, Adam, float32, the library's formula) and top-1 accuracy."""
+    from .. import published
+    from ..bench.latency import load_latency
+    from ..interactives.memory import NETWORKS, network_memory
+    lat = {(r["name"], r["batch"]): r["median_s"] for r in load_latency("cpu")["rows"]}
+    rows = []
+    for name in NETWORKS:
+        m = network_memory(name)
+        weights = F.tensor_bytes(m["params"], "float32")
+        state = F.optimizer_state_bytes(m["params"], "adam", "float32")
+        acts = PICK_BATCH * (F.tensor_bytes(m["float_saved"], "float32") + m["other_saved"])
+        rows.append(dict(name=name, latency_ms=1e3 * lat[(name, 1)],
+                         memory_gib=(2 * weights + state + acts) / 2 ** 30,
+                         top1=published.top1(name)))
+    return rows
+
+
+def _pick_top1(latency: bool = True, memory: bool = True) -> float:
+    ok = [r for r in pick_candidates()
+          if (not latency or r["latency_ms"] <= PICK_LATENCY_MS)
+          and (not memory or r["memory_gib"] <= PICK_MEMORY_GIB)]
+    return max(r["top1"] for r in ok)
+
+
+register(Check(
+    id="network-under-budget-1", chapter=4, difficulty="medium",
+    question=f"Of the training-memory calculator's networks, which one is the most accurate "
+             f"(torchvision top-1) among those whose recorded CPU latency for one image is at "
+             f"most {PICK_LATENCY_MS} ms and whose training step at batch {PICK_BATCH} with "
+             f"Adam in float32 needs at most {PICK_MEMORY_GIB} GiB? Answer with its top-1 "
+             f"accuracy in percent.",
+    answer=_pick_top1, rel_tol=1e-4, unit="%",
+    mistakes={
+        "that network is fast enough, but its training step at batch 32 needs more than the "
+        "memory budget: the saved activations of all 32 images count, and so do the gradients "
+        "and Adam's two moments per parameter.":
+            lambda: _pick_top1(memory=False),
+        "that is the most accurate network of the list, which meets neither budget.":
+            lambda: _pick_top1(latency=False, memory=False),
+    },
+))
