@@ -113,6 +113,9 @@ CASES: dict[str, Case] = {
         dict(r=5, u=1), bad={"u": [("True", True), ("'0'", "0"), ("None", None),
                                    ("nan", math.nan), ("-inf", -math.inf), ("2**80", 2 ** 80)]}),
     "formulas.stride1_receptive_field": Case(dict(layers=3, k=3), kinds={"layers": "nonneg_int"}),
+    "formulas.erf_variance_uniform_stack": Case(dict(layers=3, taps=3), kinds={"layers": "nonneg_int"}),
+    "formulas.hdc_max_gap": Case(dict(rates=(1, 2, 5)), kinds={"rates": "int_seq"}),
+    "formulas.hdc_ok": Case(dict(rates=(1, 2, 5), kernel=3), kinds={"rates": "int_seq"}),
     # ---- formulas: fast algorithms ----------------------------------------------------------
     "formulas.winograd_matrices": Case(
         dict(m=2, r=3, points=(0, 1, -1, sp.oo)),

@@ -119,5 +119,5 @@ def erf_variance_uniform_stack(layers: int, taps: int) -> Fraction:
     """Variance in pixels squared of the effective receptive field of ``layers`` stride-1 layers
     of ``taps`` equal taps without non-linearity, ``L (k^2 - 1)/12`` (exact)."""
     value = rf_erf_variance.subs({rf_L: _check_int("layers", layers, 0),
-                                  k: _check_int("kernel k", taps, 1)})
+                                  k: _check_int("taps", taps, 1)})
     return Fraction(int(value.p), int(value.q))
