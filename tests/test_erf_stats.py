@@ -31,7 +31,7 @@ def test_variance_formula_is_the_variance_of_a_sum_of_uniform_taps(depth, taps):
 def test_variance_formula_refuses_bad_input():
     with pytest.raises(ValueError, match="layers"):
         F.erf_variance_uniform_stack(-1, 3)
-    with pytest.raises(ValueError, match="kernel k"):
+    with pytest.raises(ValueError, match="taps"):
         F.erf_variance_uniform_stack(2, 0)
 
 
