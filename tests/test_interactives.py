@@ -726,3 +726,24 @@ def test_mobilenet_settings_against_torch_and_the_paper():
         s = data["settings"][key]
         assert abs(s["macs"] / 1e6 - fig["macs_m"]) < 1 and abs(s["params"] / 1e6 - fig["params_m"]) < 0.05
     assert len(data["paper"]) == 7 and data["paper"]["1.0/224"]["top1"] == published.MOBILENET_V1_WIDTH[1.0][0]
+
+
+@needs_node
+def test_scatter_points_lie_inside_the_plot(tmp_path):
+    """Every point and tick of the accuracy chart is drawn inside its SVG, where the data puts it
+    (x on a log scale: a point's position follows log10 of its value)."""
+    inter = example("accuracy_compute")
+    got = run_node(inter, [inter.defaults()], tmp_path)[0]
+    svg = re.search(r'<svg class="cb-scatter"[^>]*viewBox="0 0 (\d+) (\d+)"', got["html"])
+    width, height = int(svg.group(1)), int(svg.group(2))
+    points = [(float(x), float(y), float(v)) for x, y, v in re.findall(
+        r'<circle class="cb-pt[^"]*" cx="([-\d.]+)" cy="([-\d.]+)" r="[\d.]+" data-x="([\d.e+]+)"',
+        got["html"])]
+    assert len(points) == got["res"]["outputs"]["shown"]
+    assert all(0 <= x <= width and 0 <= y <= height for x, y, _ in points)
+    (xa, _, va), (xb, _, vb) = min(points, key=lambda p: p[2]), max(points, key=lambda p: p[2])
+    xm = next(p for p in points if va < p[2] < vb)
+    frac = (math.log10(xm[2]) - math.log10(va)) / (math.log10(vb) - math.log10(va))
+    assert (xm[0] - xa) / (xb - xa) == pytest.approx(frac, abs=0.01)
+    ticks = [float(x) for x in re.findall(r'<text class="cb-tick" x="([-\d.]+)"', got["html"])]
+    assert ticks and all(0 <= x <= width for x in ticks)

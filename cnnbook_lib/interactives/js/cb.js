@@ -182,6 +182,7 @@ export function table(part) {
  */
 export function scatter(part) {
   const W = 520, H = 300, L = 46, R = 12, T = 10, B = 36;
+  const c1 = (v) => round(v, 10) / 10;                       // coordinates to 0.1 px
   const tx = (x) => (part.xlog ? Math.log10(x) : x);
   const xs = part.points.map((q) => tx(q.x)), ys = part.points.map((q) => q.y);
   let [x0, x1] = [Math.min(...xs), Math.max(...xs)], [y0, y1] = [Math.min(...ys), Math.max(...ys)];
@@ -202,20 +203,20 @@ export function scatter(part) {
     for (let v = Math.ceil(x0 / step) * step; v <= x1; v += step) { xticks.push(v); }
   }
   for (const v of xticks) {
-    o.push(`<text class="cb-tick" x="${round(px(v), 10)}" y="${H - B + 14}" text-anchor="middle">${esc(fmt(v, "short"))}</text>`);
+    o.push(`<text class="cb-tick" x="${c1(px(v))}" y="${H - B + 14}" text-anchor="middle">${esc(fmt(v, "short"))}</text>`);
   }
   const ystep = 10 ** Math.floor(Math.log10((y1 - y0) / 2)) * ((y1 - y0) / 10 ** Math.floor(Math.log10(y1 - y0)) < 3 ? 0.5 : 1);
   for (let v = Math.ceil(y0 / ystep) * ystep; v <= y1; v += ystep) {
-    o.push(`<text class="cb-tick" x="${L - 4}" y="${round(py(v) + 4, 10)}" text-anchor="end">${esc(String(round(v, 100)))}</text>`);
+    o.push(`<text class="cb-tick" x="${L - 4}" y="${c1(py(v) + 4)}" text-anchor="end">${esc(String(round(v, 100) / 100))}</text>`);
   }
   o.push(`<text class="cb-tick" x="${(L + W - R) / 2}" y="${H - 4}" text-anchor="middle">${esc(part.xlabel)}</text>`,
     `<text class="cb-tick" x="12" y="${(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 12 ${(T + H - B) / 2})">${esc(part.ylabel)}</text>`);
   if (part.line) {
     const [[a, b], [c, d]] = part.line;
-    o.push(`<path class="cb-trend" d="M${round(px(a), 10)} ${round(py(b), 10)}L${round(px(c), 10)} ${round(py(d), 10)}"/>`);
+    o.push(`<path class="cb-trend" d="M${c1(px(a))} ${c1(py(b))}L${c1(px(c))} ${c1(py(d))}"/>`);
   }
   for (const q of part.points) {
-    const cx = round(px(q.x), 10), cy = round(py(q.y), 10);
+    const cx = c1(px(q.x)), cy = c1(py(q.y));
     o.push(`<circle class="${q.hl ? "cb-pt cb-pthl" : "cb-pt"}" cx="${cx}" cy="${cy}" r="${q.hl ? 5 : 3.5}"` +
       ` data-x="${numAttr(q.x)}" data-y="${numAttr(q.y)}"><title>${esc(q.label)}</title></circle>`);
     if (q.hl || part.points.length <= 12) {
