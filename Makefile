@@ -43,11 +43,11 @@ student: $(STAMP)
 	rm -rf _build/student/_build     # its doctrees and executed notebooks still hold the solutions
 	@echo "The student edition is built. Open $(CURDIR)/_build/student/html/index.html"
 
-# The test build starts from an empty execution cache and rereads every page (--all: no pickled
-# Sphinx environment), so neither a failing cell nor an output of older library code can hide behind a
+# The test build starts from an empty execution cache and an empty HTML folder (no page left over
+# from a renamed source) and rereads every page (--all: no pickled Sphinx environment), so neither a failing cell nor an output of older library code can hide behind a
 # cached result, and turns every Sphinx warning into an error (-W), listing them all first.
 test: $(STAMP)
-	rm -rf _build/.jupyter_cache
+	rm -rf _build/.jupyter_cache _build/html
 	$(JB) build . --all --builder html -W -n --keep-going
 	$(MAKE) student JBFLAGS="-W -n --keep-going"
 	$(PY) -m pytest

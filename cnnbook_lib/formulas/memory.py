@@ -17,6 +17,7 @@ __all__ = ["tensor_bytes_expr", "conv_activation_bytes_expr", "conv_backward_cac
            "conv_activation_bytes", "conv_backward_cache_bytes", "im2col_elements", "im2col_bytes",
            "n_params", "n_states", "act_bytes", "batch_new", "optimizer_state_bytes_expr",
            "scaled_activation_bytes_expr", "OPTIMIZER_STATES", "optimizer_states",
+           "mem_budget", "mem_fixed", "max_batch_expr",
            "optimizer_state_bytes", "scaled_activation_bytes"]
 
 #: Bytes of a tensor.
@@ -110,7 +111,14 @@ optimizer_state_bytes_expr = n_states * n_params * b
 #: Saved activations grow linearly with the batch: ``floor(A N_new / N)`` bytes at batch N_new.
 scaled_activation_bytes_expr = sp.floor(act_bytes * batch_new / N)
 
+#: Memory budget and the batch-independent bytes (weights, gradients, optimizer state).
+mem_budget = sp.Symbol("M_budget", **_nonneg)
+mem_fixed = sp.Symbol("M_fixed", **_nonneg)
+#: The largest batch whose saved activations (A bytes at batch N) fit what the budget leaves.
+max_batch_expr = sp.floor((mem_budget - mem_fixed) * N / act_bytes)
+
 EXPRESSIONS.update({
+    "max_batch": max_batch_expr,
     "optimizer_state_bytes": optimizer_state_bytes_expr,
     "scaled_activation_bytes": scaled_activation_bytes_expr,
 })

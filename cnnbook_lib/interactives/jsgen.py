@@ -56,6 +56,7 @@ def _table() -> dict[str, tuple[sp.Expr, tuple[sp.Symbol, ...]]]:
         "depthwise_width_resolution_ratio": (fm.depthwise_width_resolution_ratio,
                                              (fm.alpha_w, fm.rho_r)),
         "optimizer_state_bytes": (fm.optimizer_state_bytes_expr, (fm.n_states, fm.n_params, fm.b)),
+        "max_batch": (fm.max_batch_expr, (fm.mem_budget, fm.mem_fixed, fm.act_bytes, fm.N)),
         "scaled_activation_bytes": (fm.scaled_activation_bytes_expr,
                                     (fm.act_bytes, fm.N, fm.batch_new)),
         "im2col_elements": (fm.im2col_elements_expr,

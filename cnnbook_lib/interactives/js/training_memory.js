@@ -4,7 +4,7 @@
 // per image, split into floating-point tensors (which scale with the dtype) and the rest (the int64
 // indices of max pooling), both from cnnbook_lib.analysis.summarize traced in training mode.
 import { fail, widget } from "./cb.js";
-import { optimizer_state_bytes, scaled_activation_bytes, tensor_bytes } from "./formulas.js";
+import { max_batch, optimizer_state_bytes, scaled_activation_bytes, tensor_bytes } from "./formulas.js";
 
 export function compute(v, data) {
   const net = data.networks[v.network];
@@ -19,7 +19,7 @@ export function compute(v, data) {
   if (fixed > budget) {
     fail(`weights, gradients and optimizer state alone need ${(fixed / 1024 ** 3).toFixed(2)} GiB, more than the ${v.budget_gib} GiB budget`);
   }
-  const fits = Math.floor((budget - fixed) / perImage);
+  const fits = max_batch(budget, fixed, perImage, 1);
   return {outputs: {params: net.params, states, elem_bytes: b, ...parts, total, per_image: perImage,
     fits, share: parts.activations / total},
     figure: [{kind: "bars", title: `${v.network}, batch ${v.batch}, ${v.optimizer}, ${v.dtype}`,
