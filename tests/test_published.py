@@ -81,3 +81,61 @@ def test_paper_figures_are_near_the_library_counts_and_cited():
             if fig[key] is not None:
                 assert abs(ours - fig[key]) / fig[key] < 0.10, (name, key, ours, fig[key])
     assert published.paper("squeezenet1_0") == dict(params=None, macs=None, cite=None, where=None)
+
+
+# ShuffleNet V2's guideline tables (Ma et al., ECCV 2018, arXiv:1807.11164, Tables 1-4), checked
+# against the paper's own captions and prose: a mistyped cell would break one of these.
+G = published.SHUFFLENET_V2_GUIDELINES
+
+
+def test_guideline_tables_are_complete():
+    assert sorted(G) == ["G1", "G2", "G3", "G4"]
+    for name, table in G.items():
+        assert len(table["rows"]) >= 4, name
+        for row, speeds in table["rows"].items():
+            assert sorted(speeds) == ["ARM", "GPU"], (name, row)
+            assert all(len(v) == 3 and all(x > 0 for x in v) for v in speeds.values()), (name, row)
+            # a wider network is slower, in every row of every table
+            assert all(list(v) == sorted(v, reverse=True) for v in speeds.values()), (name, row)
+
+
+def test_guideline_tables_keep_the_flops_their_captions_fix():
+    # Table 1: "the total FLOPs under the four ratios is fixed by varying the number of channels"
+    for platform, pairs in G["G1"]["channels"].items():
+        base = pairs["1:1"][0] * pairs["1:1"][1]
+        for ratio, (c1, c2) in pairs.items():
+            assert abs(c1 * c2 - base) / base < 0.06, (platform, ratio)
+            assert abs(c2 / c1 - int(ratio.split(":")[1])) < 0.1 * int(ratio.split(":")[1])
+    # Table 2: 1x1 group convolution, FLOPs h w c^2 / g fixed by the channel number c
+    for platform, widths in G["G2"]["channels"].items():
+        assert all(abs(c * c / g - widths[1] ** 2) / widths[1] ** 2 < 0.02 for g, c in widths.items())
+
+
+def test_guideline_tables_say_what_the_paper_says():
+    g1_gpu, g1_arm = (published.guideline_speeds("G1", p) for p in ("GPU", "ARM"))
+    # G1: "when c1:c2 is approaching 1:1 ... the network evaluation speed is faster"
+    for w in range(3):
+        for p in ("GPU", "ARM"):
+            col = list(published.guideline_speeds("G1", p, w).values())
+            assert col == sorted(col, reverse=True)
+    assert g1_gpu["1:12"] < g1_arm["1:12"] < 1
+    # G2: "8 groups is more than two times slower than ... 1 group on GPU and up to 30% slower on ARM"
+    assert published.guideline_speeds("G2", "GPU")[8] < 0.5
+    assert max(1 - published.guideline_speeds("G2", "ARM", w)[8] for w in range(3)) == pytest.approx(0.30, abs=0.01)
+    # G3: "4-fragment structure is 3x slower than 1-fragment. On ARM, the speed reduction is
+    # relatively small"
+    g3 = published.guideline_speeds("G3", "GPU")
+    assert 1 / g3["4-fragment-series"] > 3 and 1 / g3["4-fragment-parallel"] > 3
+    assert all(v > 0.8 for w in range(3) for v in published.guideline_speeds("G3", "ARM", w).values())
+    # G4: "around 20% speedup is obtained on both GPU and ARM, after ReLU and shortcut are removed"
+    for p in ("GPU", "ARM"):
+        for w in range(3):
+            assert 1.05 < published.guideline_speeds("G4", p, w)[(False, False)] < 1.25
+
+
+@pytest.mark.parametrize("args, match", [(("G5", "GPU"), "unknown guideline"),
+                                         (("G1", "TPU"), "platform"),
+                                         (("G1", "GPU", 3), "width")])
+def test_guideline_lookups_are_explained(args, match):
+    with pytest.raises(ValueError, match=match):
+        published.guideline_speeds(*args)
