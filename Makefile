@@ -43,14 +43,27 @@ student: $(STAMP)
 	rm -rf _build/student/_build     # its doctrees and executed notebooks still hold the solutions
 	@echo "The student edition is built. Open $(CURDIR)/_build/student/html/index.html"
 
+# The tests that read the built book (_build). Every other test file tests the library alone.
+BUILT_BOOK_TESTS := tests/test_book_pages.py tests/test_jupyterlab.py tests/test_notebooks.py \
+	tests/test_pdf.py tests/test_student_edition.py
+
 # The test build starts from an empty execution cache and an empty HTML folder (no page left over
-# from a renamed source) and rereads every page (--all: no pickled Sphinx environment), so neither a failing cell nor an output of older library code can hide behind a
-# cached result, and turns every Sphinx warning into an error (-W), listing them all first.
+# from a renamed source) and rereads every page (--all: no pickled Sphinx environment), so neither
+# a failing cell nor an output of older library code can hide behind a cached result, and turns
+# every Sphinx warning into an error (-W), listing them all first.
+# The builds run one notebook at a time and leave a core idle, so the library's tests run beside
+# them (their report is printed when both are done; the log is _build/library-tests.log); then the
+# tests of the built book run on two workers.
 test: $(STAMP)
 	rm -rf _build/.jupyter_cache _build/html
-	$(JB) build . --all --builder html -W -n --keep-going
-	$(MAKE) student JBFLAGS="-W -n --keep-going"
-	$(PY) -m pytest
+	mkdir -p _build
+	@echo "make test: the library's tests run in the background while the book builds."
+	$(PY) -m pytest $(addprefix --ignore=,$(BUILT_BOOK_TESTS)) > _build/library-tests.log 2>&1 & tests=$$!; \
+	$(JB) build . --all --builder html -W -n --keep-going && $(MAKE) student JBFLAGS="-W -n --keep-going"; \
+	built=$$?; wait $$tests; passed=$$?; \
+	echo; echo "make test: the library's tests (_build/library-tests.log):"; cat _build/library-tests.log; \
+	test $$built -eq 0 && test $$passed -eq 0
+	$(PY) -m pytest -n 2 --dist loadfile $(BUILT_BOOK_TESTS)
 
 # JupyterLab on the chapters as notebooks that read like the book (numbers, equations, figures,
 # citations in place; plumbing cells collapsed), made by the HTML build into _build/notebooks.
