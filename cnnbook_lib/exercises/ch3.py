@@ -219,3 +219,27 @@ register(Check(
             lambda: F.conv_params(96, 256, 5, bias=False) // 4,
     },
 ))
+
+
+def _pointwise_access(c: int, hw: int, groups: int) -> int:
+    """Values a 1x1 layer from c to c channels in ``groups`` groups reads and writes on an hw x hw
+    map, batch 1: its input, its weights and its output, once each (ShuffleNet V2's "MAC")."""
+    return F.conv_min_bytes(c, c, 1, hw, hw, groups=groups, dtype="int8")   # one byte per value
+
+
+register(Check(
+    id="group-access-1", chapter=3, difficulty="medium",
+    question="Values read and written (input, weights and output, once each; batch 1) by a 1x1 "
+             "layer from 128 to 128 channels in 4 groups on a 56x56 map.",
+    answer=lambda: _pointwise_access(128, 56, 4),
+    mistakes={
+        "the weights of a grouped layer are divided by G: each filter sees 128 / 4 channels.":
+            lambda: _pointwise_access(128, 56, 1),
+        "you counted only the input and output maps; the weights are read too.":
+            lambda: 2 * 128 * 56 * 56,
+        "that is bytes in float32; the question counts values.":
+            lambda: 4 * _pointwise_access(128, 56, 4),
+        "the weights are divided by G once, not G^2.":
+            lambda: 2 * 128 * 56 * 56 + 128 * 128 // 16,
+    },
+))
