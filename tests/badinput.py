@@ -1,7 +1,7 @@
 """Bad-input harness: call a public function with one argument replaced by each bad value.
 
 A public function must refuse a bad argument with a ``ValueError`` or ``TypeError`` (builtin, or
-a subclass defined in ``cnnbook_lib``) whose message names the parameter, within one second. It
+a subclass defined in ``cnnbook_lib``) whose message names the parameter, within one second of CPU time. It
 fails the check if it returns anything, raises another exception (a sympy, numpy or torch
 internal error reaching the user), raises a message that does not name the parameter, or takes
 longer than the timeout (a hang in Python code is interrupted with ``signal.setitimer`` on the
@@ -176,16 +176,23 @@ class _Timeout(BaseException):
 
 
 def _run_with_timeout(fn: Callable[[], Any], timeout: float) -> tuple[str, Any, float]:
-    """Run ``fn()``; return (``"returned"`` | ``"raised"`` | ``"timeout"``, value, seconds)."""
+    """Run ``fn()``; return (``"returned"`` | ``"raised"`` | ``"timeout"``, value, seconds).
+
+    The limit is on the CPU time the process spends (``time.process_time``), so that a call
+    which waits for a core on a busy machine is not taken for a slow one; a call that blocks
+    without computing is stopped by a wall-clock limit ten times as long."""
     use_alarm = (hasattr(signal, "setitimer")
                  and threading.current_thread() is threading.main_thread())
-    previous, pending = None, (0.0, 0.0)
+    timers = ((signal.ITIMER_PROF, signal.SIGPROF, timeout),
+              (signal.ITIMER_REAL, signal.SIGALRM, 10 * timeout)) if use_alarm else ()
+    saved = []
     if use_alarm:
         def on_alarm(signum, frame):
             raise _Timeout()
-        previous = signal.signal(signal.SIGALRM, on_alarm)
-        pending = signal.setitimer(signal.ITIMER_REAL, timeout)   # another timer's, if any
-    start = time.perf_counter()
+        for which, signum, limit in timers:
+            previous = signal.signal(signum, on_alarm)
+            saved.append((which, signum, previous, signal.setitimer(which, limit)))
+    start, cpu_start = time.perf_counter(), time.process_time()
     try:
         try:
             out = fn()
@@ -195,20 +202,22 @@ def _run_with_timeout(fn: Callable[[], Any], timeout: float) -> tuple[str, Any, 
         except Exception as exc:      # noqa: BLE001 - judged by the caller
             outcome = ("raised", exc)
         finally:
-            if use_alarm:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-    except _Timeout:                  # the alarm fired between the call and the reset
+            for which, *_ in saved:
+                signal.setitimer(which, 0)
+    except _Timeout:                  # an alarm fired between the call and the reset
         outcome = ("timeout", None)
     finally:
-        if use_alarm:
-            signal.signal(signal.SIGALRM, previous)
-            if pending[0] > 0:                # re-arm the timer that was running before
-                left = max(pending[0] - (time.perf_counter() - start), 1e-3)
-                signal.setitimer(signal.ITIMER_REAL, left, pending[1])
-    elapsed = time.perf_counter() - start
-    if outcome[0] != "timeout" and elapsed > timeout:
+        for which, signum, previous, pending in saved:
+            signal.signal(signum, previous)
+            if pending[0] > 0:                # re-arm a timer that was running before
+                spent = (time.process_time() - cpu_start if which == signal.ITIMER_PROF
+                         else time.perf_counter() - start)
+                left = max(pending[0] - spent, 1e-3)
+                signal.setitimer(which, left, pending[1])
+    cpu = time.process_time() - cpu_start
+    if outcome[0] != "timeout" and cpu > timeout:
         outcome = ("timeout", outcome[1])
-    return outcome[0], outcome[1], elapsed
+    return outcome[0], outcome[1], cpu
 
 
 def _names(message: str, words: Iterable[str]) -> bool:
@@ -234,7 +243,7 @@ def check_call(fn: Callable[..., Any], kwargs: Mapping[str, Any], param: str, la
     where = f"{getattr(fn, '__qualname__', fn)}({param}={label})"
     outcome, result, elapsed = _run_with_timeout(lambda: fn(*args, **call_kwargs), timeout)
     if outcome == "timeout":
-        return f"{where}: took over {timeout:g} s ({elapsed:.2f} s)"
+        return f"{where}: took over {timeout:g} s of CPU time ({elapsed:.2f} s)"
     if outcome == "returned":
         text = repr(result)
         return f"{where}: returned {text[:80]}{'...' if len(text) > 80 else ''}"
