@@ -483,6 +483,15 @@ def test_chapter3_grouped_params_against_numel():
     assert check("grouped-params-1", conv.weight.numel())
 
 
+def test_chapter3_group_access_against_numel():
+    """The values a grouped 1x1 layer reads and writes: numel() of its input, weight and output."""
+    conv = torch.nn.Conv2d(128, 128, 1, groups=4, bias=False)
+    x = torch.zeros(1, 128, 56, 56)
+    y = conv(x)
+    assert check("group-access-1", x.numel() + conv.weight.numel() + y.numel())
+    assert not check("group-access-1", x.numel() + conv.weight.numel() * 4 + y.numel())
+
+
 # ---------------------------------------------------------------------------------------------
 # Chapter 1: the budget and roofline exercises
 # ---------------------------------------------------------------------------------------------
