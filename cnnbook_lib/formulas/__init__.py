@@ -49,6 +49,8 @@ from .operation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .receptive import *  # noqa: F401,F403
 from .receptive import _exact  # noqa: F401
+from . import display  # noqa: E402  (textbook display forms; formulas.display.form(name))
+from .display import DISPLAYS, Display, display_form, form  # noqa: F401
 from .dilation import *  # noqa: F401,F403
 from .algorithms import *  # noqa: F401,F403
 from .roofline import *  # noqa: F401,F403

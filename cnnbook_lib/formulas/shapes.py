@@ -43,6 +43,13 @@ conv_transpose_output = (n - 1) * s - 2 * p + effective_kernel + op
 
 EXPRESSIONS.update({
     "effective_kernel": effective_kernel,
+# The display forms: these formulas as the book prints them (proven equal in the tests).
+display_form("effective_kernel", r"k_\text{eff}", r"d(k - 1) + 1", effective_kernel)
+display_form("conv_output", r"n_\text{out}",
+             r"\left\lfloor \frac{n + 2p - d(k - 1) - 1}{s} \right\rfloor + 1", conv_output)
+display_form("conv_transpose_output", r"n_\text{out}",
+             r"(n - 1)s - 2p + d(k - 1) + p_\text{out} + 1", conv_transpose_output)
+
     "conv_output": conv_output,
     "pool_output_ceil": pool_output_ceil,
     "conv_transpose_output": conv_transpose_output,

@@ -1,0 +1,137 @@
+"""What the book's pages share: equations in their display forms, checks that run when a page is
+built and are listed in a folded box at its end, and glue helpers.
+
+A page imports this module once (``from cnnbook_lib import page``) instead of defining its own
+prelude. Each page runs in its own kernel, so the list of checks belongs to that page.
+
+Typical use in a page::
+
+    page.glue_equation("eq_conv_out", "conv_output")          # a library formula's display form
+    page.glue_equation("eq_last", lhs=r"t_\\text{last}",         # a derivation step of the page
+                       tex=r"n + 2p - k_\\text{eff}", expr=last_start)
+    page.check("the output size matches torch on 500 random layers", all(ok))
+    ...
+    page.checked_box()                                         # the page's last cell
+
+Every check raises ``AssertionError`` when it fails, so a wrong claim stops the build.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import sympy as sp
+
+from . import formulas
+from .formulas.display import Display, check_same
+
+__all__ = ["Check", "CHECKS", "check", "check_equal", "equation", "glue_equation", "glue_text",
+           "checked_box", "checked_html", "reset"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check a page ran: what it claims, and how it was established."""
+
+    what: str
+    how: str = ""
+
+
+#: The checks this page has run, in order.
+CHECKS: list[Check] = []
+
+
+def reset() -> None:
+    """Forget the checks recorded so far (a page starts with none)."""
+    CHECKS.clear()
+
+
+def _record(what: str, how: str) -> None:
+    if not any(c.what == what and c.how == how for c in CHECKS):
+        CHECKS.append(Check(what, how))
+
+
+def check(what: str, ok: bool | Callable[[], bool], how: str = "") -> None:
+    """Record the check ``what`` (one line, as the reader will see it) and fail the build if it
+    does not hold. ``ok`` may be a callable, evaluated here. ``how`` names the oracle and cases
+    ("torch's conv2d, 500 random layers")."""
+    if not isinstance(what, str) or not what.strip():
+        raise ValueError("check needs a non-empty description 'what'")
+    result = ok() if callable(ok) else ok
+    if not bool(result):
+        raise AssertionError(f"check failed: {what}" + (f" ({how})" if how else ""))
+    _record(what, how)
+
+
+def check_equal(what: str, got: Any, expected: Any, how: str = "") -> None:
+    """Like :func:`check`, for ``got == expected``; the failure shows both values."""
+    if got != expected:
+        raise AssertionError(f"check failed: {what}: got {got!r}, expected {expected!r}"
+                             + (f" ({how})" if how else ""))
+    _record(what, how)
+
+
+def equation(name: str | None = None, *, lhs: str | None = None, tex: str | None = None,
+             expr: sp.Expr | None = None, symbols: dict | None = None):
+    """An equation as the page displays it (an IPython ``Math``), proven equal to its sympy
+    expression first.
+
+    * ``equation("conv_output")``: the library's registered display form of that formula
+      (:func:`cnnbook_lib.formulas.form`); ``lhs=`` may override its left side.
+    * ``equation(lhs=..., tex=..., expr=...)``: a step of a derivation written in the page,
+      proven equal to ``expr`` by :func:`cnnbook_lib.formulas.display.check_same`.
+    """
+    from IPython.display import Math
+    if name is not None:
+        if tex is not None or expr is not None:
+            raise ValueError("give either a registered name or tex and expr, not both")
+        form: Display = formulas.form(name)
+        how = form.check()
+        _record(f"the displayed form of {name} equals the library's expression", how)
+        shown = lhs if lhs is not None else form.lhs
+        return Math(f"{shown} = {form.tex}" if shown else form.tex)
+    if tex is None or expr is None:
+        raise ValueError("equation needs a registered name, or both tex and expr")
+    how = check_same(tex, expr, symbols)
+    label = f"{lhs} = {tex}" if lhs else tex
+    _record(f"the displayed equation \\({label}\\) equals its sympy derivation", how)
+    return Math(label)
+
+
+def glue_equation(key: str, name: str | None = None, **kwargs) -> None:
+    """Glue :func:`equation` under ``key`` for a ``{glue:math}`` directive."""
+    from myst_nb import glue
+    glue(key, equation(name, **kwargs), display=False)
+
+
+def glue_text(key: str, value: Any, spec: str = ",") -> str:
+    """Glue ``value`` formatted with ``spec`` (``","`` for thousands separators, ``".1f"``...)
+    under ``key`` for ``{glue:text}``; returns the text. Values are formatted in Python first
+    (NumPy scalars included), so the page shows exactly this text."""
+    from myst_nb import glue
+    if hasattr(value, "item"):
+        value = value.item()
+    text = value if isinstance(value, str) else format(value, spec)
+    glue(key, text, display=False)
+    return text
+
+
+def checked_html(checks: list[Check] | None = None) -> str:
+    """The folded box "What this page checked" as HTML: one line per check."""
+    checks = CHECKS if checks is None else checks
+    items = "".join(
+        f"<li>{html.escape(c.what)}" + (f" <span class=\"cnnbook-how\">({html.escape(c.how)})"
+                                          f"</span>" if c.how else "") + "</li>"
+        for c in checks)
+    return (f'<details class="cnnbook-checked"><summary>What this page checked '
+            f'({len(checks)} check{"s" if len(checks) != 1 else ""}, all passed when the page '
+            f'was built)</summary><ul>{items}</ul></details>')
+
+
+def checked_box():
+    """Display the folded box of this page's checks (the page's last cell, ``remove-input``)."""
+    from IPython.display import HTML
+    if not CHECKS:
+        raise AssertionError("this page recorded no checks; a page without checks has no box")
+    return HTML(checked_html())

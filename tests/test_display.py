@@ -1,0 +1,123 @@
+"""Display forms: the translator reads the book's notation correctly (checked against sympy
+expressions built directly, not printed), every registered form is equal to its expression, and
+a wrong form is caught."""
+import random
+
+import pytest
+import sympy as sp
+
+from cnnbook_lib import formulas as F
+from cnnbook_lib import page
+from cnnbook_lib.formulas import display as D
+
+a, b, c = sp.symbols("a b c", integer=True, positive=True)
+x = sp.Symbol("x", positive=True)
+C_in = sp.Symbol("C_in", integer=True, positive=True)
+
+
+@pytest.mark.parametrize("tex, expected", [
+    (r"\frac{a}{b}", a / b),
+    (r"\dfrac{a + 1}{b}", (a + 1) / b),
+    (r"\left\lfloor \frac{a}{b} \right\rfloor + 1", sp.floor(a / b) + 1),
+    (r"\lceil a / b \rceil", sp.ceiling(a / b)),
+    (r"2a", 2 * a),
+    (r"a(b - 1)", a * (b - 1)),
+    (r"(a + 1)(b + 1)", (a + 1) * (b + 1)),
+    (r"a^2 b", a ** 2 * b),
+    (r"a^{b + 1}", a ** (b + 1)),
+    (r"a \cdot b \times c", a * b * c),
+    (r"\max(0, a - b)", sp.Max(0, a - b)),
+    (r"\min(a, b) + \sqrt{x}", sp.Min(a, b) + sp.sqrt(x)),
+    (r"C_\text{in} a", C_in * a),
+    (r"C_{\text{in}} a", C_in * a),
+    (r"C_{in}\,a", C_in * a),
+    (r"\frac{1}{a} + \frac{1}{b^2}", 1 / a + 1 / b ** 2),
+    (r"\log_{2}(a)", sp.log(a, 2)),
+])
+def test_the_translator_reads_the_notation(tex, expected):
+    got = D.parse(tex, [a, b, c, x, C_in])
+    assert sp.simplify(got - expected) == 0, (tex, got)
+
+
+@pytest.mark.parametrize("tex", [r"\frac{a}{b", r"\unknown{a}", r"a + q", r"\left( a"])
+def test_unreadable_notation_is_refused_by_name(tex):
+    with pytest.raises(D.DisplayParseError):
+        D.parse(tex, [a, b])
+
+
+def test_a_wrong_form_is_caught():
+    # Off by one inside the floor: equal for many inputs, not for all.
+    wrong = D.parse(r"\left\lfloor \frac{n + 2p - d(k - 1)}{s} \right\rfloor + 1",
+                    F.conv_output.free_symbols)
+    with pytest.raises(AssertionError, match="differ at"):
+        D.same(wrong, F.conv_output)
+
+
+def test_floors_are_compared_at_random_points_when_simplify_cannot():
+    # floor(a/2) + floor((a+1)/2) = a holds for integers but sympy does not simplify it.
+    how = D.same(sp.floor(a / 2) + sp.floor((a + 1) / 2), a)
+    assert how.endswith("random points")
+
+
+@pytest.mark.parametrize("name", sorted(F.DISPLAYS))
+def test_every_display_form_equals_its_expression(name):
+    form = F.form(name)
+    form.check()
+    # A display form is written by hand, not printed by sympy.
+    assert form.tex.replace(" ", "") != sp.latex(form.expr).replace(" ", "")
+
+
+@pytest.mark.parametrize("name", sorted(F.DISPLAYS))
+def test_every_display_form_has_a_template_that_evaluates_like_it(name):
+    """The interactives' text reads back (⌊⌋ as floor, · as a product) to the same value."""
+    form = F.form(name)
+    template = form.template()
+    names = {sym.name: sym for sym in form.expr.free_symbols}
+    text = "".join(seg if isinstance(seg, str) else f"({seg[0]})" for seg in template)
+    source = (text.replace("⌊", "floor(").replace("⌋", ")").replace("⌈", "ceiling(")
+              .replace("⌉", ")").replace("·", "*").replace("^", "**").replace("−", "-")
+              .replace("√", "sqrt").replace("max", "Max").replace("min", "Min"))
+    rebuilt = sp.parse_expr(source, local_dict=names)
+    rng = random.Random(1)
+    for _ in range(50):
+        point = {s: rng.randint(1, 40) for s in form.expr.free_symbols}
+        assert rebuilt.subs(point) == form.expr.subs(point), (name, text)
+
+
+def test_the_conv_output_template_reads_as_a_textbook_prints_it():
+    text = "".join(s if isinstance(s, str) else s[0] for s in F.form("conv_output").template())
+    assert text == "⌊(n + 2·p − d·(k − 1) − 1)/s⌋ + 1"
+
+
+def test_registering_a_name_twice_is_refused():
+    with pytest.raises(ValueError, match="already registered"):
+        F.display_form("conv_output", "x", "n", F.n)
+
+
+def test_an_unknown_name_suggests_close_ones():
+    with pytest.raises(ValueError, match="conv_output"):
+        F.form("conv_outpt")
+
+
+def test_page_checks_record_and_fail():
+    page.reset()
+    page.check("one plus one is two", 1 + 1 == 2, "arithmetic")
+    page.check_equal("a list", [1, 2], [1, 2])
+    with pytest.raises(AssertionError, match="two is three"):
+        page.check("two is three", 2 == 3)
+    with pytest.raises(AssertionError, match="got 1, expected 2"):
+        page.check_equal("one is two", 1, 2)
+    html = page.checked_html()
+    assert html.count("<li>") == 2 and "one plus one is two" in html and "(arithmetic)" in html
+    assert html.startswith('<details class="cnnbook-checked">')
+
+
+def test_page_equation_proves_before_it_shows():
+    page.reset()
+    math = page.equation("conv_output")
+    assert r"\left\lfloor" in math.data and math.data.startswith(r"n_\text{out} =")
+    shown = page.equation(lhs="t", tex=r"n + 2p - k", expr=F.n + 2 * F.p - F.k)
+    assert shown.data == "t = n + 2p - k"
+    with pytest.raises(AssertionError):
+        page.equation(lhs="t", tex=r"n + 2p - k + 1", expr=F.n + 2 * F.p - F.k)
+    assert len(page.CHECKS) == 2
