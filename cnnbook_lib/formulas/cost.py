@@ -9,6 +9,8 @@ from fractions import Fraction
 
 import sympy as sp
 
+from .display import display_form
+
 from ._core import (EXPRESSIONS, IntOrPair, N, _channels, _check_flag, _check_int, _compile,
                     _kernel_hw, _spatial_hw, beta, c_in, c_out, ch, f_in, f_out, g, h_in, h_out, k,
                     k_h, k_w, macs_sym, w_in, w_out)
@@ -33,14 +35,14 @@ conv_macs_expr = N * c_out * h_out * w_out * (c_in / g) * k_h * k_w
 #: (C_out / G) x k_h x k_w block.
 conv_transpose_macs_expr = N * c_in * h_in * w_in * (c_out / g) * k_h * k_w
 
-#: Parameters and MACs of a dense layer applied to N feature vectors.
-linear_params_expr = f_in * f_out + beta * f_out
 display_form("conv_params", r"\text{params}",
              r"\frac{C_\text{in}}{G} k_h k_w C_\text{out} + \beta C_\text{out}", conv_params_expr)
 display_form("conv_macs", r"\text{MACs}",
              r"N \cdot \frac{C_\text{in}}{G} k_h k_w \cdot C_\text{out} H_\text{out} W_\text{out}",
              conv_macs_expr)
 
+#: Parameters and MACs of a dense layer applied to N feature vectors.
+linear_params_expr = f_in * f_out + beta * f_out
 linear_macs_expr = N * f_in * f_out
 #: Parameters of batch normalization with a learned scale and shift: 2 per channel (gamma, beta;
 #: the running mean and variance are buffers, not parameters).

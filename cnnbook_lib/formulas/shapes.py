@@ -10,6 +10,8 @@ from functools import partial
 
 import sympy as sp
 
+from .display import display_form
+
 from ._core import (EXPRESSIONS, IntOrPair, _check_flag, _check_int, _check_ksdp, _compile,
                     _per_axis, d, k, n, n_o, op, p, s)
 
@@ -41,8 +43,6 @@ pool_output_ceil = sp.Piecewise(
 #: Output size of a transposed convolution along one axis.
 conv_transpose_output = (n - 1) * s - 2 * p + effective_kernel + op
 
-EXPRESSIONS.update({
-    "effective_kernel": effective_kernel,
 # The display forms: these formulas as the book prints them (proven equal in the tests).
 display_form("effective_kernel", r"k_\text{eff}", r"d(k - 1) + 1", effective_kernel)
 display_form("conv_output", r"n_\text{out}",
@@ -50,6 +50,8 @@ display_form("conv_output", r"n_\text{out}",
 display_form("conv_transpose_output", r"n_\text{out}",
              r"(n - 1)s - 2p + d(k - 1) + p_\text{out} + 1", conv_transpose_output)
 
+EXPRESSIONS.update({
+    "effective_kernel": effective_kernel,
     "conv_output": conv_output,
     "pool_output_ceil": pool_output_ceil,
     "conv_transpose_output": conv_transpose_output,
