@@ -69,6 +69,7 @@ def accuracy_compute() -> Interactive:
     names = [d["name"] for d in data["networks"]]
     return Interactive(
         name="accuracy_compute", title="Accuracy against compute",
+        minutes=3,
         description="torchvision's ImageNet top-1 accuracy of each network's first released "
                     "weights against the chosen metric (MACs and parameters counted by the "
                     "library at torchvision's crop; latency from the book's CPU record at the "

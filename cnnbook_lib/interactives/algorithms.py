@@ -10,6 +10,7 @@ def conv_algorithms() -> Interactive:
     """Multiplications and workspace of the four convolution algorithms (stride 1, float32)."""
     return Interactive(
         name="conv_algorithms", title="Convolution algorithms compared",
+        minutes=3,
         description="One stride-1 layer with a square kernel and input, float32. Direct and im2col "
                     "do the same multiplications; im2col pays in memory, FFT and Winograd trade "
                     "multiplications for transforms and workspace.",

@@ -59,6 +59,7 @@ def architecture_explorer(names: list[str] | None = None) -> Interactive:
     default = "resnet18" if "resnet18" in names else names[0]
     return Interactive(
         name="architecture_explorer", title="Architecture explorer",
+        minutes=4,
         description="Layers with parameters or multiply-accumulates, from the meta-device trace "
                     "of cnnbook_lib.analysis.summarize. Activation memory: the layer's output, float32.",
         params=[Param("network", "network", default, control="select", choices=names),

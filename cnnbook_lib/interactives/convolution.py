@@ -14,6 +14,7 @@ def conv_arithmetic() -> Interactive:
     conv, tr = ("mode", "==", "convolution"), ("mode", "==", "transposed")
     return Interactive(
         name="conv_arithmetic", title="Convolution arithmetic",
+        minutes=4,
         description="Square input and kernel; the same padding, stride and dilation on both axes.",
         params=[
             Param("mode", "mode", "convolution", control="select",
@@ -60,6 +61,7 @@ def layer_cost() -> Interactive:
     d1 = fm.conv_output.subs(fm.d, 1)
     return Interactive(
         name="layer_cost", title="Layer cost calculator",
+        minutes=3,
         description="One Conv2d layer with a square kernel. One MAC = 2 FLOPs; bias additions are "
                     "not MACs.",
         params=[
@@ -112,6 +114,7 @@ def factorization() -> Interactive:
     """Standard vs depthwise-separable vs grouped vs bottleneck convolution (no bias)."""
     return Interactive(
         name="factorization", title="Factorization comparator",
+        minutes=3,
         description="Same input and output channels and output size; biases left out.",
         params=[
             Param("c_in", "C_in", 128, 1, 1024, control="number"),

@@ -148,7 +148,8 @@ class Interactive:
 
     def __init__(self, name: str, title: str, params: Sequence[Param], outputs: Sequence[Output],
                  formulas: Sequence[Formula] = (), data: Any = None, description: str = "",
-                 live_data: Callable[[dict], dict] | None = None, module: str | None = None):
+                 live_data: Callable[[dict], dict] | None = None, module: str | None = None,
+                 minutes: float | None = None):
         names = [p.name for p in params]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate parameter names in {name}: {names}")
@@ -160,6 +161,11 @@ class Interactive:
         self._data = data
         self._data_ready = not callable(data)
         self._spec = None
+        # the reader's time with it, which the page's reading time adds (cnnbook_lib.reading_time)
+        if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, (int, float))
+                                    or not minutes > 0):
+            raise ValueError(f"minutes of {name} must be a positive number, got {minutes!r}")
+        self.minutes = minutes
 
     @property
     def data(self):
@@ -175,7 +181,7 @@ class Interactive:
             self._spec = {"name": self.name, "title": self.title, "description": self.description,
                           "params": [p.spec() for p in self.params],
                           "outputs": [o.spec() for o in self.outputs],
-                          "formulas": [f.spec() for f in self.formulas]}
+                          "formulas": [f.spec() for f in self.formulas], "minutes": self.minutes}
         return self._spec
 
     def defaults(self) -> dict:
@@ -220,7 +226,8 @@ class Interactive:
         state.update({"_spec": self.spec(), "_data": normalize(self.data), "result": {}})
         config = _script_json({"esm": self.esm(), "state": state})
         loader = esm.source("static-loader.js").strip().rstrip(";")
-        return (f'<div class="cnnbook-static" data-cnnbook-static="{html.escape(self.name)}">'
+        minutes = f' data-minutes="{self.minutes:g}"' if self.minutes is not None else ""
+        return (f'<div class="cnnbook-static" data-cnnbook-static="{html.escape(self.name)}"{minutes}>'
                 f"<style>{esm.css()}</style>"
                 f'<div class="cb-root"><noscript>{html.escape(self.title)}: this interactive needs '
                 f"JavaScript.</noscript></div>"

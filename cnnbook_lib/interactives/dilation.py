@@ -20,6 +20,7 @@ def dilation_explorer() -> Interactive:
                             visible_when=("layers", ">=", i)))
     return Interactive(
         name="dilation_explorer", title="Dilation-rate explorer",
+        minutes=3,
         description="Stride-1 layers of a K×K kernel with dilation rates r1 (bottom) to rn (top). "
                     "The grid is the field of the top unit: blue pixels have a path to it, "
                     "orange ones are holes.",

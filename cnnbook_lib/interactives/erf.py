@@ -49,6 +49,7 @@ def erf_viewer() -> Interactive:
     """Depth, ReLU on/off, skip on/off: the measured effective receptive field and its profile."""
     return Interactive(
         name="erf_viewer", title="Effective receptive field viewer",
+        minutes=3,
         description="A stack of 3x3 convolutions (8 channels) at initialization: the squared "
                     "gradient of the central unit, averaged over random weights and inputs. "
                     "Dark: the pixels holding half of it; medium: 95 %; light: the rest of the "

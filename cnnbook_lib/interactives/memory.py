@@ -54,6 +54,7 @@ def training_memory(names=NETWORKS) -> Interactive:
     names = list(names)
     return Interactive(
         name="training_memory", title="Training-memory calculator",
+        minutes=3,
         description="One training step, float tensors in the chosen dtype: weights, their "
                     "gradients, the optimizer's state and the activations autograd saves (traced "
                     "by cnnbook_lib.analysis at the network's own input). Leaves out temporary "

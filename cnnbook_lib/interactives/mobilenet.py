@@ -67,6 +67,7 @@ def mobilenet_explorer() -> Interactive:
     """MobileNet v1 at a width multiplier and resolution: cost, where it lives, published accuracy."""
     return Interactive(
         name="mobilenet_explorer", title="MobileNet width and resolution explorer",
+        minutes=3,
         description="MobileNet v1 (Howard et al. 2017) with every channel count times alpha and a "
                     "smaller input; counts from cnnbook_lib.analysis, accuracy from the paper's "
                     "Tables 6 and 7 (which publish 8 of the 16 settings).",

@@ -25,6 +25,7 @@ def receptive_stack() -> Interactive:
                    Param(f"d{i}", f"d{i}", 1, 1, 4, visible_when=show)]
     return Interactive(
         name="receptive_stack", title="Receptive-field stack builder",
+        minutes=3,
         description="Square layers; 'same' padding is d(k-1)//2. Field size and jump follow the "
                     "recurrence r' = r + d(k-1) j, j' = j s.",
         params=params,

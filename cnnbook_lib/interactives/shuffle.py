@@ -10,6 +10,7 @@ def channel_shuffle() -> Interactive:
     """Connectivity of stacked grouped layers (C channels, G groups), with or without shuffles."""
     return Interactive(
         name="channel_shuffle", title="Channel-shuffle explorer",
+        minutes=3,
         description="A stack of grouped layers, all from C to C channels with G groups; with the "
                     "shuffle on, ShuffleNet's channel shuffle runs between consecutive layers.",
         params=[

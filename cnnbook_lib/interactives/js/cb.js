@@ -310,6 +310,7 @@ export function mount(model, el, compute) {
   const spec = model.get("_spec");
   el.classList.add("cnnbook-interactive");
   el.setAttribute("data-cnnbook-interactive", spec.name);
+  if (spec.minutes) { el.setAttribute("data-minutes", String(spec.minutes)); }
   el.innerHTML = `<div class="cb-title">${esc(spec.title)}</div>` +
     (spec.description ? `<div class="cb-desc">${esc(spec.description)}</div>` : "") +
     '<div class="cb-controls">' + spec.params.map((p) => controlHtml(p, model.get(p.name))).join("") +
