@@ -22,7 +22,17 @@ The notation the translator reads
 * ``\\frac{a}{b}``, ``\\left\\lfloor x \\right\\rfloor``, ``\\lceil x \\rceil``, ``x^{e}``,
   ``\\sqrt{x}``, ``\\max(a, b)``, ``\\min(a, b)``, ``\\log_2 x`` is not read: write ``\\log_{2}(x)``;
 * ``\\cdot`` and ``\\times`` multiply, and so does juxtaposition (``2p``, ``d(k-1)``);
-* spacing commands (``\\,``, ``\\;``, ``\\quad``) are ignored.
+* spacing commands (``\\,``, ``\\;``, ``\\quad``) are ignored;
+* element-wise formulas: an indexed tensor of the expression is written with its indices as a
+  subscript (``x_{c, si + du}``, ``w_u``), a sum as ``\\sum_{u=0}^{k-1}`` followed by its
+  summand (which runs to the next ``+``, ``-``, ``=`` or comma outside brackets), nested sums
+  in any order; ``\\delta_{a,b}`` is Kronecker's delta and ``a \\bmod b`` the remainder;
+* ``\\begin{cases} v & \\text{if } c \\\\ w & \\text{otherwise} \\end{cases}``, the conditions
+  written with ``\\le``, ``\\ge``, ``<``, ``>``, ``=``, ``\\ne`` (chains such as
+  ``0 \\le a - i \\le k - 1`` included) joined by ``\\text{ and }``;
+* matrices (``bmatrix``, ``pmatrix``, ``matrix``; rows split by ``\\\\``, entries by ``&``), the
+  transpose ``M^T`` (when ``T`` is not a symbol of the expression) and the element-wise product
+  ``(a) \\odot (b)`` of two bracketed matrices.
 Anything else raises :class:`DisplayParseError` naming what it could not read.
 """
 from __future__ import annotations
@@ -36,7 +46,7 @@ import sympy as sp
 from sympy.parsing.sympy_parser import parse_expr, standard_transformations
 
 __all__ = ["Display", "DisplayParseError", "DISPLAYS", "display_form", "form", "parse",
-           "same", "check_same", "text_template"]
+           "same", "check_same", "text_template", "reading_symbols"]
 
 
 class DisplayParseError(ValueError):
@@ -48,13 +58,18 @@ class DisplayParseError(ValueError):
 # ---------------------------------------------------------------------------------------------
 _SPACING = (r"\,", r"\;", r"\:", r"\!", r"\quad", r"\qquad", "~", r"\ ")
 _FUNCS = {r"\max": "Max", r"\min": "Min", r"\log": "log", r"\ln": "log", r"\exp": "exp"}
+_RELATIONS = {r"\leq": "Le", r"\le": "Le", r"\geq": "Ge", r"\ge": "Ge", r"\neq": "Ne",
+              r"\ne": "Ne", "<": "Lt", ">": "Gt", "==": "Eq"}
+_MATRICES = ("bmatrix", "pmatrix", "matrix")
 _OPEN = {"(": "(", "[": "(", r"\lfloor": "floor(", r"\lceil": "ceiling(", r"\{": "(",
          r"\lbrack": "("}
 _CLOSE = {")": ")", "]": ")", r"\rfloor": ")", r"\rceil": ")", r"\}": ")", r"\rbrack": ")"}
 _PRODUCT = {r"\cdot", r"\times"}
 _COMMANDS = sorted({r"\frac", r"\sqrt", r"\left", r"\right", r"\lfloor", r"\rfloor", r"\lceil",
                     r"\rceil", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr", r"\big", r"\Big",
-                    r"\{", r"\}", r"\lbrack", r"\rbrack", *_PRODUCT, *_FUNCS}, key=len, reverse=True)
+                    r"\{", r"\}", r"\lbrack", r"\rbrack", r"\sum", r"\bmod", r"\delta", r"\odot",
+                    r"\begin", r"\land", r"\otherwise", *(k for k in _RELATIONS if k[0] == "\\"),
+                    *_PRODUCT, *_FUNCS}, key=len, reverse=True)
 
 
 def _normalize(tex: str) -> str:
@@ -66,6 +81,11 @@ def _normalize(tex: str) -> str:
     out = re.sub(r"\\[,;:!]", " ", out)
     out = out.replace("~", " ")
     out = re.sub(r"\\[dt]frac", r"\\frac", out)
+    # The words of a condition: "if" is dropped, "and" is a conjunction, "otherwise" the last row.
+    out = re.sub(r"\\text\s*\{\s*if\s*\}", " ", out)
+    out = re.sub(r"\\text\s*\{\s*and\s*\}|\\wedge", r" \\land ", out)
+    out = re.sub(r"\\text\s*\{\s*otherwise\s*\}", r" \\otherwise ", out)
+    out = re.sub(r"\\top\b", "T", out)
     # Subscripts: _\text{in} -> _{in}, _{\text{in}} -> _{in}, _x -> _{x}
     out = re.sub(r"_\s*\\(?:text|mathrm|textrm)\s*\{([^{}]*)\}", r"_{\1}", out)
     out = re.sub(r"_\s*\{\s*\\(?:text|mathrm|textrm)\s*\{([^{}]*)\}\s*\}", r"_{\1}", out)
@@ -76,9 +96,18 @@ def _normalize(tex: str) -> str:
 
 
 def _symbol_spellings(symbols, extra: dict | None) -> list[tuple[str, sp.Symbol]]:
-    """Every spelling of every symbol, longest first (so ``k_{h}`` wins over ``k``)."""
+    """Every spelling of every symbol, longest first (so ``k_{h}`` wins over ``k``). An indexed
+    tensor (``x[c, i]`` among the symbols) is spelled by its base's name and stands for the
+    base, which the reader then indexes with the subscript that follows."""
     table: dict[str, sp.Symbol] = {}
+    bases = {sym.base for sym in symbols if isinstance(sym, sp.Indexed)}
+    bases |= {sym for sym in symbols if isinstance(sym, sp.IndexedBase)}
+    for base in bases:
+        for spelling in (sp.latex(base.label), base.label.name):
+            table[_normalize(spelling).replace(" ", "")] = base
     for sym in symbols:
+        if isinstance(sym, (sp.Indexed, sp.IndexedBase)):
+            continue
         for spelling in (sp.latex(sym), sym.name):
             table.setdefault(_normalize(spelling).replace(" ", ""), sym)
     for spelling, sym in (extra or {}).items():
@@ -94,6 +123,8 @@ class _Reader:
         self.i = 0
         self.spellings = spellings
         self.used: dict[str, sp.Symbol] = {}
+        # ^T is a transpose unless T is a symbol of the expression
+        self.transpose = all(spelling != "T" for spelling, _ in spellings)
 
     def fail(self, what: str):
         raise DisplayParseError(f"cannot read {what} at position {self.i} of {self.s!r}")
@@ -145,12 +176,20 @@ class _Reader:
         s, i = self.s, self.i
         if i >= len(s):
             return None
+        if s.startswith(("&", "\\\\", r"\end", r"\land", r"\otherwise"), i):
+            return None                 # a column, a row, an environment or a condition ends
         for spelling, sym in self.spellings:
             if spelling and s.startswith(spelling, i):
                 self.i += len(spelling)
                 name = f"S{len(self.used)}" if sym not in self.used.values() else \
                     next(k for k, v in self.used.items() if v == sym)
                 self.used[name] = sym
+                if isinstance(sym, sp.IndexedBase):
+                    if not self.peek("_"):
+                        self.fail(f"the indices of {spelling!r}")
+                    self.i += 1
+                    return [("operand", name), ("index", "[")] + self.group()[1:-1] + \
+                        [("close", "]")]
                 return [("operand", name)]
         ch = s[i]
         if ch.isdigit() or (ch == "." and i + 1 < len(s) and s[i + 1].isdigit()):
@@ -165,6 +204,9 @@ class _Reader:
             return [("op", "/")]
         if ch == "^":
             self.i += 1
+            if self.transpose and (self.peek("T") or self.peek("{T}")):
+                self.i += 1 if self.peek("T") else 3
+                return [("postfix", ".T")]
             return [("op", "**")] + self.group()
         if ch == "{":
             return self.group()
@@ -175,8 +217,28 @@ class _Reader:
             return [("open", "(")] + inner + [("close", ")")]
         if ch in ")]}":
             return None
+        if ch in "<>":
+            self.i += 1
+            return [("rel", ch)]
         if ch == "\\":
             cmd = self.command()
+            if cmd == r"\sum":
+                self.i += len(cmd)
+                return self.summation()
+            if cmd == r"\bmod":
+                self.i += len(cmd)
+                return [("op", "%")]
+            if cmd == r"\odot":
+                self.i += len(cmd)
+                return [("op", "odot")]
+            if cmd == r"\delta" and self.peek(r"\delta_"):
+                self.i += len(cmd) + 1
+                return [("func", "KroneckerDelta")] + self.group()
+            if cmd in _RELATIONS:
+                self.i += len(cmd)
+                return [("rel", cmd)]
+            if cmd == r"\begin":
+                return self.environment()
             if cmd == r"\frac":
                 self.i += len(cmd)
                 num, den = self.group(), self.group()
@@ -218,6 +280,89 @@ class _Reader:
         self.fail(f"the character {ch!r}")
         return None
 
+    def at_relation(self) -> bool:
+        return self.i < len(self.s) and (self.s[self.i] in "<>" or self.command() in _RELATIONS)
+
+    def until_separator(self) -> list[tuple[str, str]]:
+        """Atoms up to the next ``+``, ``-``, ``=``, comma or relation outside brackets (the
+        summand of a sum)."""
+        toks: list[tuple[str, str]] = []
+        while self.i < len(self.s) and not self.s.startswith(("+", "-", "=", ","), self.i) \
+                and not self.at_relation():
+            got = self.atom()
+            if got is None:
+                break
+            toks.extend(got)
+        return toks
+
+    def summation(self) -> list[tuple[str, str]]:
+        """``\\sum_{v=lo}^{hi} summand`` as ``Sum(summand, (v, lo, hi))``."""
+        if not self.peek("_{"):
+            self.fail(r"the limits of \sum (write \sum_{v=lo}^{hi})")
+        self.i += 2
+        lower = self.sequence("}")
+        self.i += 1
+        if ("op", "==") not in lower or not self.peek("^"):
+            self.fail(r"the limits of \sum (write \sum_{v=lo}^{hi})")
+        at = lower.index(("op", "=="))
+        self.i += 1
+        upper = self.group()
+        summand = self.until_separator()
+        if not summand:
+            self.fail(r"the summand of \sum")
+        return [("operand", f"Sum({_join(summand)}, ({_join(lower[:at])}, "
+                            f"{_join(lower[at + 1:])}, {_join(upper)}))")]
+
+    def cell(self) -> list[tuple[str, str]]:
+        """One entry of an environment; the words of a condition become ``word`` tokens."""
+        toks: list[tuple[str, str]] = []
+        while True:
+            toks.extend(self.sequence(None))
+            word = next((w for w in (r"\land", r"\otherwise") if self.peek(w)), None)
+            if word is None:
+                return toks
+            self.i += len(word)
+            toks.append(("word", word))
+
+    def rows(self, end: str) -> list[list[list[tuple[str, str]]]]:
+        """The rows of an environment, each a list of its ``&``-separated cells, up to ``end``."""
+        rows: list[list[list[tuple[str, str]]]] = [[]]
+        while True:
+            cell = self.cell()
+            if cell and cell[-1] == ("op", ","):
+                cell = cell[:-1]               # punctuation at the end of a row
+            if self.peek("&"):
+                self.i += 1
+                rows[-1].append(cell)
+            elif self.peek("\\\\"):
+                self.i += 2
+                rows[-1].append(cell)
+                rows.append([])
+            elif self.peek(end):
+                self.i += len(end)
+                rows[-1].append(cell)
+                return [row for row in rows if any(row)]
+            else:
+                self.fail(f"the end {end!r}")
+
+    def environment(self) -> list[tuple[str, str]]:
+        """``cases`` as ``Piecewise``, a matrix environment as ``Matrix``."""
+        m = re.match(r"\\begin\{(\w+)\}", self.s[self.i:])
+        if not m or m.group(1) not in ("cases", *_MATRICES):
+            self.fail("an environment (cases, bmatrix, pmatrix and matrix are read)")
+        self.i += m.end()
+        name = m.group(1)
+        rows = self.rows(r"\end{" + name + "}")
+        if name in _MATRICES:
+            return [("operand", "Matrix([" + ", ".join(
+                "[" + ", ".join(_join(cell) for cell in row) + "]" for row in rows) + "])")]
+        pieces = []
+        for row in rows:
+            if len(row) != 2:
+                self.fail("a row of cases (write: value & condition)")
+            pieces.append(f"({_join(row[0])}, {_condition(row[1], self)})")
+        return [("operand", "Piecewise(" + ", ".join(pieces) + ")")]
+
     def delimiter(self, table: dict[str, str]) -> str:
         for key in sorted(table, key=len, reverse=True):
             if self.peek(key):
@@ -230,17 +375,83 @@ class _Reader:
         return ""
 
 
+def _condition(tokens: list[tuple[str, str]], reader: "_Reader") -> str:
+    """A condition of ``cases``: relations (chains split into pairs) joined by ``and``."""
+    if tokens == [("word", r"\otherwise")]:
+        return "True"
+    conjuncts: list[list[tuple[str, str]]] = [[]]
+    for tok in tokens:
+        if tok == ("word", r"\land"):
+            conjuncts.append([])
+        else:
+            conjuncts[-1].append(tok)
+    parts = []
+    for conjunct in conjuncts:
+        segments: list[list[tuple[str, str]]] = [[]]
+        relations: list[str] = []
+        for tok in conjunct:
+            if tok[0] == "rel" or tok == ("op", "=="):
+                relations.append(_RELATIONS[tok[1]])
+                segments.append([])
+            else:
+                segments[-1].append(tok)
+        if not relations or not all(segments):
+            reader.fail("a condition (write relations such as 0 \\le a \\le k - 1)")
+        parts += [f"{rel}({_join(a)}, {_join(b)})"
+                  for a, rel, b in zip(segments, relations, segments[1:])]
+    return parts[0] if len(parts) == 1 else "And(" + ", ".join(parts) + ")"
+
+
+def _bracketed(tokens: list[tuple[str, str]], at: int, step: int) -> int:
+    """The index where the bracketed group (or single operand) next to ``at`` ends, walking
+    by ``step`` (-1: the group left of ``at``, +1: right of it)."""
+    i, depth = at + step, 0
+    while 0 <= i < len(tokens):
+        kind = tokens[i][0]
+        depth += (kind in ("open", "index")) - (kind == "close") if step > 0 else \
+            (kind == "close") - (kind in ("open", "index"))
+        if depth == 0 and kind not in ("func",):
+            if step < 0 and i > 0 and tokens[i - 1][0] == "func":
+                return i - 1
+            if step > 0 and i + 1 < len(tokens) and tokens[i + 1][0] in ("index", "postfix"):
+                i += 1
+                continue
+            return i
+        i += step
+    raise DisplayParseError(r"\odot needs a bracketed operand on each side")
+
+
+def _hadamard(tokens: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``(a) \\odot (b)`` as ``hadamard(a, b)``, the element-wise product of two matrices."""
+    while ("op", "odot") in tokens:
+        at = tokens.index(("op", "odot"))
+        left, right = _bracketed(tokens, at, -1), _bracketed(tokens, at, +1)
+        tokens = (tokens[:left] + [("func", "hadamard"), ("open", "(")] + tokens[left:at]
+                  + [("op", ",")] + tokens[at + 1:right + 1] + [("close", ")")]
+                  + tokens[right + 1:])
+    return tokens
+
+
 def _join(tokens: list[tuple[str, str]]) -> str:
     """Python source, with ``*`` where two operands meet (implicit multiplication)."""
     out: list[str] = []
     prev = None
     for kind, text in tokens:
         starts = kind in ("operand", "open", "func")
-        if starts and prev in ("operand", "close"):
+        if starts and prev in ("operand", "close", "postfix"):
             out.append("*")
         out.append(text)
         prev = kind
     return "".join(out)
+
+
+def reading_symbols(expr) -> set:
+    """The names a display form of ``expr`` may use: its free symbols, the variables of its sums
+    (bound, so not free) and the entries of a matrix."""
+    expr = sp.sympify(expr)
+    names = set(expr.free_symbols)
+    names |= {limit[0] for s in expr.atoms(sp.Sum) for limit in s.limits}
+    return names
 
 
 def parse(tex: str, symbols, extra: dict | None = None) -> sp.Expr:
@@ -250,10 +461,13 @@ def parse(tex: str, symbols, extra: dict | None = None) -> sp.Expr:
     tokens = reader.sequence(None)
     if reader.i != len(reader.s):
         reader.fail("the rest")
-    source = _join(tokens)
+    source = _join(_hadamard(tokens))
     names = dict(reader.used)
     names.update(floor=sp.floor, ceiling=sp.ceiling, Max=sp.Max, Min=sp.Min, sqrt=sp.sqrt,
-                 log=sp.log, exp=sp.exp)
+                 log=sp.log, exp=sp.exp, Sum=sp.Sum, KroneckerDelta=sp.KroneckerDelta,
+                 Piecewise=sp.Piecewise, And=sp.And, Le=sp.Le, Lt=sp.Lt, Ge=sp.Ge, Gt=sp.Gt,
+                 Eq=sp.Eq, Ne=sp.Ne, Matrix=sp.Matrix,
+                 hadamard=lambda a, b: sp.Matrix(a).multiply_elementwise(sp.Matrix(b)))
     try:
         return parse_expr(source, local_dict=names, transformations=standard_transformations)
     except Exception as exc:  # a SyntaxError or TypeError from a malformed form
@@ -276,12 +490,41 @@ def _sample(sym: sp.Symbol, rng: random.Random):
     return value if rng.random() < 0.5 else -value
 
 
+def _canonical(expr):
+    """One form of the same element-wise formula: nested sums flattened into one sum with its
+    limits in alphabetical order (finite sums with constant limits commute), relations in
+    sympy's canonical orientation."""
+    def flatten(s: sp.Sum):
+        function, limits = s.function, list(s.limits)
+        while isinstance(function, sp.Sum):
+            limits += list(function.limits)
+            function = function.function
+        bound = {limit[0] for limit in limits}
+        if any((limit[1].free_symbols | limit[2].free_symbols) & bound for limit in limits):
+            return s                    # a limit depends on another variable: keep the order
+        return sp.Sum(function, *sorted(limits, key=lambda limit: limit[0].name))
+    expr = expr.replace(lambda e: isinstance(e, sp.Sum), flatten)
+    return expr.replace(lambda e: isinstance(e, sp.core.relational.Relational),
+                        lambda r: r.canonical)
+
+
 def same(a: sp.Expr, b: sp.Expr, trials: int = 300, seed: int = 0) -> str:
     """How ``a`` and ``b`` were shown equal ("symbolic" or "N random points"); raises
-    ``AssertionError`` with a point where they differ."""
+    ``AssertionError`` with a point where they differ. Matrices are compared entry by entry;
+    expressions with sums over indexed tensors must agree symbolically."""
+    a, b = _canonical(sp.sympify(a)), _canonical(sp.sympify(b))
+    if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
+        if not (isinstance(a, sp.MatrixBase) and isinstance(b, sp.MatrixBase)) \
+                or a.shape != b.shape:
+            raise AssertionError(f"{a} and {b} are not matrices of the same shape")
+        hows = {same(x, y, trials, seed) for x, y in zip(a, b)}
+        return "symbolic" if hows == {"symbolic"} else "entry by entry: " + ", ".join(sorted(hows))
     diff = sp.simplify(a - b)
     if diff == 0:
         return "symbolic"
+    if a.has(sp.Sum, sp.Indexed) or b.has(sp.Sum, sp.Indexed):
+        raise AssertionError(f"{a} and {b} differ (sums over indexed tensors are compared "
+                             f"symbolically): their difference simplifies to {diff}")
     rng = random.Random(seed)
     syms = sorted(a.free_symbols | b.free_symbols, key=lambda x: x.name)
     checked = 0
@@ -324,7 +567,7 @@ class Display:
 
     def parsed(self) -> sp.Expr:
         """The display form read back into sympy (see :func:`parse`)."""
-        return parse(self.tex, self.expr.free_symbols, self.symbols)
+        return parse(self.tex, reading_symbols(self.expr), self.symbols)
 
     def check(self) -> str:
         """Prove the display form equal to its expression; return how (see :func:`same`)."""
@@ -338,7 +581,7 @@ class Display:
     def template(self) -> list:
         """The right side as a plain-text template for the interactives (see
         :func:`text_template`)."""
-        return text_template(self.tex, self.expr.free_symbols, self.symbols)
+        return text_template(self.tex, reading_symbols(self.expr), self.symbols)
 
 
 #: Every registered display form, by name.
@@ -370,7 +613,7 @@ def form(name: str) -> Display:
 def check_same(tex: str, expr: sp.Expr, symbols: dict | None = None) -> str:
     """Prove a display form written in a page equal to the expression it shows (for derivation
     steps that are not library formulas); returns how, raises ``AssertionError`` if not."""
-    return same(parse(tex, sp.sympify(expr).free_symbols, symbols), sp.sympify(expr))
+    return same(parse(tex, reading_symbols(expr), symbols), sp.sympify(expr))
 
 
 # ---------------------------------------------------------------------------------------------
