@@ -135,3 +135,42 @@ def checked_box():
     if not CHECKS:
         raise AssertionError("this page recorded no checks; a page without checks has no box")
     return HTML(checked_html())
+
+
+def math(*parts):
+    """One display made of proven equations (what :func:`equation` returns) and the LaTeX that
+    joins them: a relation (``r"t \\geq"`` before a proven right side), a comma between two
+    equations, a condition in words (``r"\\quad\\text{for every } (i, j)"``). Only the parts
+    made by :func:`equation` are formulas; the strings must not carry one."""
+    from IPython.display import Math
+    return Math(" ".join(p if isinstance(p, str) else p.data for p in parts))
+
+
+def glue_math(key: str, *parts) -> None:
+    """Glue :func:`math` under ``key`` for a ``{glue:math}`` directive."""
+    from myst_nb import glue
+    glue(key, math(*parts), display=False)
+
+
+def mib(nbytes: float, spec: str = ",.1f") -> str:
+    """Bytes as MiB text (``2**20`` bytes), for glue: ``mib(3 * 2**20)`` is ``"3.0"``."""
+    return format(nbytes / 2 ** 20, spec)
+
+
+def quiet_stderr():
+    """A context manager that hides what C++ code writes to the process's stderr (torch's
+    profiler prints start and stop lines there), so that it does not reach the page."""
+    import contextlib
+    import os
+
+    @contextlib.contextmanager
+    def hidden():
+        saved = os.dup(2)
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+    return hidden()
