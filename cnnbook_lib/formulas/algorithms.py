@@ -10,6 +10,7 @@ from typing import Sequence
 
 import sympy as sp
 
+from .display import display_form
 from ._core import (EXPRESSIONS, MAX_INT, IntOrPair, N, _check_int, _compile, _pos,
                     _spatial_hw, c_in, c_out, h_out, n_o, w_out)
 
@@ -45,6 +46,9 @@ winograd_mults_expr = N * c_in * c_out * winograd_tiles_expr * (wino_m + wino_r 
 #: m^2 r^2 / (m + r - 1)^2
 #: (2.25 for F(2x2, 3x3), 4 for F(4x4, 3x3)).
 winograd_reduction_expr = (wino_m * wino_r) ** 2 / (wino_m + wino_r - 1) ** 2
+display_form("winograd_reduction",
+             r"\frac{\text{MACs}_\text{direct}}{\text{mults}_\text{Winograd}}",
+             r"\frac{m^2 r^2}{(m + r - 1)^2}", winograd_reduction_expr)
 #: Elements of the transformed tensors Winograd keeps: input tiles V (N C_in T (m+r-1)^2),
 #: transformed kernels U (C_out C_in (m+r-1)^2) and products M (N C_out T (m+r-1)^2).
 winograd_workspace_elements_expr = ((N * c_in + N * c_out) * winograd_tiles_expr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .display import display_form
 from ._core import EXPRESSIONS, N, _check_int, _compile, _pos
 
 __all__ = ["tokens", "dim", "attention_macs_expr", "attention_macs"]
@@ -15,6 +16,8 @@ dim = sp.Symbol("D", **_pos)               # model width (channels) of attention
 #: width D: the Q, K, V and output projections (4 T D^2) plus the scores Q K^T and their weighted
 #: sum of V (T^2 D each). The head count does not change it; softmax and scaling are other ops.
 attention_macs_expr = N * (4 * tokens * dim ** 2 + 2 * tokens ** 2 * dim)
+display_form("attention_macs", r"\text{MACs}_\text{attn}", r"N\left(4TD^2 + 2T^2 D\right)",
+             attention_macs_expr)
 
 EXPRESSIONS["attention_macs"] = attention_macs_expr
 _attention_macs = _compile(attention_macs_expr, (tokens, dim, N))

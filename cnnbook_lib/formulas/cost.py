@@ -51,6 +51,9 @@ batchnorm_params_expr = 2 * ch
 #: One MAC is two FLOPs.
 flops_per_mac = sp.Integer(2)
 flops_expr = flops_per_mac * macs_sym
+display_form("linear_params", r"\text{params}", r"F_\text{in} F_\text{out} + \beta F_\text{out}",
+             linear_params_expr)
+display_form("flops", r"\text{FLOPs}", r"2 \cdot \text{MACs}", flops_expr)
 
 #: Backward pass of a convolution, in MACs. The input gradient is a transposed convolution
 #: with the same weights and the weight gradient a correlation of the input with the output
@@ -65,6 +68,8 @@ _standard_macs = N * c_in * c_out * h_out * w_out * k ** 2
 separable_ratio = sp.simplify(sp.expand((_depthwise_macs + _pointwise_macs) / _standard_macs))
 #: Grouped over ungrouped convolution (parameters or MACs, without bias).
 grouped_ratio = sp.simplify(conv_macs_expr / conv_macs_expr.subs(g, 1))
+display_form("grouped_ratio", r"\frac{\text{MACs}(G)}{\text{MACs}(1)}", r"\dfrac{1}{G}",
+             grouped_ratio)
 
 #: Width r of a bottleneck: the channels a 1x1 reduction leaves for the expensive layer.
 r_mid = sp.Symbol("r", integer=True, positive=True)

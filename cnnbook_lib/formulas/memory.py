@@ -8,6 +8,7 @@ import math
 
 import sympy as sp
 
+from .display import display_form
 from ._core import (EXPRESSIONS, MAX_INT, IntOrPair, N, _check_choice, _check_int, _compile,
                     _kernel_hw, _nonneg, _pos, _spatial_hw, b, c_in, c_out, h_in, h_out, k_h, k_w,
                     numel, w_in, w_out)
@@ -28,6 +29,8 @@ conv_activation_bytes_expr = N * c_out * h_out * w_out * b
 conv_backward_cache_bytes_expr = N * c_in * h_in * w_in * b
 #: Elements of the im2col patch matrix: one column of C_in * k_h * k_w values per output position.
 im2col_elements_expr = N * c_in * k_h * k_w * h_out * w_out
+display_form("im2col_elements", r"\text{elements}",
+             r"C_\text{in} k_h k_w \cdot N H_\text{out} W_\text{out}", im2col_elements_expr)
 
 EXPRESSIONS.update({
     "tensor_bytes": tensor_bytes_expr,

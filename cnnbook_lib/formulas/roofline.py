@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .display import display_form
 from ._core import (EXPRESSIONS, IntOrPair, N, _channels, _check_int, _check_positive, _compile,
                     _kernel_hw, _pos, _spatial_hw, b, c_in, c_out, g, h_in, h_out, k_h, k_w, w_in,
                     w_out)
@@ -50,6 +51,19 @@ copy_bandwidth_expr = 2 * copy_size / seconds
 matmul_macs_expr = mm_m * mm_k * mm_n
 #: Ridge point: the intensity (FLOP/byte) at which a kernel stops being memory bound.
 ridge_point_expr = peak_flops / bandwidth
+
+# The display forms of the roofline model, as the book prints them.
+display_form("flops_only_time", "t", r"\frac{W_\text{flops}}{P}", flops_only_time_expr)
+display_form("memory_time", "t", r"\frac{Q}{B_\text{mem}}", memory_time_expr)
+display_form("roofline_time", "t",
+             r"\max\left(\frac{W_\text{flops}}{P},\, \frac{Q}{B_\text{mem}}\right)",
+             roofline_time_expr)
+display_form("arithmetic_intensity", "I", r"\frac{W_\text{flops}}{Q}", arithmetic_intensity_expr)
+display_form("ridge_point", r"I^\ast", r"\frac{P}{B_\text{mem}}", ridge_point_expr)
+display_form("conv_intensity", "I",
+             r"\frac{2N \frac{C_\text{in}}{G} k_h k_w C_\text{out} H_\text{out} W_\text{out}}"
+             r"{b\left(N C_\text{in} H_\text{in} W_\text{in} + \frac{C_\text{in}}{G} k_h k_w C_\text{out}"
+             r" + N C_\text{out} H_\text{out} W_\text{out}\right)}", conv_intensity_expr)
 
 EXPRESSIONS.update({
     "conv_min_bytes": conv_min_bytes_expr,

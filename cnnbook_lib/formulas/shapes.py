@@ -49,6 +49,10 @@ display_form("conv_output", r"n_\text{out}",
              r"\left\lfloor \frac{n + 2p - d(k - 1) - 1}{s} \right\rfloor + 1", conv_output)
 display_form("conv_transpose_output", r"n_\text{out}",
              r"(n - 1)s - 2p + d(k - 1) + p_\text{out} + 1", conv_transpose_output)
+# Ceil mode, with m the rounded-up count (shown beside it in the book).
+display_form("pool_output_ceil", r"n_\text{out}^\text{ceil}",
+             r"\begin{cases} m - 1 & \text{if } s(m - 1) \ge n + p \\ m & \text{otherwise} "
+             r"\end{cases}", pool_output_ceil, symbols={"m": _pool_ceil_raw})
 
 EXPRESSIONS.update({
     "effective_kernel": effective_kernel,
