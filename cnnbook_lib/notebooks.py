@@ -50,6 +50,11 @@ class PageIndex:
                           for span in re.findall(r'<span class="bibtex-citation"[^>]*>(.*?)</span>', page_html, re.S)]
         self.cited: dict[str, str] = {}
         self._next_cite = 0
+        # the tables of reading times the build filled in (cnnbook_lib.sphinx_paths), in order
+        self.blocks = {"cnnbook-paths": re.findall(r'<div class="cnnbook-path-table"[^>]*>.*?</div>',
+                                                   page_html, re.S),
+                       "cnnbook-reading-times": re.findall(r'<div class="cnnbook-reading-times">.*?</div>',
+                                                           page_html, re.S)}
 
     def cite(self, keys: str) -> str:
         """The next citation of the page, as the HTML shows it: ``[DV16]``."""
@@ -193,6 +198,15 @@ class _Renderer:
             return _quote(f"**{title}**\n\n{inner}" if title else inner)
         if name in ("toctree", "tableofcontents", "contents"):
             return ""
+        if name == "rubric":
+            return f"**{self.inline(arg)}**"
+        if name in self.index.blocks:                 # a table of reading times: as the page shows it
+            found = self.index.blocks[name]
+            table = found.pop(0) if found else ""
+            if name == "cnnbook-reading-times":
+                from .reading_time import RULE
+                return f"{RULE}\n\n{table}".strip()
+            return table
         return inner                                  # any other directive: its content
 
     def markdown(self, text: str) -> str:

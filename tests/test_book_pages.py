@@ -144,3 +144,146 @@ def test_images_have_alternative_text(page_path):
     bad = [tag for tag in re.findall(r"<img\b[^>]*>", html)
            if not re.search(r'alt="[^"]+"', tag) or re.search(r'alt="[^"]*\.(png|jpe?g|svg|gif)"', tag)]
     assert bad == [], bad[:3]
+
+
+# ---------------------------------------------------------------------------------------------
+# Paths and reading times (cnnbook_lib.sphinx_paths, cnnbook_lib.reading_time)
+# ---------------------------------------------------------------------------------------------
+
+import re  # noqa: E402
+
+CHAPTER_PAGES = [p for p in PAGES if re.fullmatch(r"chapters/0\d/[^/]+\.html", p)]
+LANDING_PAGES = [p for p in PAGES if re.fullmatch(r"chapters/0\d_[^/]+\.html", p)]
+BADGE = re.compile(r'<span class="cnnbook-path" data-path="([^"]*)" data-minutes="([^"]*)"')
+
+
+def _soup(page_path: str):
+    bs4 = pytest.importorskip("bs4")
+    return bs4.BeautifulSoup((HTML / page_path).read_text(encoding="utf-8"), "html.parser")
+
+
+def _badge(page_path: str) -> tuple[str, int]:
+    (path, minutes), = BADGE.findall((HTML / page_path).read_text(encoding="utf-8"))
+    return path, int(minutes)
+
+
+def simple_minutes(soup) -> float:
+    """The reading-time rule counted again, more simply than the library does: the article's
+    text split on spaces, with folded boxes, code, math, interactives and the badge taken out."""
+    article = soup.find("article") or soup
+    interactive = sum(float(el["data-minutes"]) for el in article.select("[data-cnnbook-static]"))
+    for el in article.select("details:not([open]), script, style, nav, .cnnbook-path-line, .headerlink, "
+                             ".citation-list, .dropdown, .toggle, .toctree-wrapper, [data-cnnbook-static]"):
+        el.decompose()
+    equations = len(article.select("div.math"))
+    for el in article.select("div.math"):
+        el.decompose()
+    for el in article.select("span.math"):
+        el.replace_with(" formula ")
+    figures = len(article.find_all("figure")) + sum(1 for img in article.find_all("img")
+                                                   if img.find_parent("figure") is None)
+    code = sum(1 for pre in article.find_all("pre") for line in pre.get_text().splitlines() if line.strip())
+    for pre in article.find_all("pre"):
+        pre.decompose()
+    words = len(article.get_text(" ").split())
+    return words / 200 + (equations + figures) / 2 + code / 10 + interactive
+
+
+def test_every_chapter_page_has_one_badge():
+    if not CHAPTER_PAGES:
+        pytest.skip("book not built")
+    for page_path in CHAPTER_PAGES:
+        html = (HTML / page_path).read_text(encoding="utf-8")
+        found = BADGE.findall(html)
+        assert len(found) == 1, f"{page_path}: {len(found)} badges"
+        path, minutes = found[0]
+        assert path in ("core", "deeper", "exercises") and int(minutes) >= 1, (page_path, found)
+        text = re.sub(r"<[^>]+>", "", re.search(r'<span class="cnnbook-path".*?</p>', html, re.S)[0])
+        label = {"core": "Core", "deeper": "Going deeper", "exercises": "Exercises"}[path]
+        assert text.startswith(f"{label} · {minutes} min"), (page_path, text)
+
+
+@pytest.mark.parametrize("page_path", CHAPTER_PAGES or ["(not built)"])
+def test_badge_minutes_follow_the_rule(page_path):
+    """The badge's minutes agree with a simple count of the page (exactly, for exercises: the sum
+    of the times the exercises state)."""
+    if not CHAPTER_PAGES:
+        pytest.skip("book not built")
+    path, minutes = _badge(page_path)
+    soup = _soup(page_path)
+    if path == "exercises":
+        stated = []
+        for ex in soup.select("div.exercise"):
+            lead = ex.find("em")
+            m = re.search(r"(\d+) minutes", lead.get_text()) if lead else None
+            assert m, f"{page_path}: exercise {ex.get('id')} states no time"
+            stated.append(int(m[1]))
+        assert minutes == sum(stated)
+    else:
+        expected = simple_minutes(soup)
+        assert abs(minutes - expected) <= max(2, 0.1 * expected), (page_path, minutes, expected)
+
+
+def test_deeper_pages_name_core_sections_they_assume():
+    if not CHAPTER_PAGES:
+        pytest.skip("book not built")
+    deeper = [p for p in CHAPTER_PAGES if _badge(p)[0] == "deeper" and not p.endswith("/deeper.html")]
+    assert deeper, "no deeper page"
+    for page_path in deeper:
+        badge = _soup(page_path).select_one(".cnnbook-path")
+        links = badge.select(".cnnbook-assumes a")
+        assert links, f"{page_path} assumes nothing"
+        for a in links:
+            assert re.fullmatch(r"\d+(\.\d+)+", a.get_text()), a
+            target = (HTML / page_path).parent / a["href"].split("#")[0]
+            assert target.exists() and _badge(target.resolve().relative_to(HTML.resolve()).as_posix())[0] == "core"
+
+
+def _path_table(page_path: str) -> dict[str, tuple[int, int]]:
+    rows = _soup(page_path).select(".cnnbook-path-table tr[data-path]")
+    return {r["data-path"]: (int(r["data-pages"]), int(r["data-minutes"])) for r in rows}
+
+
+@pytest.mark.parametrize("page_path", LANDING_PAGES or ["(not built)"])
+def test_landing_page_totals_are_the_sums_of_its_badges(page_path):
+    if not LANDING_PAGES:
+        pytest.skip("book not built")
+    folder = page_path.split("_", 1)[0]                     # chapters/01_convolution.html -> chapters/01
+    sums: dict[str, tuple[int, int]] = {}
+    for p in CHAPTER_PAGES:
+        if p.startswith(folder + "/"):
+            path, minutes = _badge(p)
+            pages, total = sums.get(path, (0, 0))
+            sums[path] = (pages + 1, total + minutes)
+    assert "core" in sums
+    assert _path_table(page_path) == sums
+
+
+def test_instructors_table_matches_the_landing_pages():
+    if not LANDING_PAGES:
+        pytest.skip("book not built")
+    rows = {r["data-chapter"]: r for r in _soup("chapters/instructors.html").select(".cnnbook-reading-times tr[data-chapter]")}
+    assert len(rows) == len(LANDING_PAGES)
+    for page_path in LANDING_PAGES:
+        table = _path_table(page_path)
+        row = rows[page_path.removesuffix(".html")]
+        for path in ("core", "deeper", "exercises"):
+            assert int(row[f"data-{path}"]) == table.get(path, (0, 0))[1], (page_path, path)
+    assert "200 per minute" in _soup("chapters/instructors.html").get_text()
+
+
+@pytest.mark.parametrize("page_path", LANDING_PAGES or ["(not built)"])
+def test_each_chapter_starts_at_section_one(page_path):
+    """The landing page's own headings are not numbered: the chapter's first section is N.1, in
+    the sidebar and in the first section's title."""
+    if not LANDING_PAGES:
+        pytest.skip("book not built")
+    soup = _soup(page_path)
+    n = int(re.search(r"chapters/0(\d)_", page_path)[1])
+    chapter = next(li for li in soup.select("nav li.toctree-l1")
+                   if li.find("a").get_text().startswith(f"{n}. "))
+    first = chapter.select_one("li.toctree-l2 > a")
+    assert first.get_text().startswith(f"{n}.1. "), first.get_text()
+    target = (HTML / page_path).parent / first["href"]
+    assert re.search(rf"<title>{n}\.1\. ", target.read_text(encoding="utf-8"))
+    assert not soup.select("article section section"), "the landing page has numbered sub-headings"
