@@ -111,7 +111,7 @@ register(Check(
 ))
 
 
-# Dilation (section 2.5)
+# Dilation (chapters/02/05_dilation)
 
 _DILATED_STACK = [(3, 1, 1, 1), (3, 1, 2, 2), (2, 2, 1, 0), (3, 1, 4, 4)]
 
@@ -180,8 +180,8 @@ register(Check(
             lambda: F.stride1_receptive_field(4, 3),
     },
 ))
-# Section 2.6: a field through residual blocks (the longest path: stem, two stride-1 basic
-# blocks, then a downsampling basic block whose first 3x3 convolution has stride 2)
+# A field through residual blocks, chapters/02/06_multipath (the longest path: stem, two stride-1
+# basic blocks, then a downsampling basic block whose first 3x3 convolution has stride 2)
 _RESNET_STEM = [(7, 2, 1, 3), (3, 2, 1, 1)]
 _RESIDUAL_BODIES = [(3, 1, 1, 1)] * 4 + [(3, 2, 1, 1), (3, 1, 1, 1)]
 _SHORTCUT_PATH = [(3, 1, 1, 1)] * 4 + [(1, 2, 1, 0)]
@@ -213,7 +213,7 @@ register(Check(
     },
 ))
 
-# Section 2.7: the variance of the effective field of an equal-weight stack
+# The variance of the effective field of an equal-weight stack (chapters/02/07_effective)
 _ERF_LAYERS, _ERF_TAPS = 6, 5
 
 register(Check(

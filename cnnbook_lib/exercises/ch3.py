@@ -142,7 +142,8 @@ register(Check(
 
 
 # ---------------------------------------------------------------------------------------------
-# Sections 3.4 and 3.5: depthwise-separable, inverted residual and grouped convolutions
+# Depthwise-separable convolutions and the inverted residual (chapters/03/04_depthwise), grouped
+# convolutions (chapters/03/05_grouped)
 # ---------------------------------------------------------------------------------------------
 
 register(Check(
