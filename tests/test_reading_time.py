@@ -174,3 +174,19 @@ def test_the_stated_rule_names_the_constants():
     assert f"{R.WORDS_PER_MINUTE} per minute" in R.RULE
     assert f"{R.CODE_LINES_PER_MINUTE} visible lines of code" in R.RULE
     assert R.MINUTES_PER_EQUATION == R.MINUTES_PER_FIGURE == Fraction(1, 2) and "half a minute" in R.RULE
+
+
+def test_downloaded_notebooks_show_the_tables_the_build_filled_in():
+    from cnnbook_lib import notebooks as N
+
+    table = ('<div class="cnnbook-path-table" data-chapter="chapters/09_x"><table><tr data-path="core" '
+             'data-pages="2" data-minutes="30"><td>Core</td><td>2</td><td>30 min</td></tr></table></div>')
+    times = '<div class="cnnbook-reading-times"><table><tr><td>9. X</td></tr></table></div>'
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {},
+                     "source": "```{rubric} What this chapter covers\n```\n\n```{cnnbook-paths}\n```\n\n"
+                               "```{cnnbook-reading-times}\n```\n"}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    out = N.render(nb, N.PageIndex(f"<p>{table}</p><p>{times}</p>"))
+    text = out["cells"][0]["source"]
+    assert "**What this chapter covers**" in text and table in text and times in text
+    assert R.RULE in text and N.problems(out) == []
