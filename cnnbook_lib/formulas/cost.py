@@ -66,6 +66,9 @@ _depthwise_macs = N * c_in * h_out * w_out * k ** 2
 _pointwise_macs = N * c_in * c_out * h_out * w_out
 _standard_macs = N * c_in * c_out * h_out * w_out * k ** 2
 separable_ratio = sp.simplify(sp.expand((_depthwise_macs + _pointwise_macs) / _standard_macs))
+display_form("separable_ratio",
+             r"\frac{\text{MACs}_\text{separable}}{\text{MACs}_\text{standard}}",
+             r"\frac{1}{C_\text{out}} + \frac{1}{k^2}", separable_ratio)
 #: Grouped over ungrouped convolution (parameters or MACs, without bias).
 grouped_ratio = sp.simplify(conv_macs_expr / conv_macs_expr.subs(g, 1))
 display_form("grouped_ratio", r"\frac{\text{MACs}(G)}{\text{MACs}(1)}", r"\dfrac{1}{G}",
@@ -79,11 +82,16 @@ bottleneck_ratio = sp.expand(sp.simplify(
     (conv_macs_expr.subs({c_out: r_mid, k_h: 1, k_w: 1, g: 1})
      + conv_macs_expr.subs({c_in: r_mid, k_h: k, k_w: k, g: 1}))
     / conv_macs_expr.subs({k_h: k, k_w: k, g: 1})))
+display_form("bottleneck_ratio", r"\frac{\text{MACs}_\text{reduced}}{\text{MACs}_\text{direct}}",
+             r"\frac{r}{k^2 C_\text{out}} + \frac{r}{C_\text{in}}", bottleneck_ratio)
 #: A k x 1 layer then a 1 x k layer, both C to C, over one k x k layer, in MACs: 2 / k.
 spatial_separable_ratio = sp.simplify(
     (conv_macs_expr.subs({c_in: c_out, k_h: k, k_w: 1, g: 1})
      + conv_macs_expr.subs({c_in: c_out, k_h: 1, k_w: k, g: 1}))
     / conv_macs_expr.subs({c_in: c_out, k_h: k, k_w: k, g: 1}))
+display_form("spatial_separable_ratio",
+             r"\frac{\text{MACs}_{k\times1 \,+\, 1\times k}}{\text{MACs}_{k\times k}}",
+             r"\dfrac{2}{k}", spatial_separable_ratio)
 
 #: Expansion factor t of MobileNetV2's inverted residual block.
 t_exp = sp.Symbol("t", integer=True, positive=True)
@@ -99,6 +107,9 @@ def _block_layer(ci, co, kk, groups):
 inverted_residual_macs_expr = sp.factor(_block_layer(c_in, t_exp * c_in, 1, 1)
                                         + _block_layer(t_exp * c_in, t_exp * c_in, k, t_exp * c_in)
                                         + _block_layer(t_exp * c_in, c_out, 1, 1))
+display_form("inverted_residual_macs", r"\text{MACs}_\text{block}",
+             r"N H_\text{out} W_\text{out} \cdot t C_\text{in} \left(C_\text{in} + k^2 + C_\text{out}\right)",
+             inverted_residual_macs_expr)
 
 #: MobileNet's width multiplier alpha (channels times alpha) and resolution multiplier rho (map
 #: side times rho), Howard et al. (2017), Section 3.3-3.4.
