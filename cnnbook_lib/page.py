@@ -174,3 +174,13 @@ def quiet_stderr():
                 os.dup2(saved, 2)
                 os.close(saved)
     return hidden()
+
+
+def counted_flops(fn: Callable[..., Any], *args, **kwargs) -> int:
+    """The FLOPs that torch's own counter (``torch.utils.flop_counter.FlopCounterMode``) sees
+    while ``fn(*args, **kwargs)`` runs: 2 per multiply-accumulate of a convolution or a matrix
+    product. Works on the meta device, so nothing is computed."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        fn(*args, **kwargs)
+    return counter.get_total_flops()

@@ -178,3 +178,11 @@ def test_page_equation_proves_before_it_shows():
     with pytest.raises(AssertionError):
         page.equation(lhs="t", tex=r"n + 2p - k + 1", expr=F.n + 2 * F.p - F.k)
     assert len(page.CHECKS) == 2
+
+
+def test_page_counted_flops_is_torchs_count_of_two_per_mac():
+    import torch
+    x = torch.empty(1, 8, 5, 5, device="meta")
+    w = torch.empty(4, 2, 3, 3, device="meta")
+    flops = page.counted_flops(torch.nn.functional.conv2d, x, w, groups=4)
+    assert flops == 2 * F.conv_macs(8, 4, 3, 3, groups=4)
