@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from cnnbook_lib import formulas as fm
@@ -49,13 +50,17 @@ def coerce(inter, raw: dict) -> tuple[dict, str | None]:
     return values, None
 
 
-def _round(v, scale: int) -> int:
-    return math.floor(v * scale + 0.5 + 1e-9)
+def _rounded(a, digits: int, shift: int = 0) -> tuple[int, str]:
+    """``a >= 0`` as written (its repr), times ``10 ** shift``, rounded half up to ``digits``
+    decimals: the whole part and the decimals' digits."""
+    q = Decimal(repr(float(a))).scaleb(shift).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
+    whole, _, decimals = f"{q:f}".partition(".")
+    return int(whole), decimals
 
 
-def _fixed(q: int, digits: int) -> str:
-    sc = 10 ** digits
-    return f"{q // sc:,}.{q % sc:0{digits}d}"
+def _fixed(a, digits: int, separators: bool = True) -> str:
+    whole, decimals = _rounded(a, digits)
+    return (f"{whole:,}" if separators else str(whole)) + "." + decimals
 
 
 def _human(x, base: int, units: list[str]) -> str:
@@ -64,29 +69,48 @@ def _human(x, base: int, units: list[str]) -> str:
         i += 1
     if i == 0:
         return f"{int(x):,}" + (" " + units[0] if units[0] else "")
-    return _fixed(_round(x / base ** i, 100), 2) + " " + units[i]
+
+    def part(j):
+        return _rounded(x, 2, -3 * j) if base == 1000 else _rounded(x / base ** j, 2)
+    whole, decimals = part(i)
+    if whole >= base and i < len(units) - 1:           # rounding reached the next unit
+        i += 1
+        whole, decimals = part(i)
+    return f"{whole:,}.{decimals} {units[i]}"
+
+
+def _signed(v, text: str) -> str:
+    """The sign of ``v`` before ``text`` (its magnitude formatted), unless the text is all zeros."""
+    return "-" + text if v < 0 and re.search("[1-9]", text) else text
 
 
 def is_integer(v) -> bool:
     return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, float) and v.is_integer())
 
 
-def fmt(v, kind: str = "int") -> str:
-    """How a value must read: ``73,856``, ``0.125``, ``1,048,576 B (1.00 MiB)``, ``3.20 M``."""
-    if kind == "text" or isinstance(v, str):
-        return str(v)
+def _fmt_magnitude(a, kind: str) -> str:
     if kind == "int":
-        return f"{int(v):,}" if is_integer(v) else _fixed(_round(v, 1000), 3)
+        return f"{int(a):,}" if is_integer(a) else _fixed(a, 3)
     if kind == "bytes":
         units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        return f"{int(v):,} B" if v < 1024 else f"{int(v):,} B (" + _human(v, 1024, units) + ")"
+        return f"{int(a):,} B" if a < 1024 else f"{int(a):,} B (" + _human(a, 1024, units) + ")"
     if kind == "shortbytes":
-        return _human(v, 1024, ["B", "KiB", "MiB", "GiB", "TiB"])
+        return _human(a, 1024, ["B", "KiB", "MiB", "GiB", "TiB"])
     if kind == "short":
-        return _human(v, 1000, ["", "k", "M", "G", "T"])
+        return _human(a, 1000, ["", "k", "M", "G", "T"])
     if kind == "ratio":
-        return _fixed(_round(v, 1000), 3)
+        return _fixed(a, 3)
     raise ValueError(kind)
+
+
+def fmt(v, kind: str = "int") -> str:
+    """How a value must read: ``73,856``, ``0.125``, ``1,048,576 B (1.00 MiB)``, ``3.20 M``; a
+    negative value as its sign and then its magnitude, no sign where only zeros show."""
+    if kind == "text" or isinstance(v, str):
+        return str(v)
+    if not math.isfinite(v):
+        return {"inf": "Infinity", "-inf": "-Infinity"}.get(str(v), "NaN")
+    return _signed(v, _fmt_magnitude(abs(v), kind))
 
 
 def num_attr(v) -> str:
@@ -95,8 +119,9 @@ def num_attr(v) -> str:
         return html.escape(v, quote=True)
     if is_integer(v):
         return str(int(v))
-    q = _round(v, 1000000)
-    return f"{q // 1000000}.{q % 1000000:06d}"
+    if not math.isfinite(v):
+        return fmt(v)
+    return _signed(v, _fixed(abs(v), 6, separators=False))
 
 
 def expected(inter, raw: dict) -> dict:

@@ -305,6 +305,137 @@ def test_number_formatting(tmp_path):
         assert row == [[O.fmt(v, k), O.num_attr(v)] for k in kinds], v
 
 
+#: Every format of cb.fmt but "text".
+FORMATS = ["int", "bytes", "shortbytes", "short", "ratio"]
+
+
+def _js_numbers(values: list, cb_path: Path = esm.JS / "cb.js") -> list[list[str]]:
+    """``[fmt(v, kind) for kind in FORMATS] + [numAttr(v)]`` for every v, from cb.js in node."""
+    script = (f"const cb = await import({json.dumps(cb_path.as_uri())});"
+              f"console.log(JSON.stringify({json.dumps(values)}.map(v => {json.dumps(FORMATS)}"
+              ".map(k => cb.fmt(v, k)).concat([cb.numAttr(v)]))));")
+    out = subprocess.run([_node(), "--input-type=module", "-e", script], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def _decimal(x, places: int, base: int = 1, power: int = 0):
+    """|x| as written (its repr) divided by ``base ** power``, rounded half up to ``places``."""
+    from decimal import ROUND_HALF_UP, Decimal, localcontext
+    with localcontext() as ctx:
+        ctx.prec = 80
+        q = Decimal(repr(abs(float(x)))) / Decimal(base) ** power
+        return q.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+
+
+def _decimal_text(x, places: int) -> str:
+    """|x| as written, rounded half up to ``places`` decimals, with thousands commas. Off a tie
+    as written, and where the float is far finer than ``places`` decimals, this is also what
+    Python's own ``f"{x:,.3f}"`` writes (it rounds the float's exact binary value)."""
+    text = f"{_decimal(x, places):,f}"
+    tie = (_decimal(x, places + 1) * 10 ** (places + 1)) % 10 == 5
+    if not tie and abs(x) < 10 ** (9 - places):
+        assert text == f"{abs(x):,.{places}f}", x
+    return text
+
+
+def _unit_text(x, base: int, units: list[str]) -> str:
+    """|x| below ``base``: a whole number with commas in the first unit (cut, not rounded); else
+    two decimals rounded half up in the first unit ``units[j]`` (``base ** j``) in which it reads
+    below ``base`` (999,999 reads 1.00 M, not 1,000.00 k), or in the last."""
+    if abs(x) < base:
+        return f"{math.trunc(abs(x)):,}" + (f" {units[0]}" if units[0] else "")
+    j = min([j for j in range(1, len(units)) if _decimal(x, 2, base, j) < base] + [len(units) - 1])
+    return f"{_decimal(x, 2, base, j):,f} {units[j]}"
+
+
+def _expected_numbers(x) -> list[str]:
+    """What every format and the data-value attribute must read for x, by another route than
+    cb.js's: Python's decimal rounding and format mini-language on the magnitude, then the sign
+    in front unless the text shows only zeros."""
+    whole = float(x).is_integer()
+    byte_units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    texts = [
+        f"{abs(int(x)):,}" if whole else _decimal_text(x, 3),                        # int
+        f"{math.trunc(abs(x)):,} B" + ("" if abs(x) < 1024
+                                       else f" ({_unit_text(x, 1024, byte_units)})"),  # bytes
+        _unit_text(x, 1024, byte_units),                                              # shortbytes
+        _unit_text(x, 1000, ["", "k", "M", "G", "T"]),                                # short
+        _decimal_text(x, 3),                                                          # ratio
+        str(abs(int(x))) if whole else _decimal_text(x, 6).replace(",", ""),          # numAttr
+    ]
+    return ["-" + t if x < 0 and re.search("[1-9]", t) else t for t in texts]
+
+
+#: Values whose text is known by hand: [value, int, bytes, shortbytes, short, ratio, numAttr].
+SIGNED_NUMBERS = [
+    [-8.004, "-8.004", "-8 B", "-8 B", "-8", "-8.004", "-8.004000"],
+    [-0.0004, "0.000", "0 B", "0 B", "0", "0.000", "-0.000400"],
+    [-0.0000004, "0.000", "0 B", "0 B", "0", "0.000", "0.000000"],
+    [-0.0005, "-0.001", "0 B", "0 B", "0", "-0.001", "-0.000500"],
+    [-1234.5678, "-1,234.568", "-1,234 B (1.21 KiB)", "-1.21 KiB", "-1.23 k", "-1,234.568",
+     "-1234.567800"],
+    [-1e9, "-1,000,000,000", "-1,000,000,000 B (953.67 MiB)", "-953.67 MiB", "-1.00 G",
+     "-1,000,000,000.000", "-1000000000"],
+    [-0.5, "-0.500", "0 B", "0 B", "0", "-0.500", "-0.500000"],
+    [0, "0", "0 B", "0 B", "0", "0.000", "0"],
+    [0.5, "0.500", "0 B", "0 B", "0", "0.500", "0.500000"],
+    [999.9995, "1,000.000", "999 B", "999 B", "999", "1,000.000", "999.999500"],
+    [-999.9995, "-1,000.000", "-999 B", "-999 B", "-999", "-1,000.000", "-999.999500"],
+    [1.0005, "1.001", "1 B", "1 B", "1", "1.001", "1.000500"],
+    [-1536, "-1,536", "-1,536 B (1.50 KiB)", "-1.50 KiB", "-1.54 k", "-1,536.000", "-1536"],
+    [-1005, "-1,005", "-1,005 B", "-1,005 B", "-1.01 k", "-1,005.000", "-1005"],
+    [-999_999, "-999,999", "-999,999 B (976.56 KiB)", "-976.56 KiB", "-1.00 M", "-999,999.000",
+     "-999999"],
+    [-1_048_575, "-1,048,575", "-1,048,575 B (1.00 MiB)", "-1.00 MiB", "-1.05 M",
+     "-1,048,575.000", "-1048575"],
+    [-5274715.5945, "-5,274,715.595", "-5,274,715 B (5.03 MiB)", "-5.03 MiB", "-5.27 M",
+     "-5,274,715.595", "-5274715.594500"],
+]
+
+
+def _signed_values() -> list:
+    rng = random.Random(20260412)
+    values = [row[0] for row in SIGNED_NUMBERS]
+    values += [-1.5, -2 / 3, -0.1235, -1023.999, -1024, -1_000_000, -2.5e9, -10 ** 12, -73856,
+               2.0005, -2.0005, -0.9999996, 0.0049, -0.0051, 123456789012.3455, -2 ** 60 - 0.5,
+               -999_995, -999_994.9, 1e15 + 0.5, -1e18]
+    for _ in range(300):                  # magnitudes from 1e-4 to 1e13, either sign
+        values.append(round(rng.choice([-1, 1]) * rng.uniform(0, 1) * 10 ** rng.randint(-4, 13),
+                            rng.randint(0, 9)))
+    for _ in range(50):                   # whole numbers up to 1e15, either sign
+        values.append(rng.randint(-10 ** rng.randint(1, 15), 10 ** rng.randint(1, 15)))
+    return values
+
+
+@needs_node
+def test_number_formatting_signs():
+    """Negative, zero and positive values in every format and in data-value attributes: the sign
+    and then the magnitude as a positive value reads (no sign where only zeros show)."""
+    for row, got in zip(SIGNED_NUMBERS, _js_numbers([row[0] for row in SIGNED_NUMBERS])):
+        assert got == row[1:], row[0]
+    values = _signed_values()
+    got = dict(zip(map(repr, values), _js_numbers(values)))
+    for v in values:
+        assert got[repr(v)] == _expected_numbers(v), v
+        assert got[repr(v)] == [O.fmt(v, k) for k in FORMATS] + [O.num_attr(v)], v   # the oracle
+    positive = [v for v in values if v > 0]
+    for v, negated in zip(positive, _js_numbers([-v for v in positive])):    # sign, then magnitude
+        assert negated == ["-" + t if re.search("[1-9]", t) else t for t in got[repr(v)]], v
+
+
+@needs_node
+def test_bars_of_negative_values_are_empty(tmp_path):
+    script = (f"const cb = await import({json.dumps((esm.JS / 'cb.js').as_uri())});"
+              "console.log(cb.bars({series: ['s'], fmts: ['ratio'], rows: "
+              "[{label: 'a', values: [-2.25]}, {label: 'b', values: [4]}]}));")
+    out = subprocess.run([_node(), "--input-type=module", "-e", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert re.findall(r'width:([^%]*)%', out.stdout) == ["0.0", "100.0"]
+    assert ">-2.250<" in out.stdout and 'data-value="-2.250000"' in out.stdout
+
+
 # ---------------------------------------------------------------------------------------------
 # The JavaScript against the library
 # ---------------------------------------------------------------------------------------------

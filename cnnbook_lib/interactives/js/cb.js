@@ -23,48 +23,111 @@ export function esc(s) {
     .replace(/"/g, "&quot;").replace(/'/g, "&#x27;");
 }
 
+// Numbers. A value reads as JavaScript writes it (String(v), the shortest decimal that reads back
+// as v), rounded half up to the digits shown: 999.9995 reads 1,000.000 and 1.0005 reads 1.001, at
+// any magnitude (the digits are rounded as digits, not through v * 1000). Units move up when the
+// rounding reaches the next one (999,999 reads 1.00 M, not 1,000.00 k). A negative value reads as
+// its sign followed by its magnitude formatted as the positive value is ("-8.004", "-1.50 KiB");
+// a value whose text shows no nonzero digit reads without a sign ("0.000" for -0.0004, never
+// "-0.000"), and -0.0005 reads -0.001 as 0.0005 reads 0.001.
+
+/** Round v to a whole number of 1/scale, half up (for drawing: widths, coordinates). */
 function round(v, scale) {
   return Math.floor(v * scale + 0.5 + 1e-9);
 }
 
+/** Digits of a whole number with thousands separators: "1234567" to "1,234,567". */
+function group(digits) {
+  return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
+/** The whole part of v >= 0 with thousands separators, every digit (1e21 too). */
 function commas(v) {
   const t = Math.trunc(v);
-  return (t < 0 ? "-" : "") + String(Math.abs(t)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return group(Number.isSafeInteger(t) ? String(t) : BigInt(t).toString());
 }
 
-function fixed(q, digits) {
-  const sc = 10 ** digits, i = Math.floor(q / sc);
-  return commas(i) + "." + String(q - i * sc).padStart(digits, "0");
+/** 10 ** k for k = 0..22, each exact in a double. */
+const POW10 = Array.from({length: 23}, (_, k) => Number("1e" + k));
+
+/**
+ * a >= 0 as written, times 10 ** shift, rounded half up to `digits` decimals:
+ * [whole part (a Number, or a BigInt past 2^50), the decimals as text]. rounded(1.0005, 3) is
+ * [1, "001"]. Away from a tie a double's product decides (its error, and the distance from a to
+ * its written digits, are below t 2^-52); near one, and for large values, the written digits do.
+ */
+function rounded(a, digits, shift = 0) {
+  const k = digits + shift;
+  if (Math.abs(k) <= 22) {
+    const t = k >= 0 ? a * POW10[k] : a / POW10[-k], f = t - Math.floor(t);
+    if (t < 2 ** 50 && Math.abs(f - 0.5) > t * 2 ** -48 + 2 ** -40) {
+      const q = Math.floor(t) + (f > 0.5 ? 1 : 0), whole = Math.floor(q / POW10[digits]);
+      return [whole, String(q - whole * POW10[digits]).padStart(digits, "0")];
+    }
+  }
+  const [mantissa, exponent] = a.toExponential().split("e");    // shortest digits, as String(a)
+  const ds = mantissa.replace(".", "");
+  const s = Number(exponent) - (ds.length - 1) + k;              // a 10^k = ds 10^s
+  let n = BigInt(ds);
+  if (s >= 0) { n *= 10n ** BigInt(s); } else { const d = 10n ** BigInt(-s); n = (n + d / 2n) / d; }
+  const sc = 10n ** BigInt(digits);
+  return [n / sc, String(n % sc).padStart(digits, "0")];
 }
 
+/** a >= 0 with `digits` decimals, with thousands separators or none: fixed(8.004, 3) is "8.004". */
+function fixed(a, digits, separators = true) {
+  const [whole, decimals] = rounded(a, digits);
+  return (separators ? group(whole.toString()) : whole.toString()) + "." + decimals;
+}
+
+/**
+ * x >= 0 in the largest unit it reaches (units[i] is base ** i), with 2 decimals; below base a
+ * whole number, cut (999.9 reads "999", 0.5 B reads "0 B"). Base 1000 moves the decimal point of
+ * the written digits; base 1024 divides, which is exact in binary.
+ */
 function human(x, base, units) {
   let i = 0;
   while (i < units.length - 1 && x >= base ** (i + 1)) { i++; }
   if (i === 0) { return commas(x) + (units[0] ? " " + units[0] : ""); }
-  return fixed(round(x / base ** i, 100), 2) + " " + units[i];
+  const part = (j) => (base === 1000 ? rounded(x, 2, -3 * j) : rounded(x / base ** j, 2));
+  let [whole, decimals] = part(i);
+  if (whole >= BigInt(base) && i < units.length - 1) { i++; [whole, decimals] = part(i); }
+  return group(whole.toString()) + "." + decimals + " " + units[i];
+}
+
+/** The sign of v in front of text (v's magnitude as text), unless the text shows only zeros. */
+function signed(v, text) {
+  return v < 0 && /[1-9]/.test(text) ? "-" + text : text;
 }
 
 const BYTES = ["B", "KiB", "MiB", "GiB", "TiB"];
 
-/** A displayed value as text: "int" (73,856 or 0.125), "bytes", "shortbytes", "short", "ratio", "text". */
+/** Each format of a magnitude a >= 0. */
+const FORMATS = {
+  int: (a) => (Number.isInteger(a) ? commas(a) : fixed(a, 3)),
+  bytes: (a) => (a < 1024 ? commas(a) + " B" : commas(a) + " B (" + human(a, 1024, BYTES) + ")"),
+  shortbytes: (a) => human(a, 1024, BYTES),
+  short: (a) => human(a, 1000, ["", "k", "M", "G", "T"]),
+  ratio: (a) => fixed(a, 3),
+};
+
+/**
+ * A displayed value as text: "int" (73,856 or 0.125), "bytes" (1,536 B (1.50 KiB)), "shortbytes"
+ * (1.50 KiB), "short" (3.20 M), "ratio" (0.125), "text". Signs and rounding: see Numbers above;
+ * NaN and infinities read as String(v).
+ */
 export function fmt(v, kind = "int") {
   if (kind === "text" || typeof v === "string") { return String(v); }
-  switch (kind) {
-    case "int": return Number.isInteger(v) ? commas(v) : fixed(round(v, 1000), 3);
-    case "bytes": return v < 1024 ? commas(v) + " B" : commas(v) + " B (" + human(v, 1024, BYTES) + ")";
-    case "shortbytes": return human(v, 1024, BYTES);
-    case "short": return human(v, 1000, ["", "k", "M", "G", "T"]);
-    case "ratio": return fixed(round(v, 1000), 3);
-    default: throw new Error("unknown format " + kind);
-  }
+  if (!Object.prototype.hasOwnProperty.call(FORMATS, kind)) { throw new Error("unknown format " + kind); }
+  return Number.isFinite(v) ? signed(v, FORMATS[kind](Math.abs(v))) : String(v);
 }
 
-/** Canonical text of a number for data-value attributes: integers as is, else 6 decimals. */
+/** Canonical text of a number for data-value attributes: integers in full, else 6 decimals. */
 export function numAttr(v) {
   if (typeof v === "string") { return esc(v); }
-  if (Number.isInteger(v)) { return String(v); }
-  const q = round(v, 1e6), i = Math.floor(q / 1e6);
-  return String(i) + "." + String(q - i * 1e6).padStart(6, "0");
+  if (Number.isInteger(v)) { return Number.isSafeInteger(v) ? String(v) : BigInt(v).toString(); }
+  if (!Number.isFinite(v)) { return String(v); }
+  return signed(v, fixed(Math.abs(v), 6, false));
 }
 
 /** Whether a visibility condition [name, "==" or ">=", value] holds for parsed values. */
@@ -128,8 +191,9 @@ function subsValues(f, res) {
   return out;
 }
 
+/** v as a percentage of m > 0 to one decimal, for a bar's width (none for v <= 0). */
 function pct(v, m) {
-  const q = m ? round(v / m * 100, 10) : 0;
+  const q = m > 0 && v > 0 ? round(v / m * 100, 10) : 0;
   return Math.floor(q / 10) + "." + (q % 10);
 }
 
