@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Sequence
 import torch
 
 import cnnbook_lib
+from cnnbook_lib.bench.machine import machine_info
 from cnnbook_lib.bench.roofline import Ceilings, ConvLayer, ceilings, predict
 from cnnbook_lib.bench.timing import (MAX_REPEATS, MAX_THREADS, _cpu_cache_bytes, _cpu_clock,
                                       _optional_int, as_device, resolve_device, time_conv)
@@ -117,16 +118,6 @@ def sweep_configs(quick: bool = False, device="cpu") -> list[dict[str, Any]]:
 # Metadata
 # ---------------------------------------------------------------------------------------------
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _global_flags() -> dict[str, Any]:
     """Process-wide settings that change what a convolution or matmul computes or how fast."""
     from cnnbook_lib.bench.timing import _tf32_state
@@ -148,27 +139,28 @@ def _global_flags() -> dict[str, Any]:
 
 
 def metadata(device=None) -> dict[str, Any]:
-    """What a reader needs to compare a result with theirs (no host name, no user name)."""
+    """What a reader needs to compare a result with theirs (no host name, no user name): the
+    :func:`~cnnbook_lib.bench.machine.machine_info` of ``device`` and the settings around it."""
     dev = resolve_device(device)
+    info = machine_info(dev)
     meta: dict[str, Any] = {
-        "device_type": dev.type,
-        "device_name": (torch.cuda.get_device_name(dev) if dev.type == "cuda" else _cpu_name()),
-        "cpu_name": _cpu_name(),
-        "cpu_count": os.cpu_count(),
-        "torch_version": torch.__version__,
+        "device_type": info["device_type"],
+        "device_name": info["device_name"],
+        "cpu_name": info["cpu_name"],
+        "cpu_count": info["cpu_count"],
+        "torch_version": info["torch_version"],
         "cuda_version": torch.version.cuda,
         "cudnn_version": torch.backends.cudnn.version() if torch.backends.cudnn.is_available()
         else None,
         "mkldnn_enabled": bool(torch.backends.mkldnn.is_available()),
-        "threads": torch.get_num_threads(),
+        "threads": info["threads"],
         "cpu_cache_bytes": _cpu_cache_bytes()[0], "cpu_cache_source": _cpu_cache_bytes()[1],
-        "load_average": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg")
-        else None,
-        "python_version": platform.python_version(),
+        "load_average": info["load_average"],
+        "python_version": info["python_version"],
         "os": f"{platform.system()} {platform.release()}",
         "machine": platform.machine(),
         "cnnbook_lib_version": cnnbook_lib.__version__,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": info["date"],
         "flags": _global_flags(),
     }
     if dev.type == "cuda":
