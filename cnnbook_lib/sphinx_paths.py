@@ -261,14 +261,6 @@ _PATH_TABLE = re.compile(r'(<div class="cnnbook-path-table" data-chapter="([^"]+
 _READING_TIMES = re.compile(r'(<div class="cnnbook-reading-times">).*?(</div>)', re.S)
 
 
-def hours(minutes: int) -> str:
-    """``95`` -> ``"95 min"``, ``320`` -> ``"320 min (5 h 20 min)"``."""
-    if minutes < 60:
-        return f"{minutes} min"
-    h, m = divmod(minutes, 60)
-    return f"{minutes} min ({h} h{f' {m} min' if m else ''})"
-
-
 def _chapter_rows(pages: list[str], infos, minutes, exercises) -> dict[str, dict]:
     rows: dict[str, dict] = {}
     for path in PATHS:
@@ -283,9 +275,9 @@ def path_table(rows: dict[str, dict]) -> str:
     """The landing page's table: each path's pages and minutes."""
     body = []
     for path, row in rows.items():
-        pages = f"{row['pages']}" + (f" ({row['exercises']} exercises)" if path == "exercises" else "")
+        pages = f"{row['exercises']} exercises" if path == "exercises" else f"{row['pages']}"
         body.append(f'<tr data-path="{path}" data-pages="{row["pages"]}" data-minutes="{row["minutes"]}">'
-                    f"<td>{LABELS[path]}</td><td>{pages}</td><td>{hours(row['minutes'])}</td></tr>")
+                    f"<td>{LABELS[path]}</td><td>{pages}</td><td>{row['minutes']} min</td></tr>")
     return ('<table class="table cnnbook-paths"><thead><tr><th>Path</th><th>Pages</th>'
             "<th>Reading time</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>")
 
@@ -302,7 +294,7 @@ def reading_times_table(env, chapters: dict[str, dict[str, dict]]) -> str:
             data.append(f'data-{path}="{row["minutes"] if row else 0}"')
             count = (f"{row['exercises']} exercises" if path == "exercises" else
                      f"{row['pages']} {'page' if row['pages'] == 1 else 'pages'}") if row else ""
-            cells.append(f"<td>{hours(row['minutes'])}, {count}</td>" if row else "<td>none yet</td>")
+            cells.append(f"<td>{row['minutes']} min<br>{count}</td>" if row else "<td>none yet</td>")
         body.append(f'<tr data-chapter="{html.escape(landing)}" {" ".join(data)}><td>{name}</td>'
                     + "".join(cells) + "</tr>")
     return ('<table class="table cnnbook-reading-times-table"><thead><tr><th>Chapter</th><th>Core</th>'
