@@ -86,6 +86,24 @@ def test_nested_sums_in_another_order_and_relations_are_the_same():
         D.same(sp.Matrix([[a, b]]), sp.Matrix([[a], [b]]))
 
 
+def test_products_are_read_like_sums():
+    st, kt = sp.IndexedBase("s"), sp.IndexedBase("k")
+    l_, m_ = sp.symbols("l i", integer=True, positive=True)
+    closed = 1 + sp.Sum((kt[l_] - 1) * sp.Product(st[m_], (m_, 1, l_ - 1)), (l_, 1, a))
+    names = D.reading_symbols(closed)
+    assert m_ in names                       # a product's variable is bound, yet readable
+    assert D.parse(r"\prod_{i=1}^{a} s_i", names) == sp.Product(st[m_], (m_, 1, a))
+    # an extra spelling may name an indexed tensor (kappa for the effective kernel k)
+    got = D.parse(r"1 + \sum_{l=1}^{a} (\kappa_l - 1) \prod_{i=1}^{l-1} s_i", names,
+                  {r"\kappa": kt})
+    assert D.same(got, closed) == "symbolic"
+    with pytest.raises(AssertionError):      # one factor too many
+        D.same(D.parse(r"1 + \sum_{l=1}^{a} (k_l - 1) \prod_{i=1}^{l} s_i", names), closed)
+    for tex in (r"\prod_{i} s_i", r"\prod_{i=1}^{a}"):
+        with pytest.raises(D.DisplayParseError):
+            D.parse(tex, names)
+
+
 @pytest.mark.parametrize("tex", [r"\sum_{u} w_u", r"\sum_{u=0}^{a-1}", r"x_", r"x",
                                  r"\begin{cases} a & a \end{cases}", r"\begin{align} a \end{align}",
                                  r"a \odot b"])

@@ -26,7 +26,8 @@ The notation the translator reads
 * element-wise formulas: an indexed tensor of the expression is written with its indices as a
   subscript (``x_{c, si + du}``, ``w_u``), a sum as ``\\sum_{u=0}^{k-1}`` followed by its
   summand (which runs to the next ``+``, ``-``, ``=`` or comma outside brackets), nested sums
-  in any order; ``\\delta_{a,b}`` is Kronecker's delta and ``a \\bmod b`` the remainder;
+  in any order; a product ``\\prod_{i=1}^{l-1} s_i`` likewise (its factor runs as far);
+  ``\\delta_{a,b}`` is Kronecker's delta and ``a \\bmod b`` the remainder;
 * ``\\begin{cases} v & \\text{if } c \\\\ w & \\text{otherwise} \\end{cases}``, the conditions
   written with ``\\le``, ``\\ge``, ``<``, ``>``, ``=``, ``\\ne`` (chains such as
   ``0 \\le a - i \\le k - 1`` included) joined by ``\\text{ and }``;
@@ -67,9 +68,10 @@ _CLOSE = {")": ")", "]": ")", r"\rfloor": ")", r"\rceil": ")", r"\}": ")", r"\rb
 _PRODUCT = {r"\cdot", r"\times"}
 _COMMANDS = sorted({r"\frac", r"\sqrt", r"\left", r"\right", r"\lfloor", r"\rfloor", r"\lceil",
                     r"\rceil", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr", r"\big", r"\Big",
-                    r"\{", r"\}", r"\lbrack", r"\rbrack", r"\sum", r"\bmod", r"\delta", r"\odot",
-                    r"\begin", r"\land", r"\otherwise", *(k for k in _RELATIONS if k[0] == "\\"),
-                    *_PRODUCT, *_FUNCS}, key=len, reverse=True)
+                    r"\{", r"\}", r"\lbrack", r"\rbrack", r"\sum", r"\prod", r"\bmod", r"\delta",
+                    r"\odot", r"\begin", r"\land", r"\otherwise",
+                    *(k for k in _RELATIONS if k[0] == "\\"), *_PRODUCT, *_FUNCS},
+                   key=len, reverse=True)
 
 
 def _normalize(tex: str) -> str:
@@ -222,9 +224,9 @@ class _Reader:
             return [("rel", ch)]
         if ch == "\\":
             cmd = self.command()
-            if cmd == r"\sum":
+            if cmd in (r"\sum", r"\prod"):
                 self.i += len(cmd)
-                return self.summation()
+                return self.summation(cmd)
             if cmd == r"\bmod":
                 self.i += len(cmd)
                 return [("op", "%")]
@@ -295,22 +297,24 @@ class _Reader:
             toks.extend(got)
         return toks
 
-    def summation(self) -> list[tuple[str, str]]:
-        """``\\sum_{v=lo}^{hi} summand`` as ``Sum(summand, (v, lo, hi))``."""
+    def summation(self, cmd: str = r"\sum") -> list[tuple[str, str]]:
+        """``\\sum_{v=lo}^{hi} summand`` as ``Sum(summand, (v, lo, hi))``; ``\\prod`` alike as
+        ``Product``."""
         if not self.peek("_{"):
-            self.fail(r"the limits of \sum (write \sum_{v=lo}^{hi})")
+            self.fail(rf"the limits of {cmd} (write {cmd}_{{v=lo}}^{{hi}})")
         self.i += 2
         lower = self.sequence("}")
         self.i += 1
         if ("op", "==") not in lower or not self.peek("^"):
-            self.fail(r"the limits of \sum (write \sum_{v=lo}^{hi})")
+            self.fail(rf"the limits of {cmd} (write {cmd}_{{v=lo}}^{{hi}})")
         at = lower.index(("op", "=="))
         self.i += 1
         upper = self.group()
         summand = self.until_separator()
         if not summand:
-            self.fail(r"the summand of \sum")
-        return [("operand", f"Sum({_join(summand)}, ({_join(lower[:at])}, "
+            self.fail(rf"the summand of {cmd}")
+        name = "Sum" if cmd == r"\sum" else "Product"
+        return [("operand", f"{name}({_join(summand)}, ({_join(lower[:at])}, "
                             f"{_join(lower[at + 1:])}, {_join(upper)}))")]
 
     def cell(self) -> list[tuple[str, str]]:
@@ -447,10 +451,10 @@ def _join(tokens: list[tuple[str, str]]) -> str:
 
 def reading_symbols(expr) -> set:
     """The names a display form of ``expr`` may use: its free symbols, the variables of its sums
-    (bound, so not free) and the entries of a matrix."""
+    and products (bound, so not free) and the entries of a matrix."""
     expr = sp.sympify(expr)
     names = set(expr.free_symbols)
-    names |= {limit[0] for s in expr.atoms(sp.Sum) for limit in s.limits}
+    names |= {limit[0] for s in expr.atoms(sp.Sum, sp.Product) for limit in s.limits}
     return names
 
 
@@ -464,9 +468,9 @@ def parse(tex: str, symbols, extra: dict | None = None) -> sp.Expr:
     source = _join(_hadamard(tokens))
     names = dict(reader.used)
     names.update(floor=sp.floor, ceiling=sp.ceiling, Max=sp.Max, Min=sp.Min, sqrt=sp.sqrt,
-                 log=sp.log, exp=sp.exp, Sum=sp.Sum, KroneckerDelta=sp.KroneckerDelta,
-                 Piecewise=sp.Piecewise, And=sp.And, Le=sp.Le, Lt=sp.Lt, Ge=sp.Ge, Gt=sp.Gt,
-                 Eq=sp.Eq, Ne=sp.Ne, Matrix=sp.Matrix,
+                 log=sp.log, exp=sp.exp, Sum=sp.Sum, Product=sp.Product,
+                 KroneckerDelta=sp.KroneckerDelta, Piecewise=sp.Piecewise, And=sp.And,
+                 Le=sp.Le, Lt=sp.Lt, Ge=sp.Ge, Gt=sp.Gt, Eq=sp.Eq, Ne=sp.Ne, Matrix=sp.Matrix,
                  hadamard=lambda a, b: sp.Matrix(a).multiply_elementwise(sp.Matrix(b)))
     try:
         return parse_expr(source, local_dict=names, transformations=standard_transformations)
