@@ -17,6 +17,7 @@ from typing import Sequence
 import sympy as sp
 
 from ._core import EXPRESSIONS, _check_int, _pos, k
+from .display import display_form
 from .receptive import rf_L
 
 __all__ = ["rf_M", "hdc_r", "rf_dilated_doubling", "hdc_gap_step", "hdc_max_gap", "hdc_ok"]
@@ -28,8 +29,12 @@ hdc_r = sp.Symbol("r", **_pos)
 
 #: Field of L stride-1 layers of kernel k with dilations 1, 2, 4, ..., 2^(L-1).
 rf_dilated_doubling = 1 + (k - 1) * (2 ** rf_L - 1)
+display_form("rf_dilated_doubling", "r_L", r"1 + (k - 1)(2^L - 1)", rf_dilated_doubling)
 #: One step of the rule of Wang et al. 2018: M_i from M_(i+1) and the rate r_i of layer i.
 hdc_gap_step = sp.Max(rf_M - 2 * hdc_r, rf_M - 2 * (rf_M - hdc_r), hdc_r)
+display_form("hdc_gap_step", "M_i",
+             r"\max\left(M_{i+1} - 2 r_i,\; M_{i+1} - 2(M_{i+1} - r_i),\; r_i\right)",
+             hdc_gap_step, symbols={"M_{i+1}": rf_M, "r_i": hdc_r})
 
 EXPRESSIONS.update({"rf_dilated_doubling": rf_dilated_doubling, "hdc_gap_step": hdc_gap_step})
 

@@ -10,6 +10,7 @@ from fractions import Fraction
 import sympy as sp
 
 from ._core import EXPRESSIONS, MAX_INT, _check_int, _check_ksdp, _compile, _pos, d, k, p, s
+from .display import display_form
 from .shapes import effective_kernel
 
 __all__ = ["rf_r", "rf_j", "rf_u", "rf_L", "rf_size_step", "rf_jump_step", "rf_start_step",
@@ -36,12 +37,20 @@ rf_jump_step = rf_j * s
 rf_start_step = rf_u + ((effective_kernel - 1) / 2 - p) * rf_j
 #: Effective padding: how far the first unit's field reaches left of the input, (r - 1)/2 - u.
 rf_padding_expr = (rf_r - 1) / 2 - rf_u
+display_form("rf_size_step", "r'", r"r + d(k - 1)\, j", rf_size_step)
+display_form("rf_jump_step", "j'", r"j \cdot s", rf_jump_step)
+display_form("rf_start_step", "u'", r"u + \left(\frac{d(k - 1)}{2} - p\right) j", rf_start_step)
+display_form("rf_padding", "P", r"\frac{r - 1}{2} - u", rf_padding_expr)
 #: L stride-1 layers of kernel k: the field grows linearly, 1 + L (k - 1).
 rf_stride1_closed = 1 + rf_L * (k - 1)
+display_form("rf_stride1_closed", "r", r"1 + L(k - 1)", rf_stride1_closed)
 #: Effective receptive field of L stride-1 layers of k equal taps, no non-linearity: the gradient
 #: of one unit is the distribution of a sum of L independent uniforms on k values, whose variance
 #: (pixels squared) is L (k^2 - 1)/12 (Luo et al., NeurIPS 2016, section 2.2).
 rf_erf_variance = rf_L * (k ** 2 - 1) / 12
+# The book writes the depth of this stack n, as Luo et al. do.
+display_form("rf_erf_variance", r"\sigma_n^2", r"\frac{n\,(k^2 - 1)}{12}", rf_erf_variance,
+             symbols={"n": rf_L})
 
 _rf_l, _rf_i = sp.symbols("l i", integer=True, positive=True)
 _rf_k, _rf_s = sp.IndexedBase("k"), sp.IndexedBase("s")
@@ -49,6 +58,9 @@ _rf_k, _rf_s = sp.IndexedBase("k"), sp.IndexedBase("s")
 #: r = 1 + sum_l (k_l - 1) prod_{i<l} s_i.
 rf_size_closed = 1 + sp.Sum((_rf_k[_rf_l] - 1) * sp.Product(_rf_s[_rf_i], (_rf_i, 1, _rf_l - 1)),
                             (_rf_l, 1, rf_L))
+# The book writes the effective kernel of layer l as kappa_l, so that k_l stays the kernel.
+display_form("rf_size_closed", "r_L", r"1 + \sum_{l=1}^{L} (\kappa_l - 1) \prod_{i=1}^{l-1} s_i",
+             rf_size_closed, symbols={r"\kappa": _rf_k})
 
 EXPRESSIONS.update({
     "rf_size_step": rf_size_step,
