@@ -3,7 +3,8 @@
 ``summarize(model, input_size)`` runs a copy of the model once on meta tensors (shapes only, no
 data, no arithmetic) and records every ATen operator that runs, where it is dispatched (as
 ``torch.utils.flop_counter`` does), attributed to the innermost module that issued it
-(:mod:`.trace`). Each op is priced by one small function of a registry (:mod:`.costs`):
+(:mod:`.trace`, on the tracing core :mod:`cnnbook_lib.tracing`). Each op is priced by one small
+function of a registry (:mod:`.costs`; one rule per op, a second registration raises):
 
 * ``macs`` counts the multiply-accumulates of every convolution, matrix product (``mm``,
   ``addmm``, ``bmm``, ``baddbmm``, and so ``linear``, ``matmul`` and ``einsum`` as lowered) and

@@ -1,16 +1,22 @@
-"""The two cost registries of :func:`cnnbook_lib.analysis.summarize`.
+"""The two cost registries of :func:`cnnbook_lib.analysis.summarize` (each a
+:class:`~cnnbook_lib.tracing.Registry`: one rule per key, a second registration raises).
 
-* ``OP_COSTS``: one small function per ATen operator, called for every op dispatched during the
-  trace (as ``torch/utils/flop_counter.py`` does). Matrix products, convolutions and attention
-  give multiply-accumulates (MACs) and their backward MACs; other operators give "other ops" of a
-  named kind (element-wise, reduction, softmax, normalization, pooling, interpolation). Views,
-  allocations and copies are free (``FREE_OPS``). An operator in neither is *uncosted*: the
-  summary lists it by name with its count, never drops it.
+* ``OP_COSTS``: one small function per ATen operator (keyed by its op packet; ``register_op``
+  takes names or ops), called for every op dispatched during the trace (as
+  ``torch/utils/flop_counter.py`` does). Matrix products, convolutions and attention give
+  multiply-accumulates (MACs) and their backward MACs, and carry the flag ``counts_macs``; other
+  operators give "other ops" of a named kind (element-wise, reduction, softmax, normalization,
+  pooling, interpolation). Views, allocations and copies are free (flag ``free``). An operator
+  without a rule is *uncosted*: the summary lists it by name with its count, never drops it.
 * ``COSTS``: one function per layer type for the "other ops" of the classic layers (batch norm,
   activations, pooling, local response normalization), in the book's counting conventions.
-  Ops dispatched inside such a layer are priced by the layer's rule, except the MAC operators,
-  which are always counted where they are dispatched. A subclass uses its base's rule only when it
-  does not override ``forward``; otherwise it is costed by the operators it executes.
+  Ops dispatched inside such a layer are priced by the layer's rule, except the operators flagged
+  ``counts_macs``, which are always counted where they are dispatched. A subclass uses its base's
+  rule only when it does not override ``forward``; otherwise it is costed by the operators it
+  executes.
+
+Adding an operator is adding one function: ``@register_op("name", counts_macs=True)`` above a
+function ``(args, kwargs, out) -> OpCost``.
 
 Forward FLOPs use torch's own formulas (``torch.utils.flop_counter.flop_registry``): they equal
 ``FlopCounterMode`` for conv, matmul and attention. Backward MACs are ours: each operand that
@@ -39,6 +45,8 @@ from torch import nn
 from torch.utils import flop_counter as _fc
 from torch.utils.flop_counter import flop_registry
 
+from ..tracing import Registry, op_key, op_name
+
 aten = torch.ops.aten
 
 
@@ -64,32 +72,36 @@ class Cost:
 
 
 CostFn = Callable[[nn.Module, torch.Tensor, torch.Tensor], Cost]
-COSTS: dict[type, CostFn] = {}
+
+
+def _layer_type(t) -> type:
+    if not (isinstance(t, type) and issubclass(t, nn.Module)):
+        raise TypeError(f"register: types must be torch.nn.Module subclasses, got {t!r}")
+    return t
+
+
+#: layer type -> rule ``fn(module, input, output) -> Cost``
+COSTS = Registry("analysis.COSTS", key=_layer_type)
 
 
 def register(*types: type):
-    """Register a layer rule (``fn(module, input, output) -> Cost``) for layer types."""
-    for t in types:
-        if not (isinstance(t, type) and issubclass(t, nn.Module)):
-            raise TypeError(f"register: types must be torch.nn.Module subclasses, got {t!r}")
-
-    def deco(fn: CostFn) -> CostFn:
-        if not callable(fn):
-            raise TypeError(f"register: the rule must be callable, got {fn!r}")
-        for t in types:
-            COSTS[t] = fn
-        return fn
-    return deco
+    """Register a layer rule (``fn(module, input, output) -> Cost``) for layer types; a type
+    that already has a rule raises ``ValueError``."""
+    if not types:
+        raise TypeError("register: types must be torch.nn.Module subclasses, got none")
+    return COSTS.register(*types)
 
 
 def layer_rule(module: nn.Module) -> CostFn | None:
     """The rule for ``module``: its type's, or a base type's when ``forward`` is inherited."""
     cls = type(module)
-    if cls in COSTS:
-        return COSTS[cls]
+    rule = COSTS.lookup(cls)
+    if rule is not None:
+        return rule
     for base in cls.__mro__[1:]:
-        if base in COSTS:
-            return COSTS[base] if cls.forward is base.forward else None
+        rule = COSTS.lookup(base)
+        if rule is not None:
+            return rule if cls.forward is base.forward else None
     return None
 
 
@@ -184,54 +196,57 @@ class OpCost:
 
 
 OpCostFn = Callable[[tuple, dict, object], OpCost]
-#: operator name (``func._overloadpacket.__name__``, trailing ``_`` of in-place ops removed)
-OP_COSTS: dict[str, OpCostFn] = {}
 
 
-def register_op(*names: str):
-    """Register an operator rule ``fn(args, kwargs, out) -> OpCost`` under ATen op names."""
-    for n in names:
-        if not isinstance(n, str) or not n:
-            raise TypeError(f"register_op: names must be non-empty strings, got {n!r}")
-
-    def deco(fn: OpCostFn) -> OpCostFn:
-        for n in names:
-            OP_COSTS[n] = fn
-        return fn
-    return deco
+def _op(name):
+    if isinstance(name, str) and not name:
+        raise ValueError("register_op: names must be non-empty ATen op names, got ''")
+    try:
+        return op_key(name)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"register_op: names must be ATen ops or their names: {err}") from None
 
 
-def _torch_macs(name: str, args, kwargs, out) -> int:
-    """MACs from torch's own FLOP formula (FLOPs / 2, bias additions not included)."""
-    formula = flop_registry[getattr(aten, name)]
-    return int(formula(*args, **kwargs, out_val=out)) // 2
+#: ATen op packet (an in-place variant counts as its out-of-place op) -> operator rule
+OP_COSTS = Registry("analysis.OP_COSTS", flags={"counts_macs": False, "free": False}, key=_op)
+
+
+def register_op(*names, counts_macs: bool = False):
+    """Register an operator rule ``fn(args, kwargs, out) -> OpCost`` under ATen ops (names such
+    as ``"mm"`` or ``torch.ops.aten.mm``). ``counts_macs``: the op's MACs are counted wherever it
+    runs, also inside a layer priced by its own rule. An op that already has a rule raises
+    ``ValueError``."""
+    if not names:
+        raise TypeError("register_op: names must be ATen ops or their names, got none")
+    if not isinstance(counts_macs, bool):
+        raise TypeError(f"register_op: counts_macs must be True or False, got {counts_macs!r}")
+    return OP_COSTS.register(*names, counts_macs=counts_macs)
 
 
 def _bias_adds(bias, out) -> int:
     return _numel(out.shape) if isinstance(bias, torch.Tensor) else 0
 
 
-def _matmul_rule(a_pos: int, b_pos: int, bias_pos: int | None):
-    def rule(args, kwargs, out, name) -> OpCost:
-        macs = _torch_macs(name, args, kwargs, out)
-        bias = args[bias_pos] if bias_pos is not None else None
-        adds = _bias_adds(bias, out)
-        return OpCost(macs, macs * (_rg(args[a_pos]) + _rg(args[b_pos])), adds,
-                      "bias add" if adds else "")
+def _product(op, a: int, b: int, bias: int | None = None) -> OpCostFn:
+    """Matrix products ``A B`` (``bias + A B``): torch's own FLOP formula for ``op``, halved;
+    backward one product per operand that requires a gradient; the bias additions apart."""
+    formula = flop_registry[op]
+
+    def rule(args, kwargs, out) -> OpCost:
+        macs = int(formula(*args, **kwargs, out_val=out)) // 2
+        adds = _bias_adds(args[bias] if bias is not None else None, out)
+        return OpCost(macs, macs * (_rg(args[a]) + _rg(args[b])), adds, "bias add" if adds else "")
+    rule.__doc__ = _product.__doc__
     return rule
 
 
-def _named(name: str, rule):
-    OP_COSTS[name] = lambda args, kwargs, out: rule(args, kwargs, out, name)
+register_op("mm", counts_macs=True)(_product(aten.mm, 0, 1))
+register_op("bmm", counts_macs=True)(_product(aten.bmm, 0, 1))
+register_op("addmm", counts_macs=True)(_product(aten.addmm, 1, 2, bias=0))
+register_op("baddbmm", counts_macs=True)(_product(aten.baddbmm, 1, 2, bias=0))
 
 
-_named("mm", _matmul_rule(0, 1, None))
-_named("bmm", _matmul_rule(0, 1, None))
-_named("addmm", _matmul_rule(1, 2, 0))
-_named("baddbmm", _matmul_rule(1, 2, 0))
-
-
-@register_op("mv", "dot", "vdot", "addmv")
+@register_op("mv", "dot", "vdot", "addmv", counts_macs=True)
 def _vector_products(args, kwargs, out) -> OpCost:
     """Matrix-vector and dot products: one MAC per element of the matrix (or of the vectors)."""
     i = 1 if len(args) > 2 and isinstance(args[2], torch.Tensor) else 0
@@ -240,21 +255,31 @@ def _vector_products(args, kwargs, out) -> OpCost:
     return OpCost(macs, macs * (_rg(a) + _rg(b)))
 
 
-def _conv_rule(args, kwargs, out, name) -> OpCost:
-    """Convolution (and transposed): torch's forward formula; backward ours, forward MACs for the
-    input gradient and for the weight gradient (correct for groups, unlike torch's)."""
-    macs = _torch_macs(name, args, kwargs, out)
-    x, w, bias = args[0], args[1], args[2] if len(args) > 2 else None
-    adds = _bias_adds(bias, out)
-    return OpCost(macs, macs * (_rg(x) + _rg(w)), adds, "bias add" if adds else "")
+def _conv(bias: int | None, transposed: int | None = None) -> OpCostFn:
+    """Convolution (and transposed): torch's forward formula (``conv_flop_count``); backward
+    ours, forward MACs for the input gradient and for the weight gradient (correct for groups,
+    unlike torch's); the bias additions apart. ``bias`` and ``transposed``: the positions of
+    those arguments in the op's signature (None: it has none)."""
+    def rule(args, kwargs, out) -> OpCost:
+        x, w = args[0], args[1]
+        flipped = transposed is not None and len(args) > transposed and bool(args[transposed])
+        macs = _fc.conv_flop_count(x.shape, w.shape, out.shape, transposed=flipped) // 2
+        adds = _bias_adds(args[bias] if bias is not None and len(args) > bias else None, out)
+        return OpCost(macs, macs * (_rg(x) + _rg(w)), adds, "bias add" if adds else "")
+    rule.__doc__ = _conv.__doc__
+    return rule
 
 
-for _name in ("convolution", "_convolution", "convolution_overrideable", "cudnn_convolution",
-              "_slow_conv2d_forward"):
-    _named(_name, _conv_rule)
+register_op("convolution", "_convolution", "convolution_overrideable",
+            counts_macs=True)(_conv(bias=2, transposed=6))
+register_op("cudnn_convolution", counts_macs=True)(_conv(bias=None))
+register_op("_slow_conv2d_forward", counts_macs=True)(_conv(bias=3))
 
 
-def _sdpa_rule(args, kwargs, out, name) -> OpCost:
+@register_op("_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_flash_attention",
+             "_scaled_dot_product_efficient_attention", "_scaled_dot_product_cudnn_attention",
+             "_scaled_dot_product_fused_attention_overrideable", counts_macs=True)
+def _sdpa(args, kwargs, out) -> OpCost:
     """Fused attention ``softmax(Q K^T / sqrt(d)) V``: torch's ``sdpa_flop_count`` (two batched
     products) and ``sdpa_backward_flop_count`` (four), plus the softmax over the scores."""
     q, k, v = args[:3]
@@ -266,13 +291,7 @@ def _sdpa_rule(args, kwargs, out, name) -> OpCost:
     return OpCost(macs, back, SOFTMAX_OPS * scores, "softmax")
 
 
-for _name in ("_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_flash_attention",
-              "_scaled_dot_product_efficient_attention", "_scaled_dot_product_cudnn_attention",
-              "_scaled_dot_product_fused_attention_overrideable"):
-    _named(_name, _sdpa_rule)
-
-
-@register_op("_native_multi_head_attention")
+@register_op("_native_multi_head_attention", counts_macs=True)
 def _native_mha(args, kwargs, out) -> OpCost:
     """The fused multi-head attention of ``nn.MultiheadAttention``'s inference fast path:
     Q, K, V projections (L E^2, S E^2, S E^2 MACs per batch), the scores and the weighted sum
@@ -297,98 +316,97 @@ NORM_OPS = 5
 
 
 def _per_output(kind: str, per: int = 1) -> OpCostFn:
+    """``per`` other ops of ``kind`` per output element."""
     def rule(args, kwargs, out) -> OpCost:
         o = out[0] if isinstance(out, (tuple, list)) else out
         return OpCost(other_ops=per * _numel(o.shape), other_kind=kind)
+    rule.__doc__ = f"{per} {kind} op(s) per output element."
     return rule
 
 
 def _per_input(kind: str, per: int = 1) -> OpCostFn:
+    """``per`` other ops of ``kind`` per input element."""
     def rule(args, kwargs, out) -> OpCost:
         return OpCost(other_ops=per * _numel(args[0].shape), other_kind=kind)
+    rule.__doc__ = f"{per} {kind} op(s) per input element."
     return rule
 
 
-_ACTIVATION_OPS = ("relu", "relu6", "hardtanh", "gelu", "silu", "sigmoid", "tanh", "hardswish",
-                   "hardsigmoid", "leaky_relu", "elu", "celu", "selu", "mish", "softplus",
-                   "_prelu_kernel", "prelu", "threshold", "rrelu_with_noise", "glu", "log_sigmoid")
-_ELEMENTWISE_OPS = ("add", "sub", "rsub", "mul", "div", "neg", "abs", "exp", "log", "log1p",
-                    "sqrt", "rsqrt", "pow", "square", "clamp", "clamp_min", "clamp_max",
-                    "maximum", "minimum", "where", "reciprocal", "sign", "erf", "erfinv", "sin",
-                    "cos", "floor", "ceil", "round", "trunc", "remainder", "fmod", "lerp",
-                    "addcmul", "addcdiv", "masked_fill", "eq", "ne", "lt", "le", "gt", "ge",
-                    "logical_and", "logical_or", "logical_not", "bitwise_and", "bitwise_or",
-                    "bitwise_not", "native_dropout", "bernoulli", "nan_to_num", "exp2", "atan2",
-                    "_weight_norm_interface", "sgn", "frac", "xlogy", "hypot")
-_REDUCTION_OPS = ("mean", "sum", "amax", "amin", "max", "min", "var", "var_mean", "std",
-                  "std_mean", "norm", "linalg_vector_norm", "logsumexp", "prod", "argmax",
-                  "argmin", "cumsum", "cumprod", "any", "all", "aminmax", "_weight_norm")
-_BN_OPS = ("native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
-           "_native_batch_norm_legit_functional", "_batch_norm_with_update",
-           "_batch_norm_with_update_functional", "_batch_norm_no_update", "cudnn_batch_norm",
-           "miopen_batch_norm", "native_batch_norm_backward")
-for _name in _ACTIVATION_OPS:
-    OP_COSTS[_name] = _per_output("activation")
-for _name in _ELEMENTWISE_OPS:
-    OP_COSTS[_name] = _per_output("elementwise")
-for _name in _REDUCTION_OPS:
-    OP_COSTS[_name] = _per_input("reduction")
-for _name in ("_softmax", "_safe_softmax", "softmax", "_log_softmax", "log_softmax"):
-    OP_COSTS[_name] = _per_output("softmax", SOFTMAX_OPS)
-for _name in _BN_OPS:
-    OP_COSTS[_name] = _per_input("batch norm", 2)
-for _name in ("native_layer_norm", "layer_norm", "native_group_norm", "group_norm", "rms_norm",
-              "_fused_rms_norm", "native_instance_norm", "instance_norm"):
-    OP_COSTS[_name] = _per_input("normalization", NORM_OPS)
-OP_COSTS["_local_response_norm"] = _per_input("normalization", NORM_OPS)
+register_op("relu", "relu6", "hardtanh", "gelu", "silu", "sigmoid", "tanh", "hardswish",
+            "hardsigmoid", "leaky_relu", "elu", "celu", "selu", "mish", "softplus",
+            "_prelu_kernel", "prelu", "threshold", "rrelu_with_noise", "glu",
+            "log_sigmoid")(_per_output("activation"))
+register_op("add", "sub", "rsub", "mul", "div", "neg", "abs", "exp", "log", "log1p", "sqrt",
+            "rsqrt", "pow", "square", "clamp", "clamp_min", "clamp_max", "maximum", "minimum",
+            "where", "reciprocal", "sign", "erf", "erfinv", "sin", "cos", "floor", "ceil", "round",
+            "trunc", "remainder", "fmod", "lerp", "addcmul", "addcdiv", "masked_fill", "eq", "ne",
+            "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not", "bitwise_and",
+            "bitwise_or", "bitwise_not", "native_dropout", "bernoulli", "nan_to_num", "exp2",
+            "atan2", "_weight_norm_interface", "sgn", "frac", "xlogy",
+            "hypot")(_per_output("elementwise"))
+register_op("mean", "sum", "amax", "amin", "max", "min", "var", "var_mean", "std", "std_mean",
+            "norm", "linalg_vector_norm", "logsumexp", "prod", "argmax", "argmin", "cumsum",
+            "cumprod", "any", "all", "aminmax", "_weight_norm")(_per_input("reduction"))
+register_op("_softmax", "_safe_softmax", "softmax", "_log_softmax",
+            "log_softmax")(_per_output("softmax", SOFTMAX_OPS))
+register_op("native_batch_norm", "_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
+            "_native_batch_norm_legit_functional", "_batch_norm_with_update",
+            "_batch_norm_with_update_functional", "_batch_norm_no_update", "cudnn_batch_norm",
+            "miopen_batch_norm", "native_batch_norm_backward")(_per_input("batch norm", 2))
+register_op("native_layer_norm", "layer_norm", "native_group_norm", "group_norm", "rms_norm",
+            "_fused_rms_norm", "instance_norm")(_per_input("normalization", NORM_OPS))
 
 
-def _window(args, dims: int) -> int:
-    k = args[1]
-    k = tuple(k) if isinstance(k, (tuple, list)) else (int(k),)
-    return _numel(k * dims if len(k) == 1 else k)
-
-
-for _dims in (1, 2, 3):
-    def _pool_rule(args, kwargs, out, dims=_dims) -> OpCost:
-        """Pooling: k comparisons or additions per output element."""
+def _pooling(dims: int) -> OpCostFn:
+    """Pooling over ``dims`` axes: k comparisons or additions per output element."""
+    def rule(args, kwargs, out) -> OpCost:
         o = out[0] if isinstance(out, (tuple, list)) else out
-        return OpCost(other_ops=_numel(o.shape) * _window(args, dims), other_kind="pooling")
-    for _name in (f"max_pool{_dims}d", f"max_pool{_dims}d_with_indices", f"avg_pool{_dims}d"):
-        OP_COSTS[_name] = _pool_rule
-    for _name in (f"adaptive_avg_pool{_dims}d", f"_adaptive_avg_pool{_dims}d",
-                  f"adaptive_max_pool{_dims}d"):
-        OP_COSTS[_name] = _per_input("pooling")
+        k = args[1]
+        k = tuple(k) if isinstance(k, (tuple, list)) else (int(k),)
+        window = _numel(k * dims if len(k) == 1 else k)
+        return OpCost(other_ops=_numel(o.shape) * window, other_kind="pooling")
+    rule.__doc__ = _pooling.__doc__
+    return rule
+
+
+register_op("max_pool1d", "max_pool1d_with_indices", "avg_pool1d")(_pooling(1))
+register_op("max_pool2d", "max_pool2d_with_indices", "avg_pool2d")(_pooling(2))
+register_op("max_pool3d", "max_pool3d_with_indices", "avg_pool3d")(_pooling(3))
+register_op("adaptive_avg_pool1d", "adaptive_avg_pool2d", "_adaptive_avg_pool2d",
+            "adaptive_avg_pool3d", "_adaptive_avg_pool3d", "adaptive_max_pool1d",
+            "adaptive_max_pool2d", "adaptive_max_pool3d")(_per_input("pooling"))
 
 #: interpolation: the points each output element mixes (2 per linear axis, 4 per cubic axis)
-for _name, _per in (("upsample_linear1d", 2), ("upsample_bilinear2d", 4), ("_upsample_bilinear2d_aa", 4),
-                    ("upsample_trilinear3d", 8), ("upsample_bicubic2d", 16),
-                    ("_upsample_bicubic2d_aa", 16), ("grid_sampler_2d", 4), ("grid_sampler_3d", 8)):
-    OP_COSTS[_name] = _per_output("interpolation", _per)
+register_op("upsample_linear1d")(_per_output("interpolation", 2))
+register_op("upsample_bilinear2d", "_upsample_bilinear2d_aa",
+            "grid_sampler_2d")(_per_output("interpolation", 4))
+register_op("upsample_trilinear3d", "grid_sampler_3d")(_per_output("interpolation", 8))
+register_op("upsample_bicubic2d", "_upsample_bicubic2d_aa")(_per_output("interpolation", 16))
 
-#: Operators that do no arithmetic: views, allocations, copies, gathers, random fills.
-FREE_OPS = frozenset("""
+
+def _free_op(args, kwargs, out) -> OpCost:
+    """Operators that do no arithmetic: views, allocations, copies, gathers, random fills. They
+    are not listed among a layer's ops."""
+    return OpCost()
+
+
+OP_COSTS.register(*"""
 view _unsafe_view reshape _reshape_alias t transpose permute expand expand_as squeeze unsqueeze
-select slice split split_with_sizes unsafe_split unsafe_split_with_sizes unsafe_chunk chunk unbind narrow as_strided alias detach clone contiguous
-_to_copy copy to lift_fresh empty empty_like empty_strided new_empty new_empty_strided zeros
-zeros_like new_zeros ones ones_like new_ones full full_like new_full fill zero arange linspace
-cat stack constant_pad_nd pad reflection_pad1d reflection_pad2d reflection_pad3d
-replication_pad1d replication_pad2d replication_pad3d flatten unflatten index_select gather index
-_unsafe_index index_put _index_put_impl scatter masked_select roll flip repeat tile
-upsample_nearest1d upsample_nearest2d upsample_nearest3d _upsample_nearest_exact1d
-_upsample_nearest_exact2d _upsample_nearest_exact3d pixel_shuffle pixel_unshuffle
-channel_shuffle native_channel_shuffle embedding randn rand randint normal uniform randperm
-diagonal triu tril movedim split_copy unfold im2col col2im _local_scalar_dense
-scalar_tensor sym_size sym_stride sym_numel resize _unsafe_view_copy view_as_real
+select slice split split_with_sizes unsafe_split unsafe_split_with_sizes unsafe_chunk chunk
+unbind narrow as_strided alias detach clone contiguous _to_copy copy to lift_fresh empty
+empty_like empty_strided new_empty new_empty_strided zeros zeros_like new_zeros ones ones_like
+new_ones full full_like new_full fill zero arange linspace cat stack constant_pad_nd pad
+reflection_pad1d reflection_pad2d reflection_pad3d replication_pad1d replication_pad2d
+replication_pad3d flatten unflatten index_select gather index _unsafe_index index_put
+_index_put_impl scatter masked_select roll flip repeat tile upsample_nearest1d upsample_nearest2d
+upsample_nearest3d _upsample_nearest_exact1d _upsample_nearest_exact2d _upsample_nearest_exact3d
+pixel_shuffle pixel_unshuffle channel_shuffle native_channel_shuffle embedding randn rand randint
+normal uniform randperm diagonal triu tril movedim split_copy unfold im2col col2im
+_local_scalar_dense scalar_tensor sym_size sym_stride sym_numel resize view_as_real
 view_as_complex repeat_interleave one_hot set slice_scatter select_scatter
-""".split())
+""".split(), free=True)(_free_op)
 
-
-def op_name(func) -> str:
-    """The registry key of an ATen op: its packet name, without the trailing ``_`` of an
-    in-place variant (``relu_`` -> ``relu``)."""
-    name = func._overloadpacket.__name__
-    return name[:-1] if name.endswith("_") and not name.endswith("__") else name
-
+#: the names of the free operators
+FREE_OPS = frozenset(op_name(k) for k in OP_COSTS.keys_of(_free_op))
 
 _register_book_layers()

@@ -1,11 +1,12 @@
 """One forward pass of a copy of the model, recording every dispatched op, the module that issued
-it, and every tensor autograd saves for the backward pass.
+it, and every tensor autograd saves for the backward pass, on the tracing core
+(:mod:`cnnbook_lib.tracing`).
 
-* **Ops.** A ``TorchDispatchMode`` sees each ATen op below autograd (after composite ops such as
-  ``linear``, ``matmul``, ``einsum`` are lowered to ``mm``/``addmm``/``bmm``) and prices it with
-  :data:`costs.OP_COSTS`.
-* **Attribution.** Forward pre- and post-hooks on every module keep a stack of the calls in
-  progress; an op belongs to the innermost call.
+* **Ops.** The core's :class:`~cnnbook_lib.tracing.OpRecorder` sees each ATen op below autograd
+  (after composite ops such as ``linear``, ``matmul``, ``einsum`` are lowered to
+  ``mm``/``addmm``/``bmm``); :data:`costs.OP_COSTS` prices it.
+* **Attribution.** The core's :class:`~cnnbook_lib.tracing.ModuleStack` keeps the stack of the
+  module calls in progress; an op belongs to the innermost call.
 * **Memory.** ``torch.autograd.graph.saved_tensors_hooks`` sees every tensor autograd keeps.
   Tensors are grouped by storage (a view holds its whole storage) and each storage counts once,
   with its size in bytes. Storages of parameters and buffers are left out: they are the model's
@@ -13,13 +14,15 @@ it, and every tensor autograd saves for the backward pass.
 * **Meta device.** The default trace runs on ``meta`` tensors: shapes only, no arithmetic. Two
   kernels are replaced there so the trace is fast and saves what a real device saves: batch
   normalization returns empty outputs of the right shapes (its Python meta kernel is slow), and
-  ``scaled_dot_product_attention`` on 4-D inputs runs the fused CPU kernel's op (on meta, torch
-  would pick the unfused math path, which keeps the whole attention matrix).
+  ``scaled_dot_product_attention`` runs the kernel a CPU would pick for the same call: the fused
+  CPU kernel's op where torch's CPU dispatcher picks it (on meta, torch would always take the
+  unfused math path, which keeps the whole attention matrix), the math path where the CPU takes
+  it too (a mask that requires a gradient, such as a learned relative-position bias; dropout; a
+  3-D mask).
 """
 from __future__ import annotations
 
 import contextlib
-import copy
 import threading
 from dataclasses import dataclass, field
 
@@ -27,8 +30,10 @@ import torch
 import torch.nn.functional as TF
 from torch import nn
 from torch.utils import _pytree as pytree
-from torch.utils._python_dispatch import TorchDispatchMode
+from torch.nn.attention import SDPBackend
+from torch.utils._python_dispatch import _disable_current_modes
 
+from ..tracing import ModuleStack, OpRecorder, copy_model, op_name
 from . import costs as C
 
 
@@ -110,27 +115,15 @@ def _fast_pointwise(name: str, func, args, kwargs):
     return torch.empty_like(x) if dense else None
 
 
-class _Ops(TorchDispatchMode):
-    """Prices each dispatched op and adds it to the innermost module call."""
-
-    def __init__(self, tracer: "Tracer"):
-        super().__init__()
-        self.tracer = tracer
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        name = C.op_name(func)
-        out = None
-        if self.tracer.meta:
-            if name in _FAST_BN:
-                out = _fast_batch_norm(name, args)
-            elif name in _FAST_UNARY or name in _FAST_BINARY:
-                out = _fast_pointwise(name, func, args, kwargs)
-        if out is None:
-            out = func(*args, **kwargs)
-        if name not in C.FREE_OPS:
-            self.tracer.record(name, args, kwargs, out)
-        return out
+def _fast_kernel(func, args, kwargs):
+    """The output of a batch-norm or simple element-wise op made without its slow meta kernel,
+    or None to run the kernel."""
+    name = op_name(func)
+    if name in _FAST_BN:
+        return _fast_batch_norm(name, args)
+    if name in _FAST_UNARY or name in _FAST_BINARY:
+        return _fast_pointwise(name, func, args, kwargs)
+    return None
 
 
 class _FusedAttention:
@@ -176,14 +169,42 @@ class _FusedAttention:
 
 def _fused_sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                 enable_gqa=False):
+    """The fused CPU kernel's op for a call that a CPU runs with it, or None (the math path)."""
     tensors = (query, key, value)
-    if (enable_gqa or dropout_p or not all(isinstance(t, torch.Tensor) for t in tensors)
+    if (enable_gqa or not all(isinstance(t, torch.Tensor) for t in tensors)
             or any(t.dim() != 4 or t.device.type != "meta" for t in tensors)
-            or query.shape[:2] != key.shape[:2] or key.shape[:3] != value.shape[:3]
-            or query.shape[-1] != key.shape[-1] or not query.dtype.is_floating_point):
+            or not query.dtype.is_floating_point
+            or not _cpu_runs_fused(query, key, value, attn_mask, dropout_p, is_causal, scale,
+                                   enable_gqa)):
         return None
     return torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(
         query, key, value, 0.0, bool(is_causal), attn_mask=attn_mask, scale=scale)[0]
+
+
+def _cpu_runs_fused(query, key, value, attn_mask, dropout_p, is_causal, scale,
+                    enable_gqa) -> bool:
+    """Whether torch's CPU dispatcher runs this attention with its fused kernel, asked of torch
+    itself (``torch._fused_sdp_choice``) on empty CPU tensors of the same shapes, strides, dtypes
+    and ``requires_grad``. It takes the math path for a mask that requires a gradient (the fused
+    kernel has no gradient for the mask: a learned relative-position bias), for dropout, and
+    for a mask it cannot broadcast (3-D)."""
+    def cpu(t):
+        if not isinstance(t, torch.Tensor):
+            return t
+        stand_in = torch.empty_strided(t.shape, t.stride(), dtype=t.dtype)
+        return stand_in.requires_grad_(t.requires_grad) if t.is_floating_point() else stand_in
+
+    with _disable_current_modes():          # not an op of the model: not recorded
+        try:
+            choice = torch._fused_sdp_choice(cpu(query), cpu(key), cpu(value), cpu(attn_mask),
+                                             float(dropout_p), bool(is_causal), scale=scale,
+                                             enable_gqa=bool(enable_gqa))
+        except (RuntimeError, TypeError, ValueError):
+            return False
+    return choice == _FLASH
+
+
+_FLASH = int(SDPBackend.FLASH_ATTENTION)
 
 
 class Tracer:
@@ -193,7 +214,7 @@ class Tracer:
         self.model = model
         self.meta = meta
         self.calls: list[Call] = []
-        self.stack: list[Call] = []
+        self.modules = ModuleStack(model, self.pre, self.post)
         self.outside = Call(module=model, depth=-1)    # ops issued outside any module call
         self.state = {self._key(t) for t in list(model.parameters()) + list(model.buffers())}
         self.storages: set[int] = set()
@@ -204,20 +225,22 @@ class Tracer:
         return t.untyped_storage()._cdata
 
     def current(self) -> Call:
-        return self.stack[-1] if self.stack else self.outside
+        return self.modules.top or self.outside
 
     # --- ops --------------------------------------------------------------------------------
-    def record(self, name, args, kwargs, out) -> None:
+    def record(self, func, args, kwargs, out) -> None:
+        rule = C.OP_COSTS.lookup(func)
+        if rule is not None and rule.free:
+            return
         call = self.current()
+        name = op_name(func)
         call.ops[name] = call.ops.get(name, 0) + 1
-        rule = C.OP_COSTS.get(name)
-        mac_op = rule is not None and (name in _MAC_OPS)
         covered = call.rule is not None
         if rule is None:
             if not covered:
                 call.uncosted[name] = call.uncosted.get(name, 0) + 1
             return
-        if covered and not mac_op:
+        if covered and not rule.counts_macs:
             return                                  # priced by the layer rule of its module
         cost = rule(args, kwargs, out)
         call.macs += cost.macs
@@ -240,19 +263,16 @@ class Tracer:
         return t
 
     # --- module calls --------------------------------------------------------------------------
-    def pre(self, module, args, kwargs):
-        call = Call(module=module, depth=len(self.stack))
+    def pre(self, module, args, kwargs) -> Call:
+        call = Call(module=module, depth=len(self.modules.frames))
         call.rule = C.layer_rule(module)
         x = _first_tensor((args, kwargs))
         if x is not None:
             call.input_shape = tuple(x.shape)
         self.calls.append(call)
-        self.stack.append(call)
+        return call
 
-    def post(self, module, args, kwargs, output):
-        if not self.stack or self.stack[-1].module is not module:
-            return
-        call = self.stack.pop()
+    def post(self, call: Call, module, args, kwargs, output) -> None:
         y = _first_tensor(output)
         if y is not None:
             call.output_shape = tuple(y.shape)
@@ -264,29 +284,15 @@ class Tracer:
                 call.other[cost.other_kind] = call.other.get(cost.other_kind, 0) + cost.other_ops
 
     def run(self, x: torch.Tensor) -> None:
-        handles = []
-        for m in self.model.modules():
-            handles.append(m.register_forward_pre_hook(self.pre, with_kwargs=True))
-            handles.append(m.register_forward_hook(self.post, with_kwargs=True, always_call=True))
-        try:
-            with torch.autograd.graph.saved_tensors_hooks(self.pack, lambda t: t), \
-                    _Ops(self), (_FusedAttention() if self.meta else contextlib.nullcontext()):
-                self.model(x)
-        finally:
-            for h in handles:
-                h.remove()
-            self.stack.clear()
-
-
-_MAC_OPS = frozenset(n for n, r in C.OP_COSTS.items()
-                     if n in ("mm", "bmm", "addmm", "baddbmm", "mv", "dot", "vdot", "addmv",
-                              "convolution", "_convolution", "convolution_overrideable",
-                              "cudnn_convolution", "_slow_conv2d_forward",
-                              "_native_multi_head_attention") or "scaled_dot_product" in n)
+        ops = OpRecorder(self.record, _fast_kernel if self.meta else None)
+        with self.modules, torch.autograd.graph.saved_tensors_hooks(self.pack, lambda t: t), \
+                ops, (_FusedAttention() if self.meta else contextlib.nullcontext()):
+            self.model(x)
 
 
 def traced_copy(model: nn.Module, device: str, dtype: torch.dtype) -> nn.Module:
-    """A deep copy of ``model`` on ``device`` with floating parameters and buffers in ``dtype``.
+    """A copy of ``model`` on ``device`` with floating parameters and buffers in ``dtype``
+    (:func:`cnnbook_lib.tracing.copy_model`).
 
     On ``meta`` nothing is copied but shapes. On a real device the values are copied from the
     model, or drawn at random (weights ~ N(0, 1/fan_in), running variances 1) where the model
@@ -308,54 +314,4 @@ def traced_copy(model: nn.Module, device: str, dtype: torch.dtype) -> nn.Module:
         v = torch.randn(t.shape, generator=gen) / fan_in ** 0.5
         return v.to(device=device, dtype=dt)
 
-    memo: dict[int, torch.Tensor] = {}
-    for name, prm in model.named_parameters(remove_duplicate=True):
-        memo[id(prm)] = nn.Parameter(make(prm, name), requires_grad=prm.requires_grad)
-    for name, buf in model.named_buffers(remove_duplicate=True):
-        memo[id(buf)] = make(buf, name)
-    return _clone(model, memo, lambda t: make(t, ""), {})
-
-
-def _moved(value, memo: dict, make, depth: int = 0):
-    """``value`` with its tensors replaced by their traced copies (parameters and buffers from
-    ``memo``, other tensors moved like buffers), looking into lists, tuples and dicts (RNNs keep
-    their weights in a list, ``_flat_weights``); containers are new, other objects shared."""
-    if isinstance(value, torch.Tensor):
-        if id(value) not in memo:
-            memo[id(value)] = make(value)
-        return memo[id(value)]
-    if depth > 2:
-        return value
-    if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
-        return type(value)(_moved(v, memo, make, depth + 1) for v in value)
-    if isinstance(value, dict):
-        new = copy.copy(value)
-        for k, v in value.items():
-            new[k] = _moved(v, memo, make, depth + 1)
-        return new
-    if isinstance(value, set):
-        return set(value)
-    return value
-
-
-def _clone(module: nn.Module, memo: dict, make, done: dict) -> nn.Module:
-    """A structural copy of ``module``, several times faster than ``copy.deepcopy``: new module
-    objects (the submodule tree and its sharing kept), parameters and buffers from ``memo``,
-    tensors held as plain attributes moved like buffers, containers (hook tables included)
-    copied one level deep, every other attribute shared."""
-    if id(module) in done:
-        return done[id(module)]
-    new = object.__new__(type(module))
-    done[id(module)] = new
-    state = {}
-    for key, value in module.__dict__.items():
-        if key in ("_parameters", "_buffers"):
-            value = type(value)((n, None if t is None else memo[id(t)]) for n, t in value.items())
-        elif key == "_modules":
-            value = type(value)((n, None if m is None else _clone(m, memo, make, done))
-                                for n, m in value.items())
-        else:
-            value = _moved(value, memo, make)
-        state[key] = value
-    new.__setstate__(state)          # as unpickling does: RNNs rebuild their weight references
-    return new
+    return copy_model(model, make)[0]
