@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from cnnbook_lib import formulas
+from cnnbook_lib.validation import check_int, check_positive, check_str
 
 __all__ = [
     "METHODS", "conv2d", "direct_conv2d", "im2col_conv2d", "fft_conv2d", "winograd_conv2d",
@@ -51,23 +52,14 @@ def _pair(name: str, value, minimum: int) -> Pair:
     vals = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
     if len(vals) != 2:
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    out = []
-    for v in vals:
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-        if v < minimum:
-            raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-        if v > formulas.MAX_INT:
-            raise ValueError(f"{name} must be at most {formulas.MAX_INT}, got {value!r}")
-        out.append(int(v))
-    return out[0], out[1]
+    return check_int(name, vals[0], minimum), check_int(name, vals[1], minimum)
 
 
 def _shape(name: str, shape, what: str) -> tuple[int, int, int, int]:
     """A 4-D shape of positive ints (a tuple, list or ``torch.Size``)."""
     if not isinstance(shape, (tuple, list)) or len(shape) != 4:
         raise ValueError(f"{name} must be a 4-D shape {what}, got {shape!r}")
-    return tuple(formulas._check_int(f"{name} entry", v, 1) for v in shape)
+    return tuple(check_int(f"{name} entry", v, 1) for v in shape)
 
 
 def _shapes(x_shape: Sequence[int], w_shape: Sequence[int], stride, padding,
@@ -318,7 +310,8 @@ METHODS: dict[str, Callable[..., torch.Tensor]] = {
 
 
 def _method(method: str) -> str:
-    if not isinstance(method, str) or method not in METHODS:
+    check_str("method", method)
+    if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(METHODS)}")
     return method
 
@@ -446,21 +439,22 @@ def winograd_fp16_error(scales: Sequence[float] = (1e-5, 1e-3, 1.0, 1e3, 1e4), *
     if not isinstance(scales, (tuple, list)) or not scales:
         raise ValueError(f"scales must be a non-empty sequence of positive numbers, "
                          f"got {scales!r}")
-    scales = [formulas._check_positive("scales entry", v) for v in scales]
-    if (isinstance(offset, bool) or not isinstance(offset, numbers.Real)
-            or not math.isfinite(offset)):
+    scales = [check_positive("scales entry", v) for v in scales]
+    if isinstance(offset, bool) or not isinstance(offset, numbers.Real):
+        raise TypeError(f"offset must be a finite number, got {offset!r}")
+    if not math.isfinite(offset):
         raise ValueError(f"offset must be a finite number, got {offset!r}")
-    channels = formulas._check_int("channels", channels, 1)
-    size = formulas._check_int("size", size, 1)
-    batch = formulas._check_int("batch", batch, 1)
+    channels = check_int("channels", channels, 1)
+    size = check_int("size", size, 1)
+    batch = check_int("batch", batch, 1)
     _check_size("the input (batch * channels * size^2)", batch * channels * size * size)
     _check_size("the weights (channels^2 * 9)", channels * channels * 9)
     if not isinstance(tiles, (tuple, list)) or not tiles:
         raise ValueError(f"tiles must be a non-empty sequence of tile sizes m, got {tiles!r}")
-    tiles = [formulas._check_int("tiles entry", m, 1) for m in tiles]
+    tiles = [check_int("tiles entry", m, 1) for m in tiles]
     for m in tiles:
         formulas.algorithms._check_winograd(m, 3, formulas.WINOGRAD_MAX_POINTS)
-    seed = formulas._check_int("seed", seed, 0)
+    seed = check_int("seed", seed, 0)
     gen = torch.Generator().manual_seed(seed)
     base = torch.rand((batch, channels, size, size), generator=gen, dtype=torch.float64) * 2 - 1
     w = (torch.rand((channels, channels, 3, 3), generator=gen, dtype=torch.float64) * 2 - 1) / 3

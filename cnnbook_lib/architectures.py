@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from . import formulas
+from .validation import check_flag, check_int, check_number, check_str
 
 __all__ = [
     "names", "build", "ConvBNAct", "Residual", "Inception", "SqueezeExcitation", "ChannelShuffle",
@@ -1006,7 +1007,7 @@ def shufflenet_v1(num_classes: int = 1000, variant: str = "paper", groups: int =
     0.5x and 2x models also change the stem). A width whose channels do not split into the groups
     raises ``ValueError``. torchvision has no ShuffleNet v1.
     """
-    if isinstance(groups, bool) or groups not in SHUFFLENET_V1_CHANNELS:
+    if check_int("shufflenet_v1: groups", groups, 1) not in SHUFFLENET_V1_CHANNELS:
         raise ValueError(f"shufflenet_v1: groups must be one of 1, 2, 3, 4, 8, got {groups!r}")
     layers, c_in = [ConvBNAct(3, 24, 3, 2), nn.MaxPool2d(3, 2, 1)], 24
     for stage, (repeats, c) in enumerate(zip((4, 8, 4), SHUFFLENET_V1_CHANNELS[groups])):
@@ -1321,27 +1322,22 @@ def variants(name: str) -> tuple[str, ...]:
 
 
 def _lookup(name: str):
-    if name not in _REGISTRY:
+    if check_str("name", name) not in _REGISTRY:
         raise ValueError(f"unknown network {name!r}; valid: {', '.join(_REGISTRY)}")
     return _REGISTRY[name]
 
 
 def _check_option(name: str, key: str, value, default) -> None:
-    """Validate one option by the type of its default."""
+    """Validate one option by the type of its default (see :mod:`cnnbook_lib.validation`)."""
+    label = f"{name}: {key}"
     if key == "num_classes" or key == "input_size":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}: {key} must be a positive integer, got {value!r}")
+        check_int(label, value, 1)
     elif isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise ValueError(f"{name}: {key} must be True or False, got {value!r}")
-    elif key in ("width", "depth"):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                  or not 0 < value <= 10):
-            raise ValueError(f"{name}: {key} must be a number in (0, 10], got {value!r}")
-    elif key in ("dropout", "stochastic_depth"):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                  or not 0 <= value < 1):
-            raise ValueError(f"{name}: {key} must be a probability in [0, 1), got {value!r}")
+        check_flag(label, value)
+    elif key in ("width", "depth") and value is not None:
+        check_number(label, value, 0, 10)
+    elif key in ("dropout", "stochastic_depth") and value is not None:
+        check_number(label, value, 0, 1, low_open=False, high_open=True)
 
 
 def build(name: str, **options) -> nn.Module:
@@ -1349,8 +1345,9 @@ def build(name: str, **options) -> nn.Module:
 
     Every network takes ``num_classes`` and ``variant`` (see :func:`variants`; ``"paper"`` is
     accepted everywhere); other options
-    are listed by :func:`options`. Unknown names, options or variants, and invalid values, raise
-    ``ValueError`` naming what is valid. Build inside ``with torch.device("meta"):`` to count
+    are listed by :func:`options`. Unknown names, options or variants, and values out of range,
+    raise ``ValueError`` naming what is valid; a value of the wrong type (``num_classes=10.0``,
+    ``batch_norm=1``) raises ``TypeError`` (see :mod:`cnnbook_lib.validation`). Build inside ``with torch.device("meta"):`` to count
     parameters and MACs without allocating memory.
     """
     builder, fixed, valid_variants = _lookup(name)

@@ -32,7 +32,8 @@ import numbers
 import operator
 from typing import Any, Callable, Iterable, Sequence
 
-__all__ = ["MAX_INT", "MAX_EXTENT", "check_int", "check_flag", "check_positive", "check_number",
+__all__ = ["MAX_INT", "MAX_EXTENT", "check_int", "check_flag", "check_positive", "check_nonnegative",
+           "check_number",
            "check_choice", "check_str", "check_callable", "check_per_axis", "check_module",
            "check_dtype", "check_trace_dtype", "check_shape", "check_device", "TRACE_DTYPES",
            "MAX_DIM", "MAX_META_NUMEL", "MAX_REAL_NUMEL"]
@@ -58,17 +59,14 @@ def check_int(name: str, value: Any, minimum: int = 1, maximum: int = MAX_INT) -
     integer outside the range.
     """
     if type(value) is not int:                 # the fast path: a plain int
-        if isinstance(value, bool):
-            raise TypeError(f"{name} must be an integer, got the bool {value!r}")
         try:
+            if isinstance(value, bool):
+                raise TypeError
             value = operator.index(value)      # ints and NumPy integers; not floats or strings
         except TypeError:
             raise TypeError(f"{name} must be an integer, got {value!r} "
                             f"({_type_name(value)})") from None
     if value < minimum:
-        if maximum < MAX_INT:
-            raise ValueError(f"{name} must be an integer in [{minimum}, {maximum:,}], "
-                             f"got {value}")
         if minimum == 1:
             raise ValueError(f"{name} must be a positive integer (>= 1), got {value}")
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
@@ -110,16 +108,32 @@ def check_positive(name: str, value: Any) -> float:
     return value
 
 
-def check_number(name: str, value: Any, low: float, high: float, low_open: bool = True) -> float:
-    """``value`` as a ``float`` in ``(low, high]`` (``[low, high]`` if not ``low_open``).
+def check_nonnegative(name: str, value: Any) -> float:
+    """``value`` as a finite ``float`` >= 0 (a momentum, a weight decay).
+
+    TypeError for a bool, string, None or complex; ValueError for a negative number, ``nan``
+    or ``inf``.
+    """
+    value = _real(name, value, "a finite number >= 0")
+    if not 0 <= value < math.inf:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    return value
+
+
+def check_number(name: str, value: Any, low: float, high: float, low_open: bool = True,
+                 high_open: bool = False) -> float:
+    """``value`` as a ``float`` in the interval from ``low`` to ``high``: ``(low, high]`` by
+    default, a bound included or not as ``low_open`` and ``high_open`` say.
 
     TypeError for a bool, string, None or complex; ValueError for ``nan`` or a number outside
     the interval.
     """
-    interval = f"({low}, {high}]" if low_open else f"[{low}, {high}]"
+    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
     value = _real(name, value, f"a number in {interval}")
-    if not (low < value <= high if low_open else low <= value <= high):
-        raise ValueError(f"{name} must be in {interval}, got {value}")
+    above = low < value if low_open else low <= value
+    below = value < high if high_open else value <= high
+    if not (above and below):
+        raise ValueError(f"{name} must be a number in {interval}, got {value:g}")
     return value
 
 
@@ -183,10 +197,8 @@ def check_dtype(name: str, value: Any) -> str:
     another type, ValueError for a name the library does not know."""
     if type(value).__name__ == "dtype" and type(value).__module__ == "torch":
         value = str(value).replace("torch.", "")
-    check_str(name, value)
-    from .formulas import bytes_per_element
-    bytes_per_element(value)            # the library's list of dtypes; its error names the dtype
-    return value
+    from .formulas.memory import DTYPE_BYTES          # the library's list of dtypes
+    return check_choice(name, value, DTYPE_BYTES)
 
 
 def check_trace_dtype(name: str, value: Any):

@@ -201,16 +201,10 @@ def test_paper_variant_is_the_default_where_they_agree(name):
     ("zfnet", {"variant": "torchvision"}, "valid: paper$"),
     ("lenet5", {"variant": "torchvision"}, "valid: paper, modern$"),
     ("vgg16", {"num_classes": 0}, "num_classes must be a positive integer"),
-    ("vgg16", {"num_classes": 10.0}, "num_classes must be a positive integer"),
-    ("vgg16", {"num_classes": True}, "num_classes must be a positive integer"),
-    ("vgg16", {"batch_norm": 1}, "batch_norm must be True or False"),
     ("mobilenet_v1", {"width": 0}, r"width must be a number in \(0, 10\]"),
-    ("mobilenet_v2", {"width": "1.0"}, "width must be a number"),
-    ("efficientnet_b3", {"dropout": 1.0}, r"dropout must be a probability in \[0, 1\)"),
-    ("googlenet", {"aux_logits": "yes"}, "aux_logits must be True or False"),
-    ("inception_v3", {"aux_logits": 1}, "aux_logits must be True or False"),
+    ("efficientnet_b3", {"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
     ("vit_b_16", {"input_size": 0}, "input_size must be a positive integer"),
-    ("convnext_tiny", {"stochastic_depth": 1.0}, r"stochastic_depth must be a probability"),
+    ("convnext_tiny", {"stochastic_depth": 1.0}, r"stochastic_depth must be a number in \[0, 1\)"),
     ("shufflenet_v1", {"width": -1}, r"width must be a number in \(0, 10\]"),
     ("shufflenet_v2_x1_0", {"variant": "v1"}, "unknown variant 'v1'; valid: torchvision, paper"),
     ("xception", {"variant": "torchvision"}, "valid: paper$"),
@@ -219,6 +213,20 @@ def test_paper_variant_is_the_default_where_they_agree(name):
 ])
 def test_bad_names_and_options_raise_value_error(name, options, match):
     with pytest.raises(ValueError, match=match):
+        A.build(name, **options)
+
+
+@pytest.mark.parametrize("name, options, match", [
+    ("vgg16", {"num_classes": 10.0}, "num_classes must be an integer"),
+    ("vgg16", {"num_classes": True}, "num_classes must be an integer"),
+    ("vgg16", {"batch_norm": 1}, "batch_norm must be True or False"),
+    ("mobilenet_v2", {"width": "1.0"}, "width must be a number"),
+    ("googlenet", {"aux_logits": "yes"}, "aux_logits must be True or False"),
+    ("inception_v3", {"aux_logits": 1}, "aux_logits must be True or False"),
+    ("shufflenet_v1", {"groups": 2.0}, "groups must be an integer"),
+])
+def test_options_of_the_wrong_type_raise_type_error(name, options, match):
+    with pytest.raises(TypeError, match=match):
         A.build(name, **options)
 
 
@@ -744,8 +752,10 @@ def test_shufflenet_v1_units():
         m = meta("shufflenet_v1", groups=g)
         assert [m[i][0].body[-1][0].out_channels + m[i][0].body[0][0].in_channels
                 for i in (2, 3, 4)] == list(channels)
-    for bad in (5, True, "3"):
-        with pytest.raises(ValueError, match="groups must be one of"):
+    with pytest.raises(ValueError, match="groups must be one of"):
+        A.build("shufflenet_v1", groups=5)
+    for bad in (True, "3"):
+        with pytest.raises(TypeError, match="groups must be an integer"):
             A.build("shufflenet_v1", groups=bad)
     with pytest.raises(ValueError, match="do not split into 2 groups"):
         A.build("shufflenet_v1", groups=2, width=0.5)

@@ -1,5 +1,6 @@
 """cnnbook_lib.formulas checked against PyTorch: shapes, numel(), FlopCounterMode, F.unfold,
 autograd's saved tensors. Shapes are computed on the meta device (no arithmetic)."""
+import inspect
 from fractions import Fraction
 
 import pytest
@@ -354,8 +355,6 @@ def test_exact_for_huge_values():
     (lambda: F.conv_output_size(8, 3, 0), r"stride s must be a positive integer.*got 0"),
     (lambda: F.conv_output_size(8, 3, 1, -1), r"padding p must be an integer >= 0, got -1"),
     (lambda: F.conv_output_size(8, 3, d=0), r"dilation d must be a positive integer.*got 0"),
-    (lambda: F.conv_output_size(8.0, 3), r"input size n must be an integer, got 8.0"),
-    (lambda: F.conv_output_size(True, 3), r"input size n must be an integer, got True"),
     (lambda: F.conv_output_size((8, 8), (3, 3, 3)), r"different lengths"),
     (lambda: F.pool_output_size(8, 2, 2, 2), r"padding 2 must be at most half the pooling kernel 2"),
     (lambda: F.conv_transpose_output_size(4, 3, 2, output_padding=2),
@@ -371,6 +370,19 @@ def test_exact_for_huge_values():
 ])
 def test_errors_name_the_parameter(call, message):
     with pytest.raises(ValueError, match=message):
+        call()
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: F.conv_output_size(8.0, 3), r"input size n must be an integer, got 8.0"),
+    (lambda: F.conv_output_size(True, 3), r"input size n must be an integer, got True"),
+    (lambda: F.conv_output_size("8", 3), r"input size n must be an integer, got '8'"),
+    (lambda: F.conv_params(3, 8, None), r"kernel k must be an integer, got None"),
+    (lambda: F.tensor_bytes(10, 4), r"dtype must be a string"),
+])
+def test_wrong_types_are_type_errors(call, message):
+    """A value of the wrong type is a TypeError (cnnbook_lib.validation), not a ValueError."""
+    with pytest.raises(TypeError, match=message):
         call()
 
 
@@ -613,7 +625,9 @@ FORMULAS_NAMES = """
 def test_every_name_of_the_single_module_is_still_importable():
     missing = [name for name in FORMULAS_NAMES if not hasattr(F, name)]
     assert not missing, missing
-    assert F._check_int("x", 3, 1) == 3 and F._pair("x", 3) == (3, 3)   # used by analysis
+    private = [name for name, value in vars(F).items() if name.startswith("_")
+               and not name.startswith("__") and not inspect.ismodule(value)]
+    assert not private, f"private names in the public namespace: {private}"
     assert set(FORMULAS_NAMES) <= set(F.__all__)
 
 
@@ -638,7 +652,7 @@ def test_each_name_lives_in_one_concept_module():
     lambda: F.batchnorm_params(8, affine=0),
 ])
 def test_flags_must_be_bools(call):
-    with pytest.raises(ValueError, match="must be True or False"):
+    with pytest.raises(TypeError, match="must be True or False"):
         call()
 
 
@@ -650,29 +664,29 @@ def test_absurd_winograd_sizes_fail_fast_before_any_cache():
             F.winograd_matrices(m, 3)
     with pytest.raises(ValueError, match="too many"):
         F.winograd_identity_holds(6, 3)                     # minutes of symbolic algebra
-    with pytest.raises(ValueError, match="m must be an integer"):
+    with pytest.raises(TypeError, match="m must be an integer"):
         F.winograd_identity_holds(True, 3)                  # not the cached result of m=1
     with pytest.raises(ValueError, match="points must be distinct"):
         F.winograd_matrices(2, 3, points=(0, 1, 1, sp.oo))  # a singular Vandermonde matrix
     assert time.perf_counter() - start < 1.0
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda: F.conv_output_size((), 3), "input size n"),
-    (lambda: F.conv_output_size(5, (3, 3), s=(1, 1, 1)), "stride s"),
-    (lambda: F.conv_output_size(2 ** 80, 3), "input size n"),
-    (lambda: F.tensor_bytes((2 ** 40, 2 ** 40)), "shape_or_numel"),
-    (lambda: F.optimizer_states(["adam"]), "optimizer"),
-    (lambda: F.receptive_field_step(1, 1, "0", 3), "start u"),
-    (lambda: F.receptive_field_step(1, 1, float("nan"), 3), "start u"),
-    (lambda: F.roofline_time("1e9", 1e6, 1e12, 1e11), "flops"),
-    (lambda: F.copy_bandwidth(None, 1.0), "nbytes"),
-    (lambda: F.macs_to_flops("21"), "macs"),
+@pytest.mark.parametrize("call, name, error", [
+    (lambda: F.conv_output_size((), 3), "input size n", ValueError),
+    (lambda: F.conv_output_size(5, (3, 3), s=(1, 1, 1)), "stride s", ValueError),
+    (lambda: F.conv_output_size(2 ** 80, 3), "input size n", ValueError),
+    (lambda: F.tensor_bytes((2 ** 40, 2 ** 40)), "shape_or_numel", ValueError),
+    (lambda: F.optimizer_states(["adam"]), "optimizer", TypeError),
+    (lambda: F.receptive_field_step(1, 1, "0", 3), "start u", TypeError),
+    (lambda: F.receptive_field_step(1, 1, float("nan"), 3), "start u", ValueError),
+    (lambda: F.roofline_time("1e9", 1e6, 1e12, 1e11), "flops", TypeError),
+    (lambda: F.copy_bandwidth(None, 1.0), "nbytes", TypeError),
+    (lambda: F.macs_to_flops("21"), "macs", TypeError),
 ])
-def test_no_internal_error_reaches_the_user(call, name):
-    with pytest.raises(ValueError) as info:
+def test_no_internal_error_reaches_the_user(call, name, error):
+    with pytest.raises(error) as info:
         call()
-    assert name in str(info.value) and type(info.value) is ValueError
+    assert name in str(info.value) and type(info.value) is error
 
 
 def test_width_and_resolution_multipliers():

@@ -78,21 +78,21 @@ def test_validate_rejects_malformed_documents(doc, match):
         L.validate_latency(doc)
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: L.time_network("lenet", 1), "unknown network"),
-    (lambda: L.time_network("lenet5", 0), "batch size"),
-    (lambda: L.time_network("lenet5", True), "batch size"),
-    (lambda: L.time_network("lenet5", 1, repeats=0), "repeats"),
-    (lambda: L.time_network("lenet5", 1, warmup=-1), "warmup"),
-    (lambda: L.record("lenet5", [1], progress=False), "names"),
-    (lambda: L.record(["lenet5"], [], progress=False), "batches"),
-    (lambda: L.record(["lenet5"], "1", progress=False), "batches"),
-    (lambda: L.record(["lenet5"], [1], max_gmacs=0, progress=False), "max_gmacs"),
-    (lambda: L.record(["lenet5"], [1], clock="cpu", progress=False), "clock"),
-    (lambda: L.time_network("lenet5", 1, clock="thread", threads=2), "threads=1"),
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: L.time_network("lenet", 1), ValueError, "unknown network"),
+    (lambda: L.time_network("lenet5", 0), ValueError, "batch size"),
+    (lambda: L.time_network("lenet5", True), TypeError, "batch size"),
+    (lambda: L.time_network("lenet5", 1, repeats=0), ValueError, "repeats"),
+    (lambda: L.time_network("lenet5", 1, warmup=-1), ValueError, "warmup"),
+    (lambda: L.record("lenet5", [1], progress=False), TypeError, "names"),
+    (lambda: L.record(["lenet5"], [], progress=False), ValueError, "batches"),
+    (lambda: L.record(["lenet5"], "1", progress=False), TypeError, "batches"),
+    (lambda: L.record(["lenet5"], [1], max_gmacs=0, progress=False), ValueError, "max_gmacs"),
+    (lambda: L.record(["lenet5"], [1], clock="cpu", progress=False), ValueError, "clock"),
+    (lambda: L.time_network("lenet5", 1, clock="thread", threads=2), ValueError, "threads=1"),
 ])
-def test_bad_arguments_are_explained(call, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_arguments_are_explained(call, error, match):
+    with pytest.raises(error, match=match):
         call()
 
 

@@ -1,6 +1,8 @@
 """No bad input accepted: every public function of formulas, algorithms and bench refuses each
 bad value of each parameter with a ValueError or TypeError that names the parameter, in under
-a second (the harness is tests/badinput.py).
+a second (the harness is tests/badinput.py); and :mod:`cnnbook_lib.validation` makes the error
+the same for the same input in every module (TypeError for a wrong type, ValueError for a value
+out of range).
 
 Public functions are discovered with ``inspect``; each needs an entry in :data:`CASES` (a
 valid call, and where needed how its parameters are perturbed) or in :data:`SKIPPED` (with the
@@ -16,12 +18,14 @@ from fractions import Fraction
 from types import ModuleType
 from typing import Any, Callable
 
+import numpy as np
 import pytest
 import sympy as sp
 import torch
 
 from badinput import BAD, check_call, check_function
-from cnnbook_lib import algorithms, formulas
+from cnnbook_lib import (algorithms, analysis, architectures, formulas, interactives, receptive,
+                         validation as V)
 from cnnbook_lib.bench import __main__ as cli
 from cnnbook_lib.bench import roofline, sweep, timing
 
@@ -422,3 +426,117 @@ def test_random_arguments_never_leak_an_internal_error(name):
         assert time.perf_counter() - start < 1.0, kwargs
 
     check()
+
+
+# ---------------------------------------------------------------------------------------------
+# cnnbook_lib.validation: one error type per kind of mistake, the same everywhere
+# ---------------------------------------------------------------------------------------------
+#: Values of the wrong type for an integer (TypeError) and integers out of range (ValueError).
+#: (A tuple is left out: several functions take one integer per axis.)
+WRONG_TYPE_INT = ["3", 3.0, True, None, np.float64(3.0), 3 + 0j]
+OUT_OF_RANGE_INT = [0, -1, 2 ** 80]
+#: The same for a flag.
+WRONG_TYPE_FLAG = ["False", "True", 1, 0, None, 2.0]
+
+
+@pytest.mark.parametrize("value", WRONG_TYPE_INT)
+def test_check_int_refuses_a_wrong_type_with_type_error(value):
+    with pytest.raises(TypeError, match=r"^kernel k must be an integer, got "):
+        V.check_int("kernel k", value, 1)
+
+
+@pytest.mark.parametrize("value, message", [
+    (0, r"^kernel k must be a positive integer \(>= 1\), got 0$"),
+    (-1, r"^kernel k must be a positive integer \(>= 1\), got -1$"),
+    (2 ** 80, r"^kernel k must be at most 9,223,372,036,854,775,807, got "),
+])
+def test_check_int_refuses_a_value_out_of_range_with_value_error(value, message):
+    with pytest.raises(ValueError, match=message):
+        V.check_int("kernel k", value, 1)
+
+
+def test_check_int_names_the_range_it_was_given():
+    assert V.check_int("k", np.int64(3), 1) == 3 and type(V.check_int("k", np.int64(3))) is int
+    with pytest.raises(ValueError, match=r"^padding must be an integer >= 0, got -1$"):
+        V.check_int("padding", -1, 0)
+    with pytest.raises(ValueError, match=r"^stride must be a positive integer \(>= 1\), got 0$"):
+        V.check_int("stride", 0, 1, V.MAX_EXTENT)
+    with pytest.raises(ValueError, match=r"^stride must be at most 1,048,576, got 1,048,577$"):
+        V.check_int("stride", V.MAX_EXTENT + 1, 1, V.MAX_EXTENT)
+
+
+def test_the_other_checks_split_type_and_value_the_same_way():
+    assert V.check_flag("bias", np.bool_(True)) is True
+    for bad in WRONG_TYPE_FLAG:
+        with pytest.raises(TypeError, match="bias must be True or False"):
+            V.check_flag("bias", bad)
+    assert V.check_positive("lr", 1) == 1.0
+    for bad in ("1", None, True, 1j):
+        with pytest.raises(TypeError, match="lr must be a positive finite number"):
+            V.check_positive("lr", bad)
+    for bad in (0, -1.0, math.nan, math.inf, 2 ** 1100):
+        with pytest.raises(ValueError, match="lr must be a positive finite number"):
+            V.check_positive("lr", bad)
+    assert V.check_choice("dtype", "float16", ("float16", "float32")) == "float16"
+    with pytest.raises(TypeError, match="dtype must be a string, one of float16, float32"):
+        V.check_choice("dtype", 16, ("float16", "float32"))
+    with pytest.raises(ValueError, match="dtype 'float8' is unknown; valid: float16, float32"):
+        V.check_choice("dtype", "float8", ("float16", "float32"))
+    assert V.check_number("p", 0, 0, 1, low_open=False, high_open=True) == 0.0
+    with pytest.raises(ValueError, match=r"p must be a number in \[0, 1\), got 1"):
+        V.check_number("p", 1, 0, 1, low_open=False, high_open=True)
+    with pytest.raises(TypeError, match=r"p must be a number in \(0, 1\]"):
+        V.check_number("p", "0.5", 0, 1)
+    with pytest.raises(TypeError, match="fn must be callable"):
+        V.check_callable("fn", 3)
+
+
+def _tiny_model():
+    return torch.nn.Conv2d(1, 1, 3)
+
+
+#: One public function of each module that takes an integer, called with ``bad`` in its place.
+INT_TAKERS: dict[str, Callable[[Any], Any]] = {
+    "formulas": lambda bad: formulas.conv_output_size(8, bad),
+    "algorithms": lambda bad: algorithms.im2col_matrix(_x(), kernel=bad),
+    "bench.timing": lambda bad: timing.rotation_count(bad, 1000),
+    "bench.roofline": lambda bad: roofline.ConvLayer(4, 4, bad, 8),
+    "analysis": lambda bad: analysis.summarize(_tiny_model(), (1, 1, bad, 8)),
+    "receptive": lambda bad: receptive.receptive_field([(bad, 1)]),
+    "interactives": lambda bad: interactives.conv_arithmetic(n=bad),
+    "architectures": lambda bad: architectures.build("lenet5", num_classes=bad),
+}
+#: The same for a flag.
+FLAG_TAKERS: dict[str, Callable[[Any], Any]] = {
+    "formulas": lambda bad: formulas.conv_params(3, 8, 3, bias=bad),
+    "bench.timing": lambda bad: timing.measure(lambda: None, device="cpu", flush_l2=bad),
+    "analysis": lambda bad: analysis.summarize(_tiny_model(), (1, 1, 8, 8), training=bad),
+    "architectures": lambda bad: architectures.build("vgg11", batch_norm=bad),
+}
+
+
+@pytest.mark.parametrize("module", sorted(INT_TAKERS))
+def test_the_same_bad_integer_gets_the_same_error_everywhere(module):
+    call = INT_TAKERS[module]
+    for bad in WRONG_TYPE_INT:
+        with pytest.raises(TypeError, match="must be an integer"):
+            call(bad)
+    for bad in OUT_OF_RANGE_INT:
+        with pytest.raises(ValueError):
+            call(bad)
+
+
+@pytest.mark.parametrize("module", sorted(FLAG_TAKERS))
+def test_the_same_bad_flag_gets_the_same_error_everywhere(module):
+    call = FLAG_TAKERS[module]
+    for bad in WRONG_TYPE_FLAG:
+        with pytest.raises(TypeError, match="must be True or False"):
+            call(bad)
+
+
+def test_the_old_check_modules_are_the_validation_module():
+    from cnnbook_lib.analysis import _checks
+    from cnnbook_lib.receptive import _check
+    assert _checks.check_int is V.check_int and _checks.check_bool is V.check_flag
+    assert _check.module is V.check_module and _check.number is V.check_number
+    assert _check.MAX_INT == V.MAX_EXTENT

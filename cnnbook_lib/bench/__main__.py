@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         device = resolve_device(args.device)
-    except ValueError as err:
+    except (TypeError, ValueError) as err:
         parser.error(str(err))
     for flag, value in (("--threads", args.threads), ("--repeats", args.repeats),
                         ("--limit", args.limit)):
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                         threads=args.threads, repeats=args.repeats,
                         progress=not args.no_progress, argv=["python -m cnnbook_lib.bench", *argv],
                         note=args.note, clock=args.clock)
-    except ValueError as err:            # a value argparse let through but the sweep refuses
+    except (TypeError, ValueError) as err:   # a value argparse let through but the sweep refuses
         parser.error(str(err))
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = args.out or f"bench-results/sweep-{device.type}-{stamp}.json"

@@ -26,12 +26,15 @@ from typing import Any, Sequence
 import torch
 
 from .. import analysis, architectures
+from ..validation import check_choice, check_int, check_positive
 from .sweep import metadata
 from .timing import CLOCKS, measure, resolve_device
 
 #: Where recorded latency documents ship.
 DATA = Path(__file__).resolve().parent.parent / "data"
 FORMAT = "cnnbook-latency/1"
+#: Largest batch size, and most passes (timed or warm-up), one timing may ask for.
+MAX_BATCH, MAX_REPEATS = 4096, 1000
 ROW_KEYS = ("name", "variant", "input", "batch", "params", "macs", "median_s", "q1_s", "q3_s",
             "iqr_s", "noisy", "repeats", "samples_s", "threads")
 
@@ -45,8 +48,10 @@ def _check_names(names) -> list[str]:
     valid = architectures.names()
     if names is None:
         return valid
-    if isinstance(names, str) or not isinstance(names, (list, tuple)) or not names:
-        raise ValueError(f"names must be a non-empty list of network names, got {names!r}")
+    if isinstance(names, str) or not isinstance(names, (list, tuple)):
+        raise TypeError(f"names must be a non-empty list of network names, got {names!r}")
+    if not names:
+        raise ValueError("names must be a non-empty list of network names, got an empty one")
     unknown = [n for n in names if n not in valid]
     if unknown:
         raise ValueError(f"unknown network(s) {', '.join(map(str, unknown))}; "
@@ -55,23 +60,15 @@ def _check_names(names) -> list[str]:
 
 
 def _check_batches(batches) -> list[int]:
-    if isinstance(batches, (str, bytes)) or not isinstance(batches, (list, tuple)) or not batches:
-        raise ValueError(f"batches must be a non-empty list of positive integers, got {batches!r}")
-    for b in batches:
-        if isinstance(b, bool) or not isinstance(b, int) or not 1 <= b <= 4096:
-            raise ValueError(f"each batch size must be an integer in [1, 4096], got {b!r}")
-    return list(batches)
-
-
-def _check_count(name: str, value, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
-    return value
+    if isinstance(batches, (str, bytes)) or not isinstance(batches, (list, tuple)):
+        raise TypeError(f"batches must be a non-empty list of positive integers, got {batches!r}")
+    if not batches:
+        raise ValueError("batches must be a non-empty list of positive integers, got an empty one")
+    return [check_int("batch size", b, 1, MAX_BATCH) for b in batches]
 
 
 def _check_clock(clock: str, threads: int | None) -> str:
-    if not isinstance(clock, str) or clock not in CLOCKS:
-        raise ValueError(f"clock must be one of {', '.join(map(repr, CLOCKS))}, got {clock!r}")
+    check_choice("clock", clock, CLOCKS)
     if clock == "thread" and threads != 1:
         raise ValueError(f"clock 'thread' counts one thread's CPU time: it needs threads=1, "
                          f"got threads={threads!r}")
@@ -91,8 +88,8 @@ def time_network(name: str, batch: int = 1, *, device=None, repeats: int = 5, wa
     """
     _check_names([name])
     batch = _check_batches([batch])[0]
-    repeats = _check_count("repeats", repeats, 1, 1000)
-    warmup = _check_count("warmup", warmup, 0, 1000)
+    repeats = check_int("repeats", repeats, 1, MAX_REPEATS)
+    warmup = check_int("warmup", warmup, 0, MAX_REPEATS)
     dev = resolve_device(device)
     clock = _check_clock(clock, threads) if dev.type == "cpu" else "cuda events"
     shape = (batch, *_input_size(name)[1:])
@@ -122,9 +119,8 @@ def record(names: Sequence[str] | None = None, batches: Sequence[int] = (1, 32),
     more than that many billion MACs (listed under ``skipped`` with their MACs)."""
     names = _check_names(names)
     batches = _check_batches(batches)
-    if max_gmacs is not None and (isinstance(max_gmacs, bool)
-                                  or not isinstance(max_gmacs, (int, float)) or not max_gmacs > 0):
-        raise ValueError(f"max_gmacs must be a positive number or None, got {max_gmacs!r}")
+    if max_gmacs is not None:
+        check_positive("max_gmacs", max_gmacs)
     from tqdm.auto import tqdm
     dev = resolve_device(device)
     if dev.type == "cpu":
@@ -220,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         doc = record(args.names, args.batches, device=args.device, repeats=args.repeats,
                      warmup=args.warmup, threads=args.threads,
                      max_gmacs=args.max_gmacs, clock=args.clock)
-    except ValueError as err:
+    except (TypeError, ValueError) as err:
         parser.error(str(err))
     out = args.out or f"latency-{doc['metadata']['device_type']}.json"
     save_latency(doc, out)

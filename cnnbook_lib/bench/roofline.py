@@ -20,7 +20,7 @@ from cnnbook_lib.bench.timing import (MAX_REPEATS, MAX_THREADS, NOISY_THRESHOLD,
                                       _cache_bytes, _cpu_clock, _optional_int,
                                       bench_settings, measure,
                                       resolve_device, torch_dtype)
-from cnnbook_lib.formulas import _check_int, _check_positive
+from cnnbook_lib.validation import check_int, check_positive
 
 __all__ = ["ConvLayer", "Ceilings", "Prediction", "ceilings", "predict"]
 
@@ -42,8 +42,8 @@ class ConvLayer:
 
     def __post_init__(self):
         for name in ("c_in", "c_out", "k", "hw", "batch", "stride", "dilation", "groups"):
-            _check_int(name, getattr(self, name), 1)
-        _check_int("padding", self.padding, 0)
+            check_int(name, getattr(self, name), 1)
+        check_int("padding", self.padding, 0)
         formulas.conv_params(self.c_in, self.c_out, self.k, self.groups)   # groups divide
         if not isinstance(self.dtype, str):
             raise ValueError(f"dtype must be a dtype name such as 'float32', got {self.dtype!r}")
@@ -106,13 +106,13 @@ class Ceilings:
     def __post_init__(self):
         if not isinstance(self.device, str) or not self.device:
             raise ValueError(f"device must be a device name such as 'cpu', got {self.device!r}")
-        self.bandwidth = _check_positive("bandwidth", self.bandwidth)
+        self.bandwidth = check_positive("bandwidth", self.bandwidth)
         if not isinstance(self.flops, Mapping) or not self.flops:
             raise ValueError(f"flops must map dtype names to FLOP/s, got {self.flops!r}")
         for key in self.flops:
             if not isinstance(key, str):
                 raise ValueError(f"flops keys must be dtype names, got {key!r}")
-        self.flops = {key: _check_positive(f"flops[{key!r}]", value)
+        self.flops = {key: check_positive(f"flops[{key!r}]", value)
                       for key, value in self.flops.items()}
         if not isinstance(self.details, Mapping):
             raise ValueError(f"details must be a mapping, got {self.details!r}")
@@ -207,8 +207,8 @@ def ceilings(device=None, *, dtypes=None, copy_bytes: int | None = None,
         for name in dtypes:
             try:
                 torch_dtype(name)
-            except ValueError as err:
-                raise ValueError(f"dtypes: {err}") from None
+            except (TypeError, ValueError) as err:
+                raise type(err)(f"dtypes: {err}") from None
     copy_bytes = _optional_int("copy_bytes", copy_bytes, 4, MAX_COPY_BYTES)
     matmul_n = _optional_int("matmul_n", matmul_n, 1, MAX_MATMUL_N)
     repeats = _optional_int("repeats", repeats, 1, MAX_REPEATS)
@@ -284,8 +284,8 @@ def predict(layer: ConvLayer | Mapping[str, Any], ceils: Ceilings) -> Prediction
                              f"got {layer!r}")
         try:
             layer = ConvLayer.from_mapping(layer)
-        except ValueError as err:
-            raise ValueError(f"layer: {err}") from None
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"layer: {err}") from None
     if not isinstance(ceils, Ceilings):
         raise ValueError(f"ceils must be Ceilings (from ceilings() or Ceilings.from_dict), "
                          f"got {ceils!r}")

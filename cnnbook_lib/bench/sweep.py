@@ -30,7 +30,7 @@ from cnnbook_lib.bench.machine import machine_info
 from cnnbook_lib.bench.roofline import Ceilings, ConvLayer, ceilings, predict
 from cnnbook_lib.bench.timing import (MAX_REPEATS, MAX_THREADS, _cpu_cache_bytes, _cpu_clock,
                                       _optional_int, as_device, resolve_device, time_conv)
-from cnnbook_lib.formulas import _check_flag
+from cnnbook_lib.validation import check_flag
 
 __all__ = ["sweep_configs", "run_sweep", "metadata", "save_results", "load_results",
            "list_results", "validate_results", "SCHEMA", "SCHEMA_VERSION"]
@@ -98,7 +98,7 @@ def sweep_configs(quick: bool = False, device="cpu") -> list[dict[str, Any]]:
     CPU: float32, NCHW. CUDA: float32, tf32, float16 and bfloat16, each NCHW and channels_last,
     cuDNN benchmark off; the 3x3 family is repeated with benchmark on.
     """
-    quick = _check_flag("quick", quick)
+    quick = check_flag("quick", quick)
     cuda = as_device(device).type == "cuda"           # no CUDA needed to list its configs
     configs = []
     for layer in _layers(quick, cuda):
@@ -213,8 +213,8 @@ def run_sweep(*, quick: bool = False, device=None, configs: Sequence[dict] | Non
     for the CPU time of the timing thread (needs ``threads=1``; see :mod:`~cnnbook_lib.bench.timing`)."""
     from tqdm.auto import tqdm
 
-    quick = _check_flag("quick", quick)
-    progress = _check_flag("progress", progress)
+    quick = check_flag("quick", quick)
+    progress = check_flag("progress", progress)
     dev = resolve_device(device)
     if configs is not None:
         if not isinstance(configs, (list, tuple)):
@@ -223,9 +223,9 @@ def run_sweep(*, quick: bool = False, device=None, configs: Sequence[dict] | Non
             try:
                 ConvLayer.from_mapping(config)
                 for flag in ("channels_last", "cudnn_benchmark"):
-                    _check_flag(flag, config.get(flag, False))
-            except ValueError as err:
-                raise ValueError(f"configs entry {i}: {err}") from None
+                    check_flag(flag, config.get(flag, False))
+            except (TypeError, ValueError) as err:
+                raise type(err)(f"configs entry {i}: {err}") from None
     if label is not None and not isinstance(label, str):
         raise ValueError(f"label must be a string, got {label!r}")
     if note is not None and not isinstance(note, str):
@@ -298,8 +298,8 @@ def validate_results(doc: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"result doc: metadata lacks {key!r}")
     try:
         Ceilings.from_dict(doc["ceilings"])
-    except ValueError as err:
-        raise ValueError(f"result doc: ceilings: {err}") from None
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"result doc: ceilings: {err}") from None
     if not isinstance(doc["rows"], list):
         raise ValueError(f"result doc: rows must be a list, got {doc['rows']!r}")
     for i, row in enumerate(doc["rows"]):
@@ -342,8 +342,8 @@ def load_results(name_or_path=None):
     import pandas as pd
 
     if name_or_path is not None and not isinstance(name_or_path, (str, os.PathLike)):
-        raise ValueError(f"name_or_path must be a result name or a file path, got "
-                         f"{name_or_path!r}")
+        raise TypeError(f"name_or_path must be a result name or a file path, got "
+                        f"{name_or_path!r}")
     if name_or_path is None:
         names = list_results()
         if not names:

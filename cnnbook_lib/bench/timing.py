@@ -44,7 +44,8 @@ import numpy as np
 import torch
 
 from cnnbook_lib import formulas
-from cnnbook_lib.formulas import _check_flag, _check_int, _check_positive
+from cnnbook_lib.validation import (MAX_INT, check_callable, check_choice, check_flag, check_int,
+                                    check_positive)
 
 __all__ = ["Measurement", "measure", "bench_settings", "time_conv", "resolve_device",
            "as_device", "rotation_count", "capture_kernels", "conv_inputs", "torch_dtype"]
@@ -60,18 +61,12 @@ MAX_SAMPLE_S = 10.0              # seconds one calibrated sample may last
 MAX_ELEMENTS = 2 ** 32           # elements of the inputs a timing builds
 
 
-def _optional_int(name: str, value, minimum: int, maximum: int = formulas.MAX_INT) -> int | None:
-    return None if value is None else _check_int(name, value, minimum, maximum)
-
-
-def _check_callable(name: str, value) -> Callable:
-    if not callable(value):
-        raise ValueError(f"{name} must be callable, got {value!r}")
-    return value
+def _optional_int(name: str, value, minimum: int, maximum: int = MAX_INT) -> int | None:
+    return None if value is None else check_int(name, value, minimum, maximum)
 
 
 def _check_sample_s(name: str, value) -> float:
-    value = _check_positive(name, value)
+    value = check_positive(name, value)
     if value > MAX_SAMPLE_S:
         raise ValueError(f"{name} must be at most {MAX_SAMPLE_S} s, got {value}")
     return value
@@ -102,12 +97,12 @@ class Measurement:
         if isinstance(samples, np.ndarray):
             samples = samples.tolist()
         if not isinstance(samples, (list, tuple)):
-            raise ValueError(f"samples must be a list of times in seconds, got {samples!r}")
+            raise TypeError(f"samples must be a list of times in seconds, got {samples!r}")
         if any(isinstance(v, bool) or not isinstance(v, numbers.Real) for v in samples):
-            raise ValueError(f"samples must be real numbers (seconds), got {samples!r}")
+            raise TypeError(f"samples must be real numbers (seconds), got {samples!r}")
         if not isinstance(device, (str, torch.device)):
-            raise ValueError(f"device must be a device name, got {device!r}")
-        noisy_threshold = _check_positive("noisy_threshold", noisy_threshold)
+            raise TypeError(f"device must be a device name, got {device!r}")
+        noisy_threshold = check_positive("noisy_threshold", noisy_threshold)
         arr = np.asarray(samples, dtype=float)
         if arr.size == 0:
             raise ValueError("samples must not be empty")
@@ -139,9 +134,11 @@ def as_device(device) -> torch.device:
             dev = torch.device(device)
         except (RuntimeError, ValueError, TypeError):
             raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}") from None
+    elif isinstance(device, str):
+        raise ValueError("device must be 'cpu' or 'cuda', got ''")
     else:
-        raise ValueError(f"device must be 'cpu' or 'cuda' (a string or torch.device), "
-                         f"got {device!r}")
+        raise TypeError(f"device must be 'cpu' or 'cuda' (a string or torch.device), "
+                        f"got {device!r}")
     if dev.type not in ("cpu", "cuda"):
         raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
     return dev
@@ -198,13 +195,11 @@ def bench_settings(*, threads: int | None = None, cudnn_benchmark: bool | None =
     restore the previous values afterwards, also after an exception. ``None`` leaves a setting.
     The arguments are checked here, before the block."""
     if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise ValueError(f"threads must be a positive integer, got {threads!r}")
-        _check_int("threads", threads, 1, MAX_THREADS)
+        check_int("threads", threads, 1, MAX_THREADS)
     if cudnn_benchmark is not None:
-        _check_flag("cudnn_benchmark", cudnn_benchmark)
+        check_flag("cudnn_benchmark", cudnn_benchmark)
     if tf32 is not None:
-        _check_flag("tf32", tf32)
+        check_flag("tf32", tf32)
     return _bench_settings(threads, cudnn_benchmark, tf32)
 
 
@@ -234,8 +229,7 @@ def _bench_settings(threads: int | None, cudnn_benchmark: bool | None,
 
 def _cpu_clock(clock, threads: int | None) -> tuple[str, Callable[[], float]]:
     """The name and function of a CPU clock (see :data:`CLOCKS`); ``"thread"`` needs one thread."""
-    if not isinstance(clock, str) or clock not in CLOCKS:
-        raise ValueError(f"clock must be one of {', '.join(map(repr, CLOCKS))}, got {clock!r}")
+    check_choice("clock", clock, CLOCKS)
     if clock == "thread" and threads != 1:
         raise ValueError(f"clock 'thread' counts one thread's CPU time: it needs threads=1, "
                          f"got threads={threads!r}")
@@ -246,10 +240,10 @@ def rotation_count(bytes_per_set: int, cache_bytes: int, factor: float = 2.0,
                    max_copies: int = 256) -> int:
     """Copies of the inputs to rotate over so that together they exceed ``factor`` x the cache:
     ``ceil(factor * cache / bytes_per_set)``, at least 1 and at most ``max_copies``."""
-    bytes_per_set = _check_int("bytes_per_set", bytes_per_set, 1)
-    cache_bytes = _check_int("cache_bytes", cache_bytes, 0)
-    factor = _check_positive("factor", factor)
-    max_copies = _check_int("max_copies", max_copies, 1)
+    bytes_per_set = check_int("bytes_per_set", bytes_per_set, 1)
+    cache_bytes = check_int("cache_bytes", cache_bytes, 0)
+    factor = check_positive("factor", factor)
+    max_copies = check_int("max_copies", max_copies, 1)
     return int(min(max_copies, max(1, math.ceil(factor * cache_bytes / bytes_per_set))))
 
 
@@ -322,19 +316,19 @@ def measure(fn: Callable[..., Any], *, warmup: int = 5, repeats: int = 30, devic
     count, recorded). ``flush_l2`` (CUDA): overwrite twice the L2 cache before every sample.
     ``clock`` (CPU) lets tests drive the protocol with a fake clock.
     """
-    _check_callable("fn", fn)
-    warmup = _check_int("warmup", warmup, 0, MAX_REPEATS)
-    repeats = _check_int("repeats", repeats, 1, MAX_REPEATS)
+    check_callable("fn", fn)
+    warmup = check_int("warmup", warmup, 0, MAX_REPEATS)
+    repeats = check_int("repeats", repeats, 1, MAX_REPEATS)
     dev = resolve_device(device)
     if rotate is not None and (not isinstance(rotate, (list, tuple))
                                or not all(isinstance(a, tuple) for a in rotate)):
-        raise ValueError(f"rotate must be a list of argument tuples, got {rotate!r}")
+        raise TypeError(f"rotate must be a list of argument tuples, got {rotate!r}")
     number = _optional_int("number", number, 1, MAX_NUMBER)
     min_sample_s = _check_sample_s("min_sample_s", min_sample_s)
     threads = _optional_int("threads", threads, 1, MAX_THREADS)
-    flush_l2 = _check_flag("flush_l2", flush_l2)
-    noisy_threshold = _check_positive("noisy_threshold", noisy_threshold)
-    _check_callable("clock", clock)
+    flush_l2 = check_flag("flush_l2", flush_l2)
+    noisy_threshold = check_positive("noisy_threshold", noisy_threshold)
+    check_callable("clock", clock)
     args = list(rotate) if rotate else [()]
     state = {"i": 0}
 
@@ -395,7 +389,7 @@ def capture_kernels(fn: Callable[[], Any], device) -> list[str]:
     CPU (e.g. ``aten::mkldnn_convolution``), in first-seen order."""
     from torch.profiler import ProfilerActivity, profile
 
-    _check_callable("fn", fn)
+    check_callable("fn", fn)
     dev = resolve_device(device)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
     with profile(activities=activities) as prof:
@@ -421,10 +415,9 @@ _DTYPES = {"float32": torch.float32, "tf32": torch.float32, "float16": torch.flo
 
 def torch_dtype(dtype: str) -> torch.dtype:
     """The torch dtype of a dtype name; ``"tf32"`` is float32 storage."""
-    name = str(dtype).replace("torch.", "")
-    if name not in _DTYPES:
-        raise ValueError(f"dtype {dtype!r} is not supported; valid: {', '.join(_DTYPES)}")
-    return _DTYPES[name]
+    if isinstance(dtype, torch.dtype):
+        dtype = str(dtype).replace("torch.", "")
+    return _DTYPES[check_choice("dtype", dtype, _DTYPES)]
 
 
 def conv_inputs(c_in: int, c_out: int, k: int, hw: int, *, batch: int = 1, groups: int = 1,
@@ -432,12 +425,12 @@ def conv_inputs(c_in: int, c_out: int, k: int, hw: int, *, batch: int = 1, group
                 seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Seeded random input and weight (standard normal, scaled like a He-initialised layer)."""
     formulas.conv_params(c_in, c_out, k, groups)              # validates channels, k, groups
-    hw = _check_int("hw", hw, 1)
-    batch = _check_int("batch", batch, 1)
+    hw = check_int("hw", hw, 1)
+    batch = check_int("batch", batch, 1)
     storage = torch_dtype(dtype)
     dev = resolve_device(device)
-    channels_last = _check_flag("channels_last", channels_last)
-    seed = _check_int("seed", seed, 0)
+    channels_last = check_flag("channels_last", channels_last)
+    seed = check_int("seed", seed, 0)
     elements = batch * c_in * hw * hw + c_out * (c_in // groups) * k * k
     if elements > MAX_ELEMENTS:
         raise ValueError(f"input and weight would have {elements} elements (batch={batch}, "
@@ -468,25 +461,25 @@ def time_conv(c_in: int, c_out: int, k: int, hw: int, *, batch: int = 1, stride:
     records every setting (``rotation_copies``, ``cache_bytes`` among them); ``.kernels`` what ran.
     """
     formulas.conv_params(c_in, c_out, k, groups)              # validates channels, k, groups
-    hw = _check_int("hw", hw, 1)
-    batch = _check_int("batch", batch, 1)
+    hw = check_int("hw", hw, 1)
+    batch = check_int("batch", batch, 1)
     torch_dtype(dtype)
     dev = resolve_device(device)
-    channels_last = _check_flag("channels_last", channels_last)
-    cudnn_benchmark = _check_flag("cudnn_benchmark", cudnn_benchmark)
-    tf32 = _check_flag("tf32", tf32) or dtype == "tf32"
+    channels_last = check_flag("channels_last", channels_last)
+    cudnn_benchmark = check_flag("cudnn_benchmark", cudnn_benchmark)
+    tf32 = check_flag("tf32", tf32) or dtype == "tf32"
     warmup = _optional_int("warmup", warmup, 0, MAX_REPEATS)
     repeats = _optional_int("repeats", repeats, 1, MAX_REPEATS)
     threads = _optional_int("threads", threads, 1, MAX_THREADS)
-    seed = _check_int("seed", seed, 0)
-    kernels = _check_flag("kernels", kernels)
+    seed = check_int("seed", seed, 0)
+    kernels = check_flag("kernels", kernels)
     min_sample_s = _check_sample_s("min_sample_s", min_sample_s)
-    rotate = _check_flag("rotate", rotate)
+    rotate = check_flag("rotate", rotate)
     clock_name, clock_fn = _cpu_clock(clock, threads) if dev.type == "cpu" else (
         "cuda events", time.perf_counter)
-    stride = _check_int("stride", stride, 1)
-    padding = _check_int("padding", padding, 0)
-    dilation = _check_int("dilation", dilation, 1)
+    stride = check_int("stride", stride, 1)
+    padding = check_int("padding", padding, 0)
+    dilation = check_int("dilation", dilation, 1)
     out_hw = formulas.conv_output_size(hw, k, stride, padding, dilation)   # validates the layer
     if warmup is None:
         warmup = 10 if dev.type == "cuda" else 3

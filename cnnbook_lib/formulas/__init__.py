@@ -3,12 +3,14 @@
 Every formula is a sympy expression over shared symbols. The book displays them with
 ``sympy.latex``, the static interactives evaluate them through ``sympy.jscode``, and the numeric
 functions are generated from them with ``sympy.lambdify``. The numeric functions validate their
-inputs and raise ``ValueError`` naming the offending parameter.
+inputs with :mod:`cnnbook_lib.validation`: ``TypeError`` for an argument of the wrong type (``"3"``,
+``3.0``, ``True`` for a size), ``ValueError`` for a value out of range, naming the parameter.
 
 One public namespace, one module per concept (a reader finds a formula in a file of a few
 hundred lines; everything is importable from ``cnnbook_lib.formulas`` itself):
 
-* :mod:`~cnnbook_lib.formulas._core`: the symbols, ``EXPRESSIONS``, the compiler and the checks;
+* :mod:`~cnnbook_lib.formulas._core`: the symbols, ``EXPRESSIONS``, the compiler and the checks
+  of compound arguments;
 * :mod:`~cnnbook_lib.formulas.shapes`: output sizes (convolution, pooling, transposed, dilation);
 * :mod:`~cnnbook_lib.formulas.cost`: parameters, MACs and FLOPs, backward, separable and grouped;
 * :mod:`~cnnbook_lib.formulas.memory`: bytes of tensors, activations, im2col, optimizer state;
@@ -38,17 +40,12 @@ import sympy as sp  # noqa: F401  (part of the namespace since formulas was one 
 from . import (_core, algorithms, attention, cost, dilation, memory, operation, receptive,
                roofline, shapes)
 from ._core import *  # noqa: F401,F403
-from ._core import (_channels, _check_choice, _check_flag, _check_groups,  # noqa: F401
-                    _check_int, _check_ksdp, _check_positive, _compile, _kernel_hw, _nonneg, _pair,
-                    _per_axis, _pos, _spatial_hw)
 from .shapes import *  # noqa: F401,F403
-from .shapes import _conv_axis  # noqa: F401
 from .cost import *  # noqa: F401,F403
 from .memory import *  # noqa: F401,F403
 from .operation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .receptive import *  # noqa: F401,F403
-from .receptive import _exact  # noqa: F401
 from . import display  # noqa: E402  (textbook display forms; formulas.display.form(name))
 from .display import DISPLAYS, Display, display_form, form  # noqa: F401
 from .dilation import *  # noqa: F401,F403

@@ -1,17 +1,17 @@
 """Shared pieces of :mod:`cnnbook_lib.formulas`: the symbols, the expression registry, the
-compiler from sympy to exact numeric functions, and the argument checks.
-
-Every error names the parameter and its value.
+compiler from sympy to exact numeric functions, and the checks of compound arguments (a kernel
+given as an int or a pair, channels that groups must divide); the scalar checks are those of
+:mod:`cnnbook_lib.validation`, whose errors name the parameter and its value.
 """
 from __future__ import annotations
 
 import math
-import numbers
-import operator
 from fractions import Fraction
 from typing import Sequence, Union
 
 import sympy as sp
+
+from ..validation import MAX_INT, check_int
 
 __all__ = ["IntOrPair", "n", "k", "s", "p", "d", "op", "k_h", "k_w", "h_in", "w_in", "h_out",
            "w_out", "c_in", "c_out", "g", "N", "beta", "f_in", "f_out", "b", "numel", "ch", "n_o",
@@ -69,60 +69,8 @@ def _compile(expr: sp.Expr, args: Sequence[sp.Symbol]):
 
 
 # ---------------------------------------------------------------------------------------------
-# Validation helpers: every error names the parameter (as the caller spells it) and its value
+# Checks of compound arguments (the scalar checks are those of cnnbook_lib.validation)
 # ---------------------------------------------------------------------------------------------
-#: Largest integer a size or count may be: tensor sizes are int64 in torch. Anything larger is a
-#: mistake (and would make a derivation such as Winograd's run for ever), so it is refused.
-MAX_INT = 2 ** 63 - 1
-
-
-def _check_int(name: str, value, minimum: int, maximum: int = MAX_INT) -> int:
-    """``value`` as an int in ``[minimum, maximum]``; refuses bools, floats, strings, None."""
-    if type(value) is not int:                 # the fast path: a plain int
-        if isinstance(value, bool):
-            raise ValueError(f"{name} must be an integer, got {value!r}")
-        try:
-            value = operator.index(value)      # ints and NumPy integers; not floats or strings
-        except TypeError:
-            raise ValueError(f"{name} must be an integer, got {value!r}") from None
-    if value < minimum:
-        if minimum == 1:
-            raise ValueError(f"{name} must be a positive integer (>= 1), got {value}")
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    if value > maximum:
-        raise ValueError(f"{name} must be at most {maximum}, got {value}")
-    return value
-
-
-def _check_flag(name: str, value) -> bool:
-    """``value`` if it is a bool (or a NumPy bool); ``"False"``, 1 or None are refused."""
-    if value is True or value is False:
-        return value
-    if type(value).__name__ == "bool" and type(value).__module__ == "numpy":
-        return bool(value)
-    raise ValueError(f"{name} must be True or False, got {value!r}")
-
-
-def _check_positive(name: str, value) -> float:
-    """``value`` as a positive finite float; refuses bools, strings, None, nan and inf."""
-    if type(value) is not float:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-        try:
-            value = float(value)
-        except OverflowError:
-            raise ValueError(f"{name} must be a positive finite number, got {value!r}") from None
-    if not value > 0 or value == math.inf:
-        raise ValueError(f"{name} must be a positive finite number, got {value}")
-    return value
-
-
-def _check_choice(name: str, value, choices) -> str:
-    """``value`` if it is one of the strings ``choices``."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} {value!r} is unknown; valid: {', '.join(choices)}")
-    return value
-
 
 def _pair(name: str, value: IntOrPair, length: int | None = None) -> tuple[int, ...]:
     """Turn an int or a sequence of ints into a tuple (an int is repeated ``length`` times)."""
@@ -145,17 +93,17 @@ def _check_groups(c_in_v: int, c_out_v: int, groups: int) -> None:
 def _channels(c_in_v, c_out_v, groups) -> tuple[int, int, int]:
     """Validate in_channels ``c_in``, out_channels ``c_out`` and ``groups`` (which must divide
     both)."""
-    ci = _check_int("in_channels c_in", c_in_v, 1)
-    co = _check_int("out_channels c_out", c_out_v, 1)
-    gr = _check_int("groups", groups, 1)
+    ci = check_int("in_channels c_in", c_in_v, 1)
+    co = check_int("out_channels c_out", c_out_v, 1)
+    gr = check_int("groups", groups, 1)
     _check_groups(ci, co, gr)
     return ci, co, gr
 
 
 def _check_ksdp(k_, s_, d_, p_) -> tuple[int, int, int, int]:
     """Validate kernel ``k``, stride ``s``, dilation ``d`` and padding ``p`` of one axis."""
-    return (_check_int("kernel k", k_, 1), _check_int("stride s", s_, 1),
-            _check_int("dilation d", d_, 1), _check_int("padding p", p_, 0))
+    return (check_int("kernel k", k_, 1), check_int("stride s", s_, 1),
+            check_int("dilation d", d_, 1), check_int("padding p", p_, 0))
 
 
 def _per_axis(fn, names: Sequence[str], *args):
@@ -191,10 +139,10 @@ def _axis_error(names: Sequence[str], args: tuple) -> None:
 def _kernel_hw(k_: IntOrPair, name: str = "kernel k") -> tuple[int, int]:
     """Reduce a kernel size of any rank to (k_h, k_w): an int is square,
     (k1, ..., kn) -> (k1*...*k(n-1), kn)."""
-    ks = tuple(_check_int(name, v, 1) for v in _pair(name, k_))
+    ks = tuple(check_int(name, v, 1) for v in _pair(name, k_))
     return math.prod(ks[:-1]), ks[-1]
 
 
 def _spatial_hw(name: str, hw: IntOrPair) -> tuple[int, int]:
-    vals = tuple(_check_int(name, v, 1) for v in _pair(name, hw))
+    vals = tuple(check_int(name, v, 1) for v in _pair(name, hw))
     return math.prod(vals[:-1]), vals[-1]

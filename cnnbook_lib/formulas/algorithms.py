@@ -11,8 +11,9 @@ from typing import Sequence
 import sympy as sp
 
 from .display import display_form
-from ._core import (EXPRESSIONS, MAX_INT, IntOrPair, N, _check_int, _compile, _pos,
-                    _spatial_hw, c_in, c_out, h_out, n_o, w_out)
+from ..validation import check_int
+from ._core import (EXPRESSIONS, MAX_INT, IntOrPair, N, _compile, _pos, _spatial_hw, c_in, c_out,
+                   h_out, n_o, w_out)
 
 __all__ = ["wino_m", "wino_r", "h_f", "w_f", "winograd_axis_tiles_expr", "winograd_tiles_expr",
            "winograd_mults_expr", "winograd_reduction_expr", "winograd_workspace_elements_expr",
@@ -118,8 +119,8 @@ WINOGRAD_MAX_CHECK_POINTS = 6
 
 def _check_winograd(m, r, max_points: int) -> tuple[int, int]:
     """Validate the tile size ``m`` and kernel size ``r`` of F(m, r) before any derivation."""
-    m = _check_int("output tile size m", m, 1)
-    r = _check_int("kernel size r", r, 1)
+    m = check_int("output tile size m", m, 1)
+    r = check_int("kernel size r", r, 1)
     if m + r - 1 > max_points:
         raise ValueError(f"m + r - 1 = {m + r - 1} points is too many (m={m}, r={r}); at most "
                          f"{max_points} here")
@@ -132,14 +133,14 @@ def _check_points(points, m: int, r: int) -> tuple | None:
     if points is None:
         return None
     if not isinstance(points, (list, tuple)):
-        raise ValueError(f"points must be a list or tuple of integers (and sympy.oo), "
+        raise TypeError(f"points must be a list or tuple of integers (and sympy.oo), "
                          f"got {points!r}")
     out = []
     for x in points:
         if x is sp.oo or (type(x) is float and x == math.inf):
             out.append(sp.oo)
         else:
-            out.append(sp.Integer(_check_int("points entry", x, -MAX_INT)))
+            out.append(sp.Integer(check_int("points entry", x, -MAX_INT)))
     alpha = m + r - 1
     if len(out) != alpha:
         raise ValueError(f"points must have m + r - 1 = {alpha} entries, got {len(out)}")
@@ -222,13 +223,13 @@ _fft_workspace = _compile(fft_workspace_complex_expr, (c_in, c_out, h_f, w_f, N)
 def winograd_tiles(out_hw: IntOrPair, m: int = 2) -> int:
     """Output tiles of F(m x m, .): ``ceil(H_out / m) * ceil(W_out / m)``."""
     ho, wo = _spatial_hw("output size out_hw", out_hw)
-    return _winograd_tiles(ho, wo, _check_int("output tile size m", m, 1))
+    return _winograd_tiles(ho, wo, check_int("output tile size m", m, 1))
 
 
 def winograd_tile_grid(out_hw: IntOrPair, m: int = 2) -> tuple[int, int]:
     """Output tiles of F(m x m, .) along each axis: ``(ceil(H_out / m), ceil(W_out / m))``."""
     ho, wo = _spatial_hw("output size out_hw", out_hw)
-    m = _check_int("output tile size m", m, 1)
+    m = check_int("output tile size m", m, 1)
     return _winograd_axis_tiles(ho, m), _winograd_axis_tiles(wo, m)
 
 
@@ -237,18 +238,18 @@ def winograd_multiplications(c_in: int, c_out: int, out_hw: IntOrPair, batch: in
     """Elementwise multiplications of Winograd F(m x m, r x r):
     ``N * C_in * C_out * ceil(H_out/m) * ceil(W_out/m) * (m + r - 1)^2``."""
     ho, wo = _spatial_hw("output size out_hw", out_hw)
-    ci, co = _check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1)
-    m, r = _check_int("output tile size m", m, 1), _check_int("kernel size r", r, 1)
-    return _winograd_mults(ci, co, ho, wo, _check_int("batch", batch, 1), m, r)
+    ci, co = check_int("in_channels c_in", c_in, 1), check_int("out_channels c_out", c_out, 1)
+    m, r = check_int("output tile size m", m, 1), check_int("kernel size r", r, 1)
+    return _winograd_mults(ci, co, ho, wo, check_int("batch", batch, 1), m, r)
 
 
 def winograd_workspace_elements(c_in: int, c_out: int, out_hw: IntOrPair, batch: int = 1,
                                 m: int = 2, r: int = 3) -> int:
     """Elements of Winograd's transformed input V, kernels U and products M."""
     ho, wo = _spatial_hw("output size out_hw", out_hw)
-    ci, co = _check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1)
-    m, r = _check_int("output tile size m", m, 1), _check_int("kernel size r", r, 1)
-    return _winograd_workspace(ci, co, ho, wo, _check_int("batch", batch, 1), m, r)
+    ci, co = check_int("in_channels c_in", c_in, 1), check_int("out_channels c_out", c_out, 1)
+    m, r = check_int("output tile size m", m, 1), check_int("kernel size r", r, 1)
+    return _winograd_workspace(ci, co, ho, wo, check_int("batch", batch, 1), m, r)
 
 
 def rfft2_elements(fft_hw: IntOrPair) -> int:
@@ -262,23 +263,23 @@ def fft_products(c_in: int, c_out: int, fft_hw: IntOrPair, batch: int = 1) -> in
     """Pointwise complex products of FFT convolution:
     ``N * C_in * C_out * H_f * (floor(W_f/2) + 1)``."""
     hf, wf = _spatial_hw("FFT size fft_hw", fft_hw)
-    ci, co = _check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1)
-    return _fft_products(ci, co, hf, wf, _check_int("batch", batch, 1))
+    ci, co = check_int("in_channels c_in", c_in, 1), check_int("out_channels c_out", c_out, 1)
+    return _fft_products(ci, co, hf, wf, check_int("batch", batch, 1))
 
 
 def fft_real_multiplications(c_in: int, c_out: int, fft_hw: IntOrPair, batch: int = 1) -> int:
     """Real multiplications of the pointwise products of FFT convolution, 4 per complex product:
     ``4 N C_in C_out H_f (floor(W_f/2) + 1)``."""
     hf, wf = _spatial_hw("FFT size fft_hw", fft_hw)
-    ci, co = _check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1)
-    return _fft_real_mults(ci, co, hf, wf, _check_int("batch", batch, 1))
+    ci, co = check_int("in_channels c_in", c_in, 1), check_int("out_channels c_out", c_out, 1)
+    return _fft_real_mults(ci, co, hf, wf, check_int("batch", batch, 1))
 
 
 def fft_workspace_complex(c_in: int, c_out: int, fft_hw: IntOrPair, batch: int = 1) -> int:
     """Complex values of the input, kernel and output spectra of FFT convolution."""
     hf, wf = _spatial_hw("FFT size fft_hw", fft_hw)
-    ci, co = _check_int("in_channels c_in", c_in, 1), _check_int("out_channels c_out", c_out, 1)
-    return _fft_workspace(ci, co, hf, wf, _check_int("batch", batch, 1))
+    ci, co = check_int("in_channels c_in", c_in, 1), check_int("out_channels c_out", c_out, 1)
+    return _fft_workspace(ci, co, hf, wf, check_int("batch", batch, 1))
 
 
 def fft_transform_multiplications(c_in: int, c_out: int, fft_hw: IntOrPair, batch: int = 1) -> int:
@@ -286,8 +287,8 @@ def fft_transform_multiplications(c_in: int, c_out: int, fft_hw: IntOrPair, batc
     input transforms, ``C_out C_in`` kernel transforms and ``N C_out`` inverse transforms, each
     ``L log2 L`` with ``L = H_f W_f`` (rounded up). An estimate: real FFT libraries differ."""
     hf, wf = _spatial_hw("FFT size fft_hw", fft_hw)
-    ci = _check_int("in_channels c_in", c_in, 1)
-    co = _check_int("out_channels c_out", c_out, 1)
-    nb = _check_int("batch", batch, 1)
+    ci = check_int("in_channels c_in", c_in, 1)
+    co = check_int("out_channels c_out", c_out, 1)
+    nb = check_int("batch", batch, 1)
     per = float(rfft2_mults_estimate_expr.subs({h_f: hf, w_f: wf}))
     return math.ceil((nb * ci + co * ci + nb * co) * per)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sympy as sp
 
 from .display import display_form
-from ._core import EXPRESSIONS, N, _check_int, _compile, _pos
+from ..validation import check_int
+from ._core import EXPRESSIONS, N, _compile, _pos
 
 __all__ = ["tokens", "dim", "attention_macs_expr", "attention_macs"]
 
@@ -25,5 +26,5 @@ _attention_macs = _compile(attention_macs_expr, (tokens, dim, N))
 
 def attention_macs(tokens: int, dim: int, batch: int = 1) -> int:
     """MACs of a self-attention layer: ``N (4 T D^2 + 2 T^2 D)`` (Vaswani et al. 2017)."""
-    return _attention_macs(_check_int("tokens", tokens, 1), _check_int("dim", dim, 1),
-                           _check_int("batch", batch, 1))
+    return _attention_macs(check_int("tokens", tokens, 1), check_int("dim", dim, 1),
+                           check_int("batch", batch, 1))

@@ -11,9 +11,10 @@ import sympy as sp
 
 from .display import display_form
 
-from ._core import (EXPRESSIONS, IntOrPair, N, _channels, _check_flag, _check_int, _compile,
-                    _kernel_hw, _spatial_hw, beta, c_in, c_out, ch, f_in, f_out, g, h_in, h_out, k,
-                    k_h, k_w, macs_sym, w_in, w_out)
+from ..validation import check_flag, check_int
+from ._core import (EXPRESSIONS, IntOrPair, N, _channels, _compile, _kernel_hw, _spatial_hw, beta,
+                   c_in, c_out, ch, f_in, f_out, g, h_in, h_out, k, k_h, k_w, macs_sym, w_in,
+                   w_out)
 
 __all__ = ["conv_params_expr", "conv_macs_expr", "conv_transpose_macs_expr", "linear_params_expr",
            "linear_macs_expr", "batchnorm_params_expr", "flops_per_mac", "flops_expr",
@@ -159,7 +160,7 @@ def conv_params(c_in: int, c_out: int, k: IntOrPair, groups: int = 1, bias: bool
     """
     ci, co, gr = _channels(c_in, c_out, groups)
     kh, kw = _kernel_hw(k)
-    return _conv_params(ci, co, kh, kw, gr, int(_check_flag("bias", bias)))
+    return _conv_params(ci, co, kh, kw, gr, int(check_flag("bias", bias)))
 
 
 def conv_macs(c_in: int, c_out: int, k: IntOrPair, out_hw: IntOrPair, groups: int = 1,
@@ -172,7 +173,7 @@ def conv_macs(c_in: int, c_out: int, k: IntOrPair, out_hw: IntOrPair, groups: in
     ci, co, gr = _channels(c_in, c_out, groups)
     kh, kw = _kernel_hw(k)
     ho, wo = _spatial_hw("output size out_hw", out_hw)
-    return _conv_macs(ci, co, kh, kw, ho, wo, gr, _check_int("batch", batch, 1))
+    return _conv_macs(ci, co, kh, kw, ho, wo, gr, check_int("batch", batch, 1))
 
 
 def conv_flops(c_in: int, c_out: int, k: IntOrPair, out_hw: IntOrPair, groups: int = 1,
@@ -183,7 +184,7 @@ def conv_flops(c_in: int, c_out: int, k: IntOrPair, out_hw: IntOrPair, groups: i
 
 def macs_to_flops(macs: int) -> int:
     """Two FLOPs per multiply-accumulate."""
-    return int(flops_per_mac) * _check_int("macs", macs, 0)
+    return int(flops_per_mac) * check_int("macs", macs, 0)
 
 
 def conv_transpose_macs(c_in: int, c_out: int, k: IntOrPair, in_hw: IntOrPair, groups: int = 1,
@@ -192,13 +193,13 @@ def conv_transpose_macs(c_in: int, c_out: int, k: IntOrPair, in_hw: IntOrPair, g
     ci, co, gr = _channels(c_in, c_out, groups)
     kh, kw = _kernel_hw(k)
     hi, wi = _spatial_hw("input size in_hw", in_hw)
-    return _conv_transpose_macs(ci, co, kh, kw, hi, wi, gr, _check_int("batch", batch, 1))
+    return _conv_transpose_macs(ci, co, kh, kw, hi, wi, gr, check_int("batch", batch, 1))
 
 
 def conv_bias_adds(c_out: int, out_hw: IntOrPair, batch: int = 1) -> int:
     """Additions performed by a convolution's bias: one per output element."""
     ho, wo = _spatial_hw("output size out_hw", out_hw)
-    return _check_int("batch", batch, 1) * _check_int("out_channels c_out", c_out, 1) * ho * wo
+    return check_int("batch", batch, 1) * check_int("out_channels c_out", c_out, 1) * ho * wo
 
 
 def conv_backward_macs(c_in: int, c_out: int, k: IntOrPair, out_hw: IntOrPair, groups: int = 1,
@@ -209,38 +210,38 @@ def conv_backward_macs(c_in: int, c_out: int, k: IntOrPair, out_hw: IntOrPair, g
     gradient correlates C_in / G input channels with C_out / G output channels per group).
     ``FlopCounterMode`` in PyTorch counts the grouped weight gradient G times too high.
     """
-    grads = (int(_check_flag("input_grad", input_grad))
-             + int(_check_flag("weight_grad", weight_grad)))
+    grads = (int(check_flag("input_grad", input_grad))
+             + int(check_flag("weight_grad", weight_grad)))
     return conv_macs(c_in, c_out, k, out_hw, groups, batch) * grads
 
 
 def linear_params(in_features: int, out_features: int, bias: bool = True) -> int:
     """Parameters of a dense layer: ``F_in * F_out + F_out``."""
-    return _linear_params(_check_int("in_features", in_features, 1),
-                          _check_int("out_features", out_features, 1),
-                          int(_check_flag("bias", bias)))
+    return _linear_params(check_int("in_features", in_features, 1),
+                          check_int("out_features", out_features, 1),
+                          int(check_flag("bias", bias)))
 
 
 def linear_macs(in_features: int, out_features: int, batch: int = 1) -> int:
     """MACs of a dense layer applied to ``batch`` vectors: ``N * F_in * F_out``."""
-    return _linear_macs(_check_int("in_features", in_features, 1),
-                        _check_int("out_features", out_features, 1),
-                        _check_int("batch", batch, 1))
+    return _linear_macs(check_int("in_features", in_features, 1),
+                        check_int("out_features", out_features, 1),
+                        check_int("batch", batch, 1))
 
 
 def batchnorm_params(num_features: int, affine: bool = True) -> int:
     """Parameters of batch normalization: ``2 C`` (a scale and a shift per channel), 0 without
     ``affine``."""
-    c = _check_int("num_features", num_features, 1)
-    return _batchnorm_params(c) if _check_flag("affine", affine) else 0
+    c = check_int("num_features", num_features, 1)
+    return _batchnorm_params(c) if check_flag("affine", affine) else 0
 
 
 def separable_cost_ratio(c_out: int, k: int) -> Fraction:
     """MACs of depthwise-separable over standard convolution: ``1/C_out + 1/k^2`` (exact)."""
-    return Fraction(_separable_ratio(_check_int("out_channels c_out", c_out, 1),
-                                     _check_int("kernel k", k, 1)))
+    return Fraction(_separable_ratio(check_int("out_channels c_out", c_out, 1),
+                                     check_int("kernel k", k, 1)))
 
 
 def grouped_cost_ratio(groups: int) -> Fraction:
     """MACs (and weights) of a grouped over an ungrouped convolution: ``1/G`` (exact)."""
-    return Fraction(_grouped_ratio(_check_int("groups", groups, 1)))
+    return Fraction(_grouped_ratio(check_int("groups", groups, 1)))

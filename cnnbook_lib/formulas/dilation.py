@@ -16,7 +16,8 @@ from typing import Sequence
 
 import sympy as sp
 
-from ._core import EXPRESSIONS, _check_int, _pos, k
+from ..validation import check_int
+from ._core import EXPRESSIONS, _pos, k
 from .display import display_form
 from .receptive import rf_L
 
@@ -42,9 +43,11 @@ _step = sp.lambdify((rf_M, hdc_r), hdc_gap_step, "math")
 
 
 def _rates(rates: Sequence[int]) -> list[int]:
-    if isinstance(rates, (str, bytes)) or not isinstance(rates, (tuple, list)) or not rates:
-        raise ValueError(f"rates must be a non-empty list of dilation rates, got {rates!r}")
-    return [_check_int("rates: dilation rate", r, 1) for r in rates]
+    if isinstance(rates, (str, bytes)) or not isinstance(rates, (tuple, list)):
+        raise TypeError(f"rates must be a non-empty list of dilation rates, got {rates!r}")
+    if not rates:
+        raise ValueError("rates must be a non-empty list of dilation rates, got an empty one")
+    return [check_int("rates: dilation rate", r, 1) for r in rates]
 
 
 def hdc_max_gap(rates: Sequence[int]) -> int:
@@ -62,4 +65,4 @@ def hdc_max_gap(rates: Sequence[int]) -> int:
 
 def hdc_ok(rates: Sequence[int], kernel: int = 3) -> bool:
     """Whether dilation rates satisfy the rule ``M_2 <= K`` of Wang et al. 2018."""
-    return hdc_max_gap(rates) <= _check_int("kernel K", kernel, 1)
+    return hdc_max_gap(rates) <= check_int("kernel K", kernel, 1)

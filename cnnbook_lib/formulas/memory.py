@@ -9,9 +9,9 @@ import math
 import sympy as sp
 
 from .display import display_form
-from ._core import (EXPRESSIONS, MAX_INT, IntOrPair, N, _check_choice, _check_int, _compile,
-                    _kernel_hw, _nonneg, _pos, _spatial_hw, b, c_in, c_out, h_in, h_out, k_h, k_w,
-                    numel, w_in, w_out)
+from ..validation import check_choice, check_int
+from ._core import (EXPRESSIONS, MAX_INT, IntOrPair, N, _compile, _kernel_hw, _nonneg, _pos,
+                   _spatial_hw, b, c_in, c_out, h_in, h_out, k_h, k_w, numel, w_in, w_out)
 
 __all__ = ["tensor_bytes_expr", "conv_activation_bytes_expr", "conv_backward_cache_bytes_expr",
            "im2col_elements_expr", "DTYPE_BYTES", "bytes_per_element", "tensor_bytes",
@@ -53,22 +53,23 @@ DTYPE_BYTES: dict[str, int] = {
 
 def bytes_per_element(dtype) -> int:
     """Bytes of one element of ``dtype`` (a name such as ``"float32"`` or a ``torch.dtype``)."""
-    name = str(dtype).replace("torch.", "")
-    if name not in DTYPE_BYTES:
-        raise ValueError(f"dtype {dtype!r} is unknown; valid: {', '.join(DTYPE_BYTES)}")
-    return DTYPE_BYTES[name]
+    if type(dtype).__name__ == "dtype" and type(dtype).__module__ == "torch":
+        dtype = str(dtype)
+    if isinstance(dtype, str) and dtype.startswith("torch."):     # str(torch.float32)
+        dtype = dtype[len("torch."):]
+    return DTYPE_BYTES[check_choice("dtype", dtype, DTYPE_BYTES)]
 
 
 def tensor_bytes(shape_or_numel, dtype="float32") -> int:
     """Bytes of a tensor of the given shape (or element count) and dtype."""
     size = bytes_per_element(dtype)
     if isinstance(shape_or_numel, (list, tuple)):
-        count = math.prod(_check_int("shape_or_numel entry", v, 0) for v in shape_or_numel)
+        count = math.prod(check_int("shape_or_numel entry", v, 0) for v in shape_or_numel)
         if count > MAX_INT:
             raise ValueError(f"shape_or_numel {tuple(shape_or_numel)} has {count} elements, "
                              f"more than a tensor can hold ({MAX_INT})")
     else:
-        count = _check_int("numel shape_or_numel", shape_or_numel, 0)
+        count = check_int("numel shape_or_numel", shape_or_numel, 0)
     if count == 0:
         return 0
     return _tensor_bytes(count, size)
@@ -77,23 +78,23 @@ def tensor_bytes(shape_or_numel, dtype="float32") -> int:
 def conv_activation_bytes(c_out: int, out_hw: IntOrPair, batch: int = 1, dtype="float32") -> int:
     """Bytes of a convolution's output: ``N * C_out * H_out * W_out * b``."""
     ho, wo = _spatial_hw("output size out_hw", out_hw)
-    return _conv_activation_bytes(_check_int("out_channels c_out", c_out, 1), ho, wo,
-                                  _check_int("batch", batch, 1), bytes_per_element(dtype))
+    return _conv_activation_bytes(check_int("out_channels c_out", c_out, 1), ho, wo,
+                                  check_int("batch", batch, 1), bytes_per_element(dtype))
 
 
 def conv_backward_cache_bytes(c_in: int, in_hw: IntOrPair, batch: int = 1, dtype="float32") -> int:
     """Bytes a convolution saves for backward: its input, ``N * C_in * H_in * W_in * b``."""
     hi, wi = _spatial_hw("input size in_hw", in_hw)
-    return _conv_backward_cache_bytes(_check_int("in_channels c_in", c_in, 1), hi, wi,
-                                      _check_int("batch", batch, 1), bytes_per_element(dtype))
+    return _conv_backward_cache_bytes(check_int("in_channels c_in", c_in, 1), hi, wi,
+                                      check_int("batch", batch, 1), bytes_per_element(dtype))
 
 
 def im2col_elements(c_in: int, k: IntOrPair, out_hw: IntOrPair, batch: int = 1) -> int:
     """Elements of the im2col patch matrix: ``N * (C_in * k_h * k_w) * (H_out * W_out)``."""
     kh, kw = _kernel_hw(k)
     ho, wo = _spatial_hw("output size out_hw", out_hw)
-    return _im2col_elements(_check_int("in_channels c_in", c_in, 1), kh, kw, ho, wo,
-                            _check_int("batch", batch, 1))
+    return _im2col_elements(check_int("in_channels c_in", c_in, 1), kh, kw, ho, wo,
+                            check_int("batch", batch, 1))
 
 
 def im2col_bytes(c_in: int, k: IntOrPair, out_hw: IntOrPair, batch: int = 1, dtype="float32") -> int:
@@ -135,13 +136,13 @@ OPTIMIZER_STATES: dict[str, int] = {"adam": 2, "adamw": 2, "sgd_momentum": 1, "s
 def optimizer_states(optimizer: str) -> int:
     """State values ``optimizer`` keeps per parameter (``"adam"``, ``"adamw"``,
     ``"sgd_momentum"``, ``"sgd"``)."""
-    return OPTIMIZER_STATES[_check_choice("optimizer", optimizer, OPTIMIZER_STATES)]
+    return OPTIMIZER_STATES[check_choice("optimizer", optimizer, OPTIMIZER_STATES)]
 
 
 def optimizer_state_bytes(params: int, optimizer: str = "adam", dtype="float32") -> int:
     """Bytes of an optimizer's state for ``params`` parameters: ``m_opt * N_params * b``."""
     states = optimizer_states(optimizer)
-    count = _check_int("params", params, 0)
+    count = check_int("params", params, 0)
     size = bytes_per_element(dtype)
     if count == 0 or states == 0:
         return 0
@@ -151,6 +152,6 @@ def optimizer_state_bytes(params: int, optimizer: str = "adam", dtype="float32")
 def scaled_activation_bytes(nbytes: int, batch: int, new_batch: int) -> int:
     """Saved-activation bytes ``nbytes`` measured at ``batch``, scaled linearly to ``new_batch``:
     ``floor(A N_new / N)``."""
-    return _scaled_activation_bytes(_check_int("activation bytes nbytes", nbytes, 0),
-                                    _check_int("batch", batch, 1),
-                                    _check_int("new_batch", new_batch, 1))
+    return _scaled_activation_bytes(check_int("activation bytes nbytes", nbytes, 0),
+                                    check_int("batch", batch, 1),
+                                    check_int("new_batch", new_batch, 1))

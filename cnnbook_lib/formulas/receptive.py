@@ -9,7 +9,8 @@ from fractions import Fraction
 
 import sympy as sp
 
-from ._core import EXPRESSIONS, MAX_INT, _check_int, _check_ksdp, _compile, _pos, d, k, p, s
+from ..validation import check_int
+from ._core import EXPRESSIONS, MAX_INT, _check_ksdp, _compile, _pos, d, k, p, s
 from .display import display_form
 from .shapes import effective_kernel
 
@@ -92,7 +93,7 @@ def _check_start(name: str, value) -> Fraction:
     kind = type(value)
     if kind is not int and kind is not Fraction:       # the fast path: int and Fraction
         if isinstance(value, bool) or not isinstance(value, (numbers.Rational, float)):
-            raise ValueError(f"{name} must be an int, a Fraction or a finite float, "
+            raise TypeError(f"{name} must be an int, a Fraction or a finite float, "
                              f"got {value!r}")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{name} must be finite, got {value!r}")
@@ -108,8 +109,8 @@ def receptive_field_step(r: int, j: int, u, k: int, s: int = 1, d: int = 1, p: i
     ``r' = r + (k_eff - 1) j``, ``j' = j s``, ``u' = u + ((k_eff - 1)/2 - p) j`` with
     ``k_eff = d (k - 1) + 1``. ``u`` (the start) is exact: an int or a ``Fraction``.
     """
-    r = _check_int("receptive field size r", r, 1)
-    j = _check_int("jump j", j, 1)
+    r = check_int("receptive field size r", r, 1)
+    j = check_int("jump j", j, 1)
     k, s, d, p = _check_ksdp(k, s, d, p)
     u = _check_start("start u", u)
     return (_rf_size_step(r, j, k, d), _rf_jump_step(j, s), _exact(_rf_start_step(u, j, k, d, p)))
@@ -118,18 +119,18 @@ def receptive_field_step(r: int, j: int, u, k: int, s: int = 1, d: int = 1, p: i
 def receptive_field_padding(r: int, u) -> int:
     """Effective padding ``(r - 1)/2 - u`` of a field of size ``r`` whose first unit is centred on
     ``u``: how many pixels the first unit's field reaches left of (above) the input."""
-    r = _check_int("receptive field size r", r, 1)
+    r = check_int("receptive field size r", r, 1)
     return _exact(_rf_padding(r, _check_start("start u", u)))
 
 
 def stride1_receptive_field(layers: int, k: int) -> int:
     """Receptive field of ``layers`` stride-1 layers of kernel ``k``: ``1 + L (k - 1)``."""
-    return _rf_stride1_closed(_check_int("layers", layers, 0), _check_int("kernel k", k, 1))
+    return _rf_stride1_closed(check_int("layers", layers, 0), check_int("kernel k", k, 1))
 
 
 def erf_variance_uniform_stack(layers: int, taps: int) -> Fraction:
     """Variance in pixels squared of the effective receptive field of ``layers`` stride-1 layers
     of ``taps`` equal taps without non-linearity, ``L (k^2 - 1)/12`` (exact)."""
-    value = rf_erf_variance.subs({rf_L: _check_int("layers", layers, 0),
-                                  k: _check_int("taps", taps, 1)})
+    value = rf_erf_variance.subs({rf_L: check_int("layers", layers, 0),
+                                  k: check_int("taps", taps, 1)})
     return Fraction(int(value.p), int(value.q))

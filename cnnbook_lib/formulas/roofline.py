@@ -10,9 +10,9 @@ from __future__ import annotations
 import sympy as sp
 
 from .display import display_form
-from ._core import (EXPRESSIONS, IntOrPair, N, _channels, _check_int, _check_positive, _compile,
-                    _kernel_hw, _pos, _spatial_hw, b, c_in, c_out, g, h_in, h_out, k_h, k_w, w_in,
-                    w_out)
+from ..validation import check_int, check_positive
+from ._core import (EXPRESSIONS, IntOrPair, N, _channels, _compile, _kernel_hw, _pos, _spatial_hw,
+                   b, c_in, c_out, g, h_in, h_out, k_h, k_w, w_in, w_out)
 from .cost import conv_macs_expr, flops_per_mac
 from .memory import tensor_bytes
 
@@ -92,44 +92,44 @@ def conv_min_bytes(c_in: int, c_out: int, k: IntOrPair, in_hw: IntOrPair, out_hw
     kh, kw = _kernel_hw(k)
     hi, wi = _spatial_hw("input size in_hw", in_hw)
     ho, wo = _spatial_hw("output size out_hw", out_hw)
-    elements = _conv_min_elements(ci, co, kh, kw, hi, wi, ho, wo, gr, _check_int("batch", batch, 1))
+    elements = _conv_min_elements(ci, co, kh, kw, hi, wi, ho, wo, gr, check_int("batch", batch, 1))
     return tensor_bytes(elements, dtype)
 
 
 def arithmetic_intensity(flops: float, nbytes: float) -> float:
     """FLOPs per byte: ``W / Q``."""
-    return _check_positive("flops", flops) / _check_positive("bytes nbytes", nbytes)
+    return check_positive("flops", flops) / check_positive("bytes nbytes", nbytes)
 
 
 def roofline_time(flops: float, nbytes: float, peak: float, bw: float) -> float:
     """Roofline lower bound on run time, seconds: ``max(W / P, Q / B)``."""
-    return max(_check_positive("flops", flops) / _check_positive("peak FLOP/s peak", peak),
-               _check_positive("bytes nbytes", nbytes) / _check_positive("bandwidth bw", bw))
+    return max(check_positive("flops", flops) / check_positive("peak FLOP/s peak", peak),
+               check_positive("bytes nbytes", nbytes) / check_positive("bandwidth bw", bw))
 
 
 def flops_only_time(flops: float, peak: float) -> float:
     """Naive prediction, seconds: ``W / P``."""
-    return _check_positive("flops", flops) / _check_positive("peak FLOP/s peak", peak)
+    return check_positive("flops", flops) / check_positive("peak FLOP/s peak", peak)
 
 
 def ridge_point(peak: float, bw: float) -> float:
     """Intensity where the roofline bends, FLOP/byte: ``P / B``."""
-    return _check_positive("peak FLOP/s peak", peak) / _check_positive("bandwidth bw", bw)
+    return check_positive("peak FLOP/s peak", peak) / check_positive("bandwidth bw", bw)
 
 
 def memory_time(nbytes: float, bw: float) -> float:
     """Time to move ``nbytes`` at the peak bandwidth, seconds: ``Q / B``."""
-    return float(_memory_time(_check_positive("bytes nbytes", nbytes),
-                              _check_positive("bandwidth bw", bw)))
+    return float(_memory_time(check_positive("bytes nbytes", nbytes),
+                              check_positive("bandwidth bw", bw)))
 
 
 def copy_bandwidth(nbytes: float, seconds: float) -> float:
     """Bandwidth of a copy of ``nbytes`` bytes that took ``seconds``, bytes/s: ``2 S / t`` (every
     byte read once and written once)."""
-    return float(_copy_bandwidth(_check_positive("bytes nbytes", nbytes),
-                                 _check_positive("seconds", seconds)))
+    return float(_copy_bandwidth(check_positive("bytes nbytes", nbytes),
+                                 check_positive("seconds", seconds)))
 
 
 def matmul_macs(m: int, k: int, n: int) -> int:
     """MACs of a matrix product ``(m x k) @ (k x n)``: ``M K N`` (FLOPs: :func:`macs_to_flops`)."""
-    return _matmul_macs(_check_int("m", m, 1), _check_int("k", k, 1), _check_int("n", n, 1))
+    return _matmul_macs(check_int("m", m, 1), check_int("k", k, 1), check_int("n", n, 1))

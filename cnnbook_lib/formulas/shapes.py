@@ -12,8 +12,8 @@ import sympy as sp
 
 from .display import display_form
 
-from ._core import (EXPRESSIONS, IntOrPair, _check_flag, _check_int, _check_ksdp, _compile,
-                    _per_axis, d, k, n, n_o, op, p, s)
+from ..validation import check_flag, check_int
+from ._core import EXPRESSIONS, IntOrPair, _check_ksdp, _compile, _per_axis, d, k, n, n_o, op, p, s
 
 __all__ = ["effective_kernel", "conv_output", "window_span_expr", "window_overhang_expr",
            "pool_output_ceil", "conv_transpose_output", "effective_kernel_size",
@@ -73,11 +73,11 @@ _window_overhang = _compile(window_overhang_expr, (n, n_o, k, s, p, d))
 
 def effective_kernel_size(k: int, d: int = 1) -> int:
     """Extent of a dilated kernel: ``k + (k - 1)(d - 1)``."""
-    return _effective_kernel(_check_int("kernel k", k, 1), _check_int("dilation d", d, 1))
+    return _effective_kernel(check_int("kernel k", k, 1), check_int("dilation d", d, 1))
 
 
 def _conv_axis(n_: int, k_: int, s_: int, p_: int, d_: int) -> tuple[int, int, int, int, int]:
-    n_ = _check_int("input size n", n_, 1)
+    n_ = check_int("input size n", n_, 1)
     k_, s_, d_, p_ = _check_ksdp(k_, s_, d_, p_)
     eff = _effective_kernel(k_, d_)
     if eff > n_ + 2 * p_:
@@ -109,7 +109,7 @@ def _pool_output_axis(ceil_mode: bool, n_, k_, s_, p_, d_):
     if not ceil_mode:
         n_, k_, s_, p_, d_ = _conv_axis(n_, k_, s_, p_, d_)
     else:                       # the kernel need not fit: checked on the output size below
-        n_ = _check_int("input size n", n_, 1)
+        n_ = check_int("input size n", n_, 1)
         k_, s_, d_, p_ = _check_ksdp(k_, s_, d_, p_)
     if 2 * p_ > k_:
         raise ValueError(f"padding {p_} must be at most half the pooling kernel {k_}")
@@ -132,7 +132,7 @@ def pool_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair | None = None, p: 
     so a kernel larger than the padded input still gives one output when
     ``d(k-1) + 1 < n + 2p + s`` (as in PyTorch). PyTorch requires ``p <= k // 2``.
     """
-    ceil_mode = _check_flag("ceil_mode", ceil_mode)
+    ceil_mode = check_flag("ceil_mode", ceil_mode)
     if s is None:
         s = k
     return _per_axis(partial(_pool_output_axis, ceil_mode), _NKSPD,
@@ -140,9 +140,9 @@ def pool_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair | None = None, p: 
 
 
 def _conv_transpose_output_axis(n_, k_, s_, p_, op_, d_):
-    n_ = _check_int("input size n", n_, 1)
+    n_ = check_int("input size n", n_, 1)
     k_, s_, d_, p_ = _check_ksdp(k_, s_, d_, p_)
-    op_ = _check_int("output_padding", op_, 0)
+    op_ = check_int("output_padding", op_, 0)
     if op_ >= s_ and op_ >= d_:
         raise ValueError(
             f"output_padding {op_} must be smaller than either stride {s_} or dilation {d_}")
@@ -168,7 +168,7 @@ def conv_transpose_output_size(n: IntOrPair, k: IntOrPair, s: IntOrPair = 1, p: 
 
 def _window_span_axis(n_out_, k_, s_, d_):
     k_, s_, d_, _ = _check_ksdp(k_, s_, d_, 0)
-    return _window_span(_check_int("output size n_out", n_out_, 1), k_, s_, d_)
+    return _window_span(check_int("output size n_out", n_out_, 1), k_, s_, d_)
 
 
 def window_span(n_out: IntOrPair, k: IntOrPair, s: IntOrPair = 1, d: IntOrPair = 1
@@ -181,8 +181,8 @@ def window_span(n_out: IntOrPair, k: IntOrPair, s: IntOrPair = 1, d: IntOrPair =
 
 def _window_overhang_axis(n_, n_out_, k_, s_, p_, d_):
     k_, s_, d_, p_ = _check_ksdp(k_, s_, d_, p_)
-    return _window_overhang(_check_int("input size n", n_, 1),
-                            _check_int("output size n_out", n_out_, 1), k_, s_, p_, d_)
+    return _window_overhang(check_int("input size n", n_, 1),
+                            check_int("output size n_out", n_out_, 1), k_, s_, p_, d_)
 
 
 def window_overhang(n: IntOrPair, n_out: IntOrPair, k: IntOrPair, s: IntOrPair = 1,

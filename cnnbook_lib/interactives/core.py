@@ -35,6 +35,7 @@ from typing import Any, Callable, Sequence
 
 import sympy as sp
 
+from ..validation import check_choice, check_int
 from . import esm
 from .jsgen import formula_template
 
@@ -203,11 +204,9 @@ class Interactive:
                 raise ValueError(f"{self.name} has no parameter {key!r}; parameters: "
                                  f"{', '.join(p.name for p in self.params)}")
             if param.kind == "str":
-                if value not in [c[0] for c in param.choices]:
-                    raise ValueError(f"{key} must be one of {', '.join(c[0] for c in param.choices)}, "
-                                     f"got {value!r}")
+                check_choice(key, value, [c[0] for c in param.choices])
             else:
-                _check_int(param, value)
+                check_int(key, value, param.min, param.max)
             state[key] = value
         return state
 
@@ -236,13 +235,6 @@ class Interactive:
 
     def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
         return self.widget()._repr_mimebundle_(include=include, exclude=exclude)
-
-
-def _check_int(param: Param, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{param.name} must be an integer, got {value!r}")
-    if not param.min <= value <= param.max:
-        raise ValueError(f"{param.name} must be between {param.min} and {param.max}, got {value}")
 
 
 def _script_json(obj) -> str:
