@@ -126,7 +126,7 @@ def checked_html(checks: list[Check] | None = None) -> str:
         for c in checks)
     return (f'<details class="cnnbook-checked"><summary>What this page checked '
             f'({len(checks)} check{"s" if len(checks) != 1 else ""}, all passed when the page '
-            f'was built)</summary><ul>{items}</ul></details>')
+            f'was built)</summary><ul class="mathjax_process">{items}</ul></details>')
 
 
 def checked_box():
