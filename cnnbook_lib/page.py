@@ -184,3 +184,70 @@ def counted_flops(fn: Callable[..., Any], *args, **kwargs) -> int:
     with FlopCounterMode(display=False) as counter:
         fn(*args, **kwargs)
     return counter.get_total_flops()
+
+
+# ---------------------------------------------------------------------------------------------
+# Networks read as per-layer tables (chapter 4)
+# ---------------------------------------------------------------------------------------------
+#: The columns of a per-layer table (:func:`cnnbook_lib.exercises.layer_table`) and the headings
+#: the book prints them under.
+TABLE_COLUMNS = {"layer": "layer", "type": "type", "output": "output C×H×W", "volume": "volume",
+                 "params": "parameters", "macs": "MACs", "activation_bytes": "output bytes"}
+_COUNT_COLUMNS = ("volume", "params", "macs", "activation_bytes")
+
+
+def show_table(table, before: tuple | list = ()):
+    """A per-layer table (:func:`cnnbook_lib.exercises.layer_table`) as the book prints it: the
+    columns of :data:`TABLE_COLUMNS` under their headings, counts with thousands separators, no
+    index. ``before`` names extra columns of ``table`` shown first, under their own names (the
+    paper's layer names, for instance)."""
+    columns = list(before) + list(TABLE_COLUMNS)
+    shown = table[columns].rename(columns=TABLE_COLUMNS)
+    return shown.style.hide(axis="index").format(
+        {TABLE_COLUMNS[c]: "{:,}" for c in _COUNT_COLUMNS})
+
+
+def meta_model(name: str, **options):
+    """The network ``name`` of :mod:`cnnbook_lib.architectures` (``build(name, **options)``)
+    built on the meta device: its shapes are real, its weights take no memory, and a forward pass
+    computes nothing."""
+    import torch
+
+    from . import architectures
+    with torch.device("meta"):
+        return architectures.build(name, **options)
+
+
+def n_params(module) -> int:
+    """The parameters of a module as torch counts them: ``numel()`` summed over
+    ``module.parameters()``."""
+    return sum(p.numel() for p in module.parameters())
+
+
+def torch_counts(model, size) -> tuple[int, int]:
+    """``(parameters, MACs)`` of ``model`` for one forward pass of an input of shape ``size``
+    (batch first), both as torch counts them: :func:`n_params`, and half the FLOPs that
+    :func:`counted_flops` (``FlopCounterMode``) sees, on the meta device. The independent count
+    that a page compares the library's table with."""
+    import torch
+    flops = counted_flops(model, torch.empty(tuple(size), device="meta"))
+    return n_params(model), flops // 2
+
+
+def draw_shares(ax, table, title: str = "", fontsize: float = 8) -> None:
+    """Each row's share of a per-layer table's parameters and of its MACs, in percent, as two bars
+    per row from the input (top) to the output; rows with neither are left out. ``fontsize`` is
+    the size of the row names (7 for long tables)."""
+    import numpy as np
+
+    from . import plots
+    t = table[(table.params > 0) | (table.macs > 0)]
+    y = np.arange(len(t))
+    ax.barh(y - 0.2, 100 * t.params / t.params.sum(), 0.4, label="parameters",
+            color=plots.COLORS["formula"])
+    ax.barh(y + 0.2, 100 * t.macs / t.macs.sum(), 0.4, label="MACs",
+            color=plots.COLORS["measured"])
+    ax.set_yticks(y, t.layer, fontsize=fontsize)
+    ax.invert_yaxis()
+    ax.legend(fontsize=8, loc="lower right")
+    plots.label(ax, "share of the network's total", "", xunit="%", title=title)
