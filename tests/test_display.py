@@ -104,6 +104,14 @@ def test_products_are_read_like_sums():
             D.parse(tex, names)
 
 
+def test_an_underbrace_is_its_formula_and_its_label_is_not_read():
+    got = D.parse(r"\underbrace{4a}_{\text{weights and a}} + \underbrace{a b}_\text{b times}"
+                  r" + \underbrace{2(a + b)}_{\text{x_{1} {nested}}}", [a, b])
+    assert D.same(got, 6 * a + a * b + 2 * b) == "symbolic"
+    with pytest.raises(D.DisplayParseError):
+        D.parse(r"\underbrace{a}_{\text{open}", [a])
+
+
 @pytest.mark.parametrize("tex", [r"\sum_{u} w_u", r"\sum_{u=0}^{a-1}", r"x_", r"x",
                                  r"\begin{cases} a & a \end{cases}", r"\begin{align} a \end{align}",
                                  r"a \odot b"])

@@ -23,6 +23,7 @@ The notation the translator reads
   ``\\sqrt{x}``, ``\\max(a, b)``, ``\\min(a, b)``, ``\\log_2 x`` is not read: write ``\\log_{2}(x)``;
 * ``\\cdot`` and ``\\times`` multiply, and so does juxtaposition (``2p``, ``d(k-1)``);
 * spacing commands (``\\,``, ``\\;``, ``\\quad``) are ignored;
+* ``\\underbrace{x}_{\\text{words}}`` is ``x``: the label under the brace is not read;
 * element-wise formulas: an indexed tensor of the expression is written with its indices as a
   subscript (``x_{c, si + du}``, ``w_u``), a sum as ``\\sum_{u=0}^{k-1}`` followed by its
   summand (which runs to the next ``+``, ``-``, ``=`` or comma outside brackets), nested sums
@@ -69,7 +70,7 @@ _PRODUCT = {r"\cdot", r"\times"}
 _COMMANDS = sorted({r"\frac", r"\sqrt", r"\left", r"\right", r"\lfloor", r"\rfloor", r"\lceil",
                     r"\rceil", r"\bigl", r"\bigr", r"\Bigl", r"\Bigr", r"\big", r"\Big",
                     r"\{", r"\}", r"\lbrack", r"\rbrack", r"\sum", r"\prod", r"\bmod", r"\delta",
-                    r"\odot", r"\begin", r"\land", r"\otherwise",
+                    r"\odot", r"\begin", r"\land", r"\otherwise", r"\underbrace",
                     *(k for k in _RELATIONS if k[0] == "\\"), *_PRODUCT, *_FUNCS},
                    key=len, reverse=True)
 
@@ -158,6 +159,19 @@ class _Reader:
         if one is None:
             self.fail("a group")
         return one
+
+    def skip_group(self) -> None:
+        """Step over a ``{...}`` group (or one character) without reading it."""
+        if not self.peek("{"):
+            self.i += 1
+            return
+        depth = 0
+        while self.i < len(self.s):
+            depth += (self.s[self.i] == "{") - (self.s[self.i] == "}")
+            self.i += 1
+            if depth == 0:
+                return
+        self.fail("the closing '}'")
 
     def sequence(self, stop: str | None) -> list[tuple[str, str]]:
         toks: list[tuple[str, str]] = []
@@ -278,6 +292,13 @@ class _Reader:
             if cmd in (r"\bigl", r"\bigr", r"\Bigl", r"\Bigr", r"\big", r"\Big"):
                 self.i += len(cmd)
                 return self.atom()
+            if cmd == r"\underbrace":
+                self.i += len(cmd)
+                inner = self.group()
+                if self.peek("_"):          # the label under the brace is words, not a formula
+                    self.i += 1
+                    self.skip_group()
+                return inner
             self.fail(f"the command {cmd!r}")
         self.fail(f"the character {ch!r}")
         return None
