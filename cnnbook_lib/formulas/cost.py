@@ -54,6 +54,7 @@ flops_per_mac = sp.Integer(2)
 flops_expr = flops_per_mac * macs_sym
 display_form("linear_params", r"\text{params}", r"F_\text{in} F_\text{out} + \beta F_\text{out}",
              linear_params_expr)
+display_form("linear_macs", r"\text{MACs}", r"N \cdot F_\text{in} F_\text{out}", linear_macs_expr)
 display_form("flops", r"\text{FLOPs}", r"2 \cdot \text{MACs}", flops_expr)
 
 #: Backward pass of a convolution, in MACs. The input gradient is a transposed convolution

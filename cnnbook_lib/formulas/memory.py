@@ -25,6 +25,8 @@ __all__ = ["tensor_bytes_expr", "conv_activation_bytes_expr", "conv_backward_cac
 tensor_bytes_expr = numel * b
 #: Bytes of the output activations of a convolution.
 conv_activation_bytes_expr = N * c_out * h_out * w_out * b
+display_form("conv_activation_bytes", r"\text{bytes}",
+             r"N \cdot C_\text{out} H_\text{out} W_\text{out} \cdot b", conv_activation_bytes_expr)
 #: Bytes a convolution keeps for its backward pass: its input (needed for the weight gradient).
 conv_backward_cache_bytes_expr = N * c_in * h_in * w_in * b
 #: Elements of the im2col patch matrix: one column of C_in * k_h * k_w values per output position.
