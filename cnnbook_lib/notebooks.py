@@ -8,6 +8,8 @@ figure in place (figures as cell attachments), equation, figure and exercise num
 citations as the HTML page shows them (read from that page), directives as Markdown, plumbing
 cells collapsed, glue records and kernel-only widget views replaced by what a reader can see
 before running a cell. ``hide_solutions`` drops the gated solutions (the student edition).
+The MyST is rendered by :mod:`cnnbook_lib.myst`, as in the handouts; the page's HTML supplies
+what the sources cannot say (:class:`PageIndex`).
 
 As a Sphinx extension (listed in ``_config.yml``), it rewrites each page's downloadable
 ``_sources/<page>.ipynb`` when the HTML build finishes and writes the same notebooks to
@@ -21,25 +23,28 @@ import json
 import re
 from pathlib import Path
 
+from .myst import Directive, References, Renderer
+from .teaching.solutions import strip_notebook
+
 #: Output types JupyterLab, VS Code and Colab display without a kernel.
 DISPLAYABLE = {"text/plain", "text/html", "text/markdown", "text/latex", "image/png", "image/jpeg",
                "image/svg+xml", "application/json"}
 
-_FENCE = re.compile(r"^(?P<ticks>`{3,}|:{3,})\{(?P<name>[\w:-]+)\}[ \t]*(?P<arg>.*)$")
-_ROLE = re.compile(r"\{(?P<name>[\w:-]+)\}`(?P<body>[^`]*)`")
-_TARGET = re.compile(r"^\((?P<label>[\w:-]+)\)=\s*$")
 _WIDGET = "application/vnd.jupyter.widget-view+json"
 _RECORD = "application/papermill.record/"
 
 
-class PageIndex:
-    """Numbers and citations of one built HTML page (and the book's page titles)."""
+class PageIndex(References):
+    """Numbers and citations of one built HTML page (and the book's page and section titles):
+    the :class:`~cnnbook_lib.myst.References` of the page's notebook."""
 
     def __init__(self, page_html: str = "", titles: dict[str, str] | None = None, docname: str = "",
-                 book_html: str = ""):
+                 book_html: str = "", sections: dict[str, str] | None = None):
         """``page_html``: the page's own HTML (its citations, in order); ``book_html``: every page's
-        HTML (equation, figure and exercise numbers are unique across the book)."""
-        self.docname, self.titles = docname, titles or {}
+        HTML (equation, figure and exercise numbers are unique across the book); ``titles``: page
+        name -> title; ``sections``: label -> title of the section it names."""
+        super().__init__()
+        self.docname, self.titles, self.sections = docname, titles or {}, sections or {}
         everything = page_html + book_html
         self.equations = dict(re.findall(r'id="equation-([\w:-]+)">\s*<span class="eqno">\(([^)]*)\)', everything))
         self.numbers = dict(re.findall(
@@ -48,30 +53,39 @@ class PageIndex:
         self.citations = [[(label, htmllib.unescape(title)) for title, label in
                            re.findall(r'<a class="reference internal"[^>]*title="([^"]*)">([^<]*)</a>', span)]
                           for span in re.findall(r'<span class="bibtex-citation"[^>]*>(.*?)</span>', page_html, re.S)]
-        self.cited: dict[str, str] = {}
         self._next_cite = 0
+        self.glued: dict[str, dict] = {}
         # the tables of reading times the build filled in (cnnbook_lib.sphinx_paths), in order
         self.blocks = {"cnnbook-paths": re.findall(r'<div class="cnnbook-path-table"[^>]*>.*?</div>',
                                                    page_html, re.S),
                        "cnnbook-reading-times": re.findall(r'<div class="cnnbook-reading-times">.*?</div>',
                                                            page_html, re.S)}
 
-    def cite(self, keys: str) -> str:
-        """The next citation of the page, as the HTML shows it: ``[DV16]``."""
-        if self._next_cite < len(self.citations):
-            found = self.citations[self._next_cite]
-            self._next_cite += 1
-            for label, title in found:
-                self.cited[label] = title
-            return "[" + "; ".join(label for label, _ in found) + "]"
-        return "[" + keys + "]"
+    def glue(self, key: str) -> dict | None:
+        return self.glued.get(key)
 
-    def doc_title(self, target: str) -> str:
+    def citation(self, keys: list[str]) -> list[tuple[str, str]] | None:
+        """The page's next citation as the HTML shows it (citations are met in page order)."""
+        if self._next_cite < len(self.citations):
+            self._next_cite += 1
+            return self.citations[self._next_cite - 1]
+        return None
+
+    def equation_number(self, label: str) -> str | None:
+        return self.equations.get(label)
+
+    def number(self, label: str) -> str | None:
+        return self.numbers.get(label)
+
+    def title(self, label: str) -> str | None:
+        return self.sections.get(label)
+
+    def doc_title(self, target: str) -> str | None:
         name = target.strip().lstrip("/")
         if not name.startswith("chapters") and self.docname:          # relative to this page
             name = str(Path(self.docname).parent / name)
         name = re.sub(r"\.md$", "", str(Path(name)))
-        return self.titles.get(name, target)
+        return self.titles.get(name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,147 +117,23 @@ def _text(bundle: dict) -> str:
     return text
 
 
-def _latex(bundle: dict) -> str:
-    tex = bundle.get("text/latex", "")
-    tex = "".join(tex) if isinstance(tex, list) else tex
-    tex = tex.strip()
-    if tex.startswith("$$") and tex.endswith("$$"):
-        tex = tex[2:-2]
-    elif tex.startswith("$") and tex.endswith("$"):
-        tex = tex[1:-1]
-    return tex.replace("\\displaystyle", "").strip()
-
-
 # ---------------------------------------------------------------------------------------------
-# Markdown
+# Markdown (cnnbook_lib.myst renders it; the page's HTML supplies numbers and citations)
 # ---------------------------------------------------------------------------------------------
 
 
-class _Renderer:
-    def __init__(self, glue: dict[str, dict], index: PageIndex):
-        self.glue, self.index = glue, index
-        self.attachments: dict[str, dict] = {}
-        self.exercises = 0
-
-    def role(self, m: re.Match) -> str:
-        name, body = m.group("name"), m.group("body")
-        if name.startswith("glue"):
-            key, _, spec = body.partition(":")
-            bundle = self.glue.get(key.strip())
-            if bundle is None:
-                return f"`{body}`"
-            if name == "glue:math":
-                return f"${_latex(bundle)}$"
-            value = _text(bundle)
-            if spec:
-                try:
-                    return format(float(value), spec)
-                except ValueError:
-                    return value
-            return value
-        if name == "cite" or name.startswith("cite:"):
-            return self.index.cite(body)
-        if name == "eq":
-            number = self.index.equations.get(body)
-            return f"({number})" if number else f"({body})"
-        if name in ("numref", "ref"):
-            label = re.sub(r".*<(.*)>$", r"\1", body)
-            number = self.index.numbers.get(label)
-            text = re.sub(r"\s*<.*>$", "", body) if "<" in body else ""
-            return (text.replace("%s", number) if text and number else number or text or label)
-        if name == "doc":
-            text, _, target = body.partition("<") if "<" in body else ("", "", body)
-            target = target.rstrip(">")
-            return text.strip() or self.index.doc_title(target)
-        if name == "term":
-            return re.sub(r"\s*<.*>$", "", body)
-        return body                                   # {sub}, {sup}, {abbr}...: their text
-
-    def inline(self, text: str) -> str:
-        return _ROLE.sub(self.role, text)
-
-    def directive(self, name: str, arg: str, options: dict, body: str) -> str:
-        inner = self.markdown(body) if body.strip() else ""
-        if name == "glue:math":
-            bundle = self.glue.get(arg.strip())
-            tex = _latex(bundle) if bundle else arg
-            number = self.index.equations.get(options.get("label", ""))
-            return f"$$\n{tex}" + (f" \\tag{{{number}}}" if number else "") + "\n$$"
-        if name in ("glue:figure", "figure"):
-            key = arg.strip()
-            number = self.index.numbers.get(options.get("name", ""), "")
-            caption = f"*{number}: {inner.strip()}*" if number else (f"*{inner.strip()}*" if inner.strip() else "")
-            bundle = self.glue.get(key) if name == "glue:figure" else None
-            if bundle and "image/png" in bundle:
-                png = bundle["image/png"]
-                fname = re.sub(r"[^\w-]", "_", key) + ".png"
-                self.attachments[fname] = {"image/png": "".join(png) if isinstance(png, list) else png}
-                alt = re.sub(r"[\[\]*_`]", "", inner.strip().split(". ")[0])[:120] or key
-                return f"![{alt}](attachment:{fname})\n\n{caption}".strip()
-            return caption
-        if name == "math":
-            return f"$$\n{body.strip()}\n$$"
-        if name == "exercise":
-            self.exercises += 1
-            number = self.index.numbers.get(options.get("label", ""), f"Exercise {self.exercises}")
-            title = f" ({self.inline(arg)})" if arg.strip() else ""
-            return _quote(f"**{number}**{title}\n\n{inner}")
-        if name == "bibliography":
-            if not self.index.cited:
-                return "*The references are listed on the book's References page.*"
-            return "\n".join(f"* [{label}] {title}" for label, title in self.index.cited.items())
-        if name in ("admonition", "note", "tip", "warning", "important", "caution", "hint",
-                    "attention", "danger", "error", "seealso"):
-            title = self.inline(arg) if name == "admonition" else name.capitalize()
-            return _quote(f"**{title}**\n\n{inner}" if title else inner)
-        if name in ("toctree", "tableofcontents", "contents"):
-            return ""
-        if name == "rubric":
-            return f"**{self.inline(arg)}**"
-        if name in self.index.blocks:                 # a table of reading times: as the page shows it
-            found = self.index.blocks[name]
-            table = found.pop(0) if found else ""
-            if name == "cnnbook-reading-times":
-                from .reading_time import RULE
-                return f"{RULE}\n\n{table}".strip()
-            return table
-        return inner                                  # any other directive: its content
-
-    def markdown(self, text: str) -> str:
-        lines, out, i = text.split("\n"), [], 0
-        while i < len(lines):
-            line = lines[i]
-            if _TARGET.match(line):
-                i += 1
-                continue
-            m = _FENCE.match(line)
-            if not m:
-                out.append(self.inline(line))
-                i += 1
-                continue
-            ticks, name, arg = m.group("ticks"), m.group("name"), m.group("arg")
-            j, depth, body = i + 1, 0, []
-            while j < len(lines):
-                inner = _FENCE.match(lines[j])
-                if inner and len(inner.group("ticks")) == len(ticks) and inner.group("ticks")[0] == ticks[0]:
-                    depth += 1
-                elif lines[j].strip() == ticks and depth == 0:
-                    break
-                elif lines[j].strip() == ticks:
-                    depth -= 1
-                body.append(lines[j])
-                j += 1
-            options: dict[str, str] = {}
-            while body and re.match(r"^:[\w-]+:", body[0]):
-                key, _, value = body.pop(0)[1:].partition(":")
-                options[key] = value.strip()
-            out.append(self.directive(name, arg, options, "\n".join(body)))
-            i = j + 1
-        return "\n".join(out)
+def _page_block(renderer: Renderer, d: Directive) -> str:
+    """A table of reading times, as the built page shows it."""
+    found = renderer.refs.blocks.get(d.name) if isinstance(renderer.refs, PageIndex) else None
+    table = found.pop(0) if found else ""
+    if d.name == "cnnbook-reading-times":
+        from .reading_time import RULE
+        return f"{RULE}\n\n{table}".strip()
+    return table
 
 
-def _quote(text: str) -> str:
-    return "\n".join("> " + line if line else ">" for line in text.strip().split("\n"))
+#: Directives whose rendering the built page supplies.
+PAGE_DIRECTIVES = {"cnnbook-paths": _page_block, "cnnbook-reading-times": _page_block}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,32 +164,9 @@ def _output(out: dict) -> dict | None:
     return new
 
 
-def _solution_spans(cells: list[dict]) -> set[int]:
-    """Indices of the cells of gated solutions (solution-start ... solution-end), fences included."""
-    inside, drop = False, set()
-    for i, cell in enumerate(cells):
-        src = _source(cell)
-        if cell["cell_type"] == "markdown" and "{solution-start}" in src:
-            inside = True
-        if inside:
-            drop.add(i)
-        if cell["cell_type"] == "markdown" and "{solution-end}" in src:
-            inside = False
-    return drop
-
-
 def _source(cell: dict) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else src
-
-
-def _split_solutions(text: str, hide: bool) -> str:
-    """Inside one markdown cell: drop (hide) or label the solution-start/-end fences."""
-    def start(m):
-        return "" if hide else "**Solution**\n"
-    text = re.sub(r"^```\{solution-start\}[^\n]*\n(?::[^\n]*\n)*```[ \t]*$", start, text, flags=re.M)
-    text = re.sub(r"^```\{solution-end\}[^\n]*\n```[ \t]*$", "", text, flags=re.M)
-    return text
 
 
 def render(nb: dict, index: PageIndex | None = None, hide_solutions: bool = False,
@@ -310,27 +177,17 @@ def render(nb: dict, index: PageIndex | None = None, hide_solutions: bool = Fals
     entries are outputs); values glued in the notebook's own outputs are found too.
     """
     index = index or PageIndex()
-    glue = {**glue_store(nb), **{k: (v.get("data", v) if isinstance(v, dict) else v)
-                                 for k, v in (glue or {}).items()}}
-    cells = nb.get("cells", [])
-    dropped = _solution_spans(cells) if hide_solutions else set()
-    out_cells = []
-    for i, cell in enumerate(cells):
-        if i in dropped:
-            src = _source(cell)
-            # keep what precedes a solution-start or follows a solution-end in the same cell
-            before = src.split("```{solution-start}")[0] if "{solution-start}" in src else ""
-            after = src.split("```{solution-end}")[-1].split("```", 1)[-1] if "{solution-end}" in src else ""
-            if cell["cell_type"] == "markdown" and (before.strip() or after.strip()):
-                cell = dict(cell, source=before + after)
-            else:
-                continue
+    index.glued = {**glue_store(nb), **{k: (v.get("data", v) if isinstance(v, dict) else v)
+                                        for k, v in (glue or {}).items()}}
+    if hide_solutions:
+        nb = strip_notebook(nb)
+    out_cells, exercises = [], 0
+    for cell in nb.get("cells", []):
         cell = copy.deepcopy(cell)
         if cell["cell_type"] == "markdown":
-            r = _Renderer(glue, index)
-            r.exercises = sum(1 for c in out_cells for _ in re.finditer(r"^> \*\*Exercise", _source(c), re.M))
-            text = _split_solutions(_source(cell), hide_solutions)
-            cell["source"] = r.markdown(text)
+            r = Renderer(index, exercises=exercises, directives=PAGE_DIRECTIVES)
+            cell["source"] = r.markdown(_source(cell))
+            exercises = r.exercises
             if r.attachments:
                 cell["attachments"] = r.attachments
             cell.get("metadata", {}).pop("tags", None)
@@ -382,6 +239,8 @@ def _build_finished(app, exception) -> None:
     notebooks = outdir.parent / "notebooks"
     executed = outdir.parent / "jupyter_execute"
     titles = {doc: title.astext() for doc, title in app.env.titles.items()}
+    sections = {label: entry[2] for label, entry in
+                app.env.domaindata.get("std", {}).get("labels", {}).items() if entry[2]}
     hide = bool(getattr(app.config, "hide_solutions", False))
     pages = {doc: (outdir / f"{doc}.html").read_text(encoding="utf-8")
              for doc in app.env.found_docs if (outdir / f"{doc}.html").exists()}
@@ -390,7 +249,7 @@ def _build_finished(app, exception) -> None:
         src = sources / f"{doc}.ipynb"
         if not src.exists():
             continue
-        index = PageIndex(pages.get(doc, ""), titles, doc, book_html=book)
+        index = PageIndex(pages.get(doc, ""), titles, doc, book_html=book, sections=sections)
         glue_file = executed / f"{doc}.glue.json"
         glue = json.loads(glue_file.read_text(encoding="utf-8")) if glue_file.exists() else {}
         nb = render(json.loads(src.read_text(encoding="utf-8")), index, hide_solutions=hide, glue=glue)

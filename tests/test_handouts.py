@@ -172,7 +172,7 @@ def test_myst_becomes_markdown_and_glue_its_values(tmp_path):
     markdown, everything = _markdown(nb), "\n".join(c.source for c in nb.cells)
     assert not RAW_ROLE.search(everything) and not RAW_FENCE.search(markdown)
     assert "The layer has 42 outputs (42), as $y = a x + b$ and $y = w x$ say; see The other " \
-           "page and [lecun1998, he2016]." in _normal(markdown)
+           "page and [lecun1998; he2016]." in _normal(markdown)
     assert "> **Note**" in markdown and "A note with a reference." in markdown
     assert "### Exercise 7.1" in markdown and "$$\ny = w x\n$$" in markdown
     assert "*Lines and more lines*" in markdown and "(c7-exercises)=" not in markdown

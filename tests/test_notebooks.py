@@ -77,7 +77,7 @@ def test_myst_becomes_markdown():
     assert "*Fig. 1.1: The edge detector, 73,856.*" in text[1]
     assert out["cells"][1]["attachments"] == {"fig.png": {"image/png": "iVBORw0KGgo="}}
     assert text[2].startswith("> **Learning objectives**") and "> * one" in text[2]
-    assert "> **Exercise 1.1**" in text[3] and "**Solution**" in text[3] and "Because 3." in text[3]
+    assert "### Exercise 1.1" in text[3] and "**Solution**" in text[3] and "Because 3." in text[3]
     assert "After the solution." in text[5] and "solution-end" not in text[5]
     assert "[DV16] Vincent Dumoulin and Francesco Visin" in text[6]
     assert "jupytext" not in out["metadata"]

@@ -6,11 +6,11 @@ For each exercises page (``chapters/*/*exercises*.md``, or ``chapters/*exercises
 ``OUTDIR/chapter-NN-exercises.ipynb``:
 
 - the solutions removed (:mod:`.solutions`);
-- MyST turned into plain Markdown that JupyterLab, VS Code and Colab display: exercises become
-  numbered headings, admonitions quotes, ``{glue}`` roles and directives the values the page
-  computes (the page's code is run once to get them), ``{eq}`` references the equation they
-  name (or the section that holds it), ``{doc}`` and ``{ref}`` the title or text, ``{cite}`` the
-  citation key;
+- MyST turned into plain Markdown that JupyterLab, VS Code and Colab display, by
+  :mod:`cnnbook_lib.myst` as in the downloadable notebooks: exercises become numbered headings,
+  admonitions quotes, ``{glue}`` roles and directives the values the page computes (the page's
+  code is run once to get them), ``{eq}`` references the equation they name (or the section that
+  holds it), ``{doc}`` and ``{ref}`` the title or text, ``{cite}`` the labels the book shows;
 - a first cell that imports the library (``import cnnbook_lib`` is all it needs: no path into the
   repository), the page's setup cells kept (myst-nb's ``glue`` replaced by a no-op), and under
   each exercise one answer cell per automatic check, which runs as handed out.
@@ -18,7 +18,6 @@ For each exercises page (``chapters/*/*exercises*.md``, or ``chapters/*exercises
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import pathlib
 import re
@@ -26,11 +25,9 @@ import sys
 
 import nbformat
 
-from .solutions import OPENING, _closes, strip_notebook
+from .. import myst
+from .solutions import strip_notebook
 
-ADMONITIONS = {"note", "tip", "hint", "important", "warning", "caution", "attention", "danger",
-               "error", "seealso", "admonition"}
-ROLE = re.compile(r"\{(?P<name>[\w:.-]+)\}`(?P<text>[^`]*)`")
 CHECK_ID = re.compile(r"""check\(\s*["'](?P<id>[\w.-]+)["']""")
 NO_OP_GLUE = "def glue(name, value, display=True):   # the book's glue: not needed in a handout\n" \
              "    return None"
@@ -95,166 +92,57 @@ def _build_glue(root: pathlib.Path) -> dict[str, dict]:
     return values
 
 
-def _plain(bundle: dict | None, fmt: str = "") -> str | None:
-    """A glued value as text, formatted with ``fmt`` when it is a number."""
-    if not bundle or "text/plain" not in bundle:
-        return None
-    text = "".join(bundle["text/plain"]) if isinstance(bundle["text/plain"], list) \
-        else bundle["text/plain"]
-    try:
-        value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return None if text.startswith("<") else text          # an object's repr says nothing
-    if fmt:
-        try:
-            return format(value, fmt)
-        except (TypeError, ValueError):
-            pass
-    return str(value)
+# --- what the text refers to ------------------------------------------------------------------
 
-
-def _latex(bundle: dict | None) -> str | None:
-    """A glued equation as LaTeX without its $ delimiters."""
-    if not bundle or "text/latex" not in bundle:
-        return None
-    text = "".join(bundle["text/latex"]) if isinstance(bundle["text/latex"], list) \
-        else bundle["text/latex"]
-    return text.strip().strip("$").replace(r"\displaystyle", "").strip()
-
-
-# --- equations and pages the text refers to ----------------------------------------------------
-
-def equation_labels(root: pathlib.Path) -> dict[str, tuple[pathlib.Path, str, str]]:
-    """label -> (page, kind, payload): kind "latex" (payload the equation) or "glue" (its name)."""
-    labels = {}
-    for page in sorted((root / "chapters").rglob("*.md")):
-        text = page.read_text(encoding="utf-8")
-        for m in re.finditer(r"^[`:]{3,}\{(?P<name>math|glue:math)\}(?P<arg>[^\n]*)\n"
-                             r"(?P<opts>(?::[^\n]*\n)*)(?P<body>.*?)^[`:]{3,}\s*$", text, re.M | re.S):
-            label = re.search(r"^:label:\s*(\S+)", m["opts"], re.M)
-            if label:
-                kind = "glue" if m["name"] == "glue:math" else "latex"
-                labels[label[1]] = (page, kind, m["arg"].strip() if kind == "glue" else m["body"])
-        for m in re.finditer(r"\$\$(?P<body>.+?)\$\$\s*\((?P<label>[\w.-]+)\)", text, re.S):
-            labels[m["label"]] = (page, "latex", m["body"])
-    return labels
-
-
-class _Context:
-    """What the Markdown conversion needs: glued values, equation labels, the book's root."""
+class SourceReferences(myst.References):
+    """The :class:`~cnnbook_lib.myst.References` of a handout, read from the book's sources:
+    glued values, the labels of every chapter page (an equation's LaTeX, a section's title), page
+    titles and the bibliography's labels. Numbers are left to the book (a handout has none)."""
 
     def __init__(self, root: pathlib.Path, glue: dict[str, dict], folder: pathlib.Path):
-        self.root = root
-        self.folder = folder                               # the page's folder ({doc} targets)
-        self.glue = glue
-        self.labels = equation_labels(root)
-        self.exercises = 0
-        self.prefix = ""                                   # "1." for exercise 1.3 of chapter 1
+        super().__init__()
+        self.root, self.folder, self.glued = root, folder, glue     # folder: {doc} targets
+        self.labels: dict[str, tuple[pathlib.Path, myst.Label]] = {}
+        for page in sorted((root / "chapters").rglob("*.md")):
+            for label, found in myst.labels(page.read_text(encoding="utf-8")).items():
+                self.labels[label] = (page, found)
+        self.bib: dict[str, tuple[str, str]] = {}
+        for path in _bib_files(root):
+            self.bib.update(myst.bibliography(str(path)))
 
-    def equation(self, label: str) -> str:
-        page, kind, payload = self.labels.get(label, (None, "", ""))
-        latex = _latex(self.glue.get(payload)) if kind == "glue" else " ".join(payload.split())
-        if latex:
-            return f"${latex}$"
-        title = _title(page) if page else None
-        return f"the equation in the book's section “{title}”" if title else "the book's equation"
+    def glue(self, key: str) -> dict | None:
+        return self.glued.get(key)
 
-    def role(self, match: re.Match) -> str:
-        name, text = match["name"], match["text"]
-        target = re.search(r"<([^>]+)>\s*$", text)
-        shown = text[: target.start()].strip() if target else None
-        if name.startswith("glue"):
-            key, _, fmt = text.partition(":")
-            bundle = self.glue.get(key.strip())
-            if name == "glue:math":
-                latex = _latex(bundle)
-                return f"${latex}$" if latex else "(see the book)"
-            value = _plain(bundle, fmt)
-            return value if value is not None else "(see the book)"
-        if name == "eq":
-            return self.equation(text.strip())
-        if name == "doc":
-            if shown:
-                return shown
-            target = self.root / text.lstrip("/") if text.startswith("/") else self.folder / text
-            return _title(target.with_suffix(".md")) or text
-        if name in ("ref", "numref", "term", "abbr"):
-            return shown or text
-        if name.startswith("cite"):
-            return "[" + ", ".join(k.strip() for k in text.split(",")) + "]"
-        if name == "math":
-            return f"${text}$"
-        if name in ("sub", "sup"):
-            return f"<{name}>{text}</{name}>"
-        return f"`{text}`"
+    def citation(self, keys: list[str]) -> list[tuple[str, str]] | None:
+        return [self.bib[k] for k in keys] if all(k in self.bib for k in keys) else None
+
+    def equation_latex(self, label: str) -> str | None:
+        _, found = self.labels.get(label, (None, None))
+        if found is None or found.kind != "equation":
+            return None
+        return myst.glue_latex(self.glued.get(found.glue)) if found.glue else found.latex
+
+    def title(self, label: str) -> str | None:
+        _, found = self.labels.get(label, (None, None))
+        return found.title if found is not None and found.kind == "section" else None
+
+    def where(self, label: str) -> str | None:
+        page, _ = self.labels.get(label, (None, None))
+        return _title(page) if page else None
+
+    def doc_title(self, target: str) -> str | None:
+        path = self.root / target.lstrip("/") if target.startswith("/") else self.folder / target
+        return _title(path.with_suffix(".md"))
 
 
-def _directive_block(lines: list[str], i: int) -> tuple[re.Match, list[str], dict, int]:
-    """The directive opening at line i: (match, body lines, options, index after its close)."""
-    match = OPENING.match(lines[i])
-    fence = match["fence"]
-    j, options, body = i + 1, {}, []
-    while j < len(lines) and re.match(r"^\s*:[\w-]+:", lines[j]):
-        key, _, value = lines[j].strip()[1:].partition(":")
-        options[key] = value.strip()
-        j += 1
-    inner: list[str] = []                                # fences opened inside the body
-    while j < len(lines):
-        line = lines[j]
-        opening = re.match(r"^\s*(?P<fence>`{3,}|:{3,})", line)
-        if inner and _closes(line, inner[-1]):
-            inner.pop()
-        elif not inner and _closes(line, fence):
-            return match, body, options, j + 1
-        elif opening:
-            inner.append(opening["fence"])
-        body.append(line)
-        j += 1
-    raise ValueError(f"directive {match['name']!r} is not closed")
-
-
-def markdown(text: str, ctx: _Context) -> str:
-    """MyST text as plain Markdown (Jupyter's CommonMark with $ math)."""
-    lines = text.splitlines()
-    out: list[str] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if re.match(r"^\s*\([\w.-]+\)=\s*$", line) or re.match(r"^\s*%", line):
-            i += 1                                          # targets and comments
-            continue
-        if not OPENING.match(line):
-            out.append(ROLE.sub(ctx.role, line))
-            i += 1
-            continue
-        match, body, options, i = _directive_block(lines, i)
-        out += _directive(match, body, options, ctx)
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n")
-
-
-def _directive(match: re.Match, body: list[str], options: dict, ctx: _Context) -> list[str]:
-    name, arg = match["name"], match["arg"].strip()
-    inner = markdown("\n".join(body), ctx)
-    if name == "exercise":
-        ctx.exercises += 1
-        title = f": {ROLE.sub(ctx.role, arg)}" if arg else ""
-        return ["", f"### Exercise {ctx.prefix}{ctx.exercises}{title}", "", inner, ""]
-    if name in ADMONITIONS:
-        heading = ROLE.sub(ctx.role, arg) if name == "admonition" else (arg or name.capitalize())
-        quoted = [f"> {l}" if l else ">" for l in inner.splitlines()]
-        return ["", f"> **{heading}**", ">", *quoted, ""]
-    if name in ("math", "glue:math"):
-        latex = _latex(ctx.glue.get(arg)) if name == "glue:math" else "\n".join(body).strip()
-        return ["", f"$$\n{latex}\n$$" if latex else "(an equation: see the book)", ""]
-    if name in ("code-block", "code", "sourcecode"):
-        return [f"```{arg}", *body, "```"]
-    if name in ("glue", "glue:any", "glue:text"):
-        value = _plain(ctx.glue.get(arg))
-        return ["", value if value is not None else "(see the book)", ""]
-    if name in ("figure", "glue:figure", "image"):
-        caption = inner.strip()
-        return ["", f"*Figure: {caption} (see the book)*" if caption else "", ""]
-    return ["", inner, ""]
+def _bib_files(root: pathlib.Path) -> list[pathlib.Path]:
+    """The BibTeX files ``_config.yml`` names (``bibtex_bibfiles``)."""
+    config = root / "_config.yml"
+    if not config.exists():
+        return []
+    import yaml
+    names = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("bibtex_bibfiles", [])
+    return [root / name for name in names if (root / name).exists()]
 
 
 # --- the handout --------------------------------------------------------------------------------
@@ -279,9 +167,9 @@ def handout(page: pathlib.Path, root: pathlib.Path | None = None, *, glue: dict 
         if re.search(r"\{glue", sources) and any("glue(" in "".join(c["source"])
                                                    for c in nb["cells"] if c["cell_type"] == "code"):
             glue.update(glued_values(nb, page.parent))
-    ctx = _Context(root, glue, page.parent)
+    refs = SourceReferences(root, glue, page.parent)
     number, chapter = _chapter(page, root)
-    ctx.prefix = f"{int(number)}." if number.isdigit() else ""
+    renderer = myst.Renderer(refs, exercise_prefix=f"{int(number)}." if number.isdigit() else "")
     title = _title(page) or "Exercises"
     cells = [nbformat.v4.new_markdown_cell(
         f"# {f'Chapter {int(number)}: ' if number.isdigit() else ''}{title}\n\n"
@@ -309,10 +197,13 @@ def handout(page: pathlib.Path, root: pathlib.Path | None = None, *, glue: dict 
         for part in re.split(r"(?m)^(?=[ \t]*(?:`{3,}|:{3,})\{exercise\})", source):
             if not part.strip():
                 continue
-            text = markdown(part, ctx)
+            renderer.attachments = {}
+            text = renderer.markdown(part)
             if text.strip():
                 cells.append(nbformat.v4.new_markdown_cell(text))
-            if OPENING.match(part.lstrip("\n").splitlines()[0]) and "{exercise}" in part:
+                if renderer.attachments:
+                    cells[-1].attachments = renderer.attachments
+            if myst.OPENING.match(part.lstrip("\n").splitlines()[0]) and "{exercise}" in part:
                 exercise_text = part.split("\n", 1)[1]
                 ids = list(dict.fromkeys(m["id"] for m in CHECK_ID.finditer(exercise_text)))
                 if not ids:

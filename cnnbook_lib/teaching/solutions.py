@@ -12,24 +12,20 @@ The book's exercise pages give each solution as a *gated* sphinx-exercise soluti
 or, for short ones, as one ``{solution}`` directive. :func:`strip_markdown` deletes both kinds from
 a MyST text, :func:`strip_notebook` from a notebook whose Markdown cells hold MyST (as jupytext and
 myst-nb write them: a gated solution starts in one Markdown cell, spans code cells and ends in a
-later Markdown cell). Used by the student edition (:mod:`cnnbook_lib.sphinxext`), by the handouts
-and by the assignments.
+later Markdown cell). Used by the student edition (:mod:`cnnbook_lib.sphinxext`), by the handouts,
+the assignments and the downloadable notebooks. The directives are recognised by
+:mod:`cnnbook_lib.myst`'s parser; the removal works line by line because a gated solution spans
+cells.
 """
 from __future__ import annotations
 
 import copy
 import re
 
-# The opening line of a MyST directive, backtick or colon fence: ```{name} argument
-OPENING = re.compile(r"^\s*(?P<fence>`{3,}|:{3,})\{(?P<name>[\w:.-]+)\}(?P<arg>.*)$")
+from ..myst import OPENING, closes
+
 SOLUTION_DIRECTIVES = {"solution"}                    # removed whole
 GATE_START, GATE_END = "solution-start", "solution-end"
-
-
-def _closes(line: str, fence: str) -> bool:
-    """Whether ``line`` closes a directive opened with ``fence``."""
-    stripped = line.strip()
-    return (len(stripped) >= len(fence) and set(stripped) == {fence[0]})
 
 
 class _Stripper:
@@ -50,7 +46,7 @@ class _Stripper:
         kept = []
         for line in text.splitlines(keepends=True):
             if self.fence is not None:                       # inside a directive being skipped
-                if _closes(line, self.fence):
+                if closes(line, self.fence):
                     self.fence = None
                     if self.ending:
                         self.gated = self.ending = False
