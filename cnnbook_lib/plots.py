@@ -48,11 +48,6 @@ COLORS = {"formula": "#1f5fa8", "measured": "#d1495b", "torch": "#2e933c", "neut
           "highlight": "#edae49"}
 
 
-def apply_style() -> None:
-    """Set the book's style globally (for a notebook session)."""
-    matplotlib.rcParams.update(STYLE)
-
-
 @contextlib.contextmanager
 def style() -> Iterator[None]:
     """The book's style inside a ``with`` block only."""

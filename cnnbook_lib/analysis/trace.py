@@ -34,7 +34,7 @@ from torch.nn.attention import SDPBackend
 from torch.utils._python_dispatch import _disable_current_modes
 
 from ..tracing import ModuleStack, OpRecorder, copy_model, op_name
-from . import costs as C
+from . import costs
 
 
 @dataclass
@@ -229,7 +229,7 @@ class Tracer:
 
     # --- ops --------------------------------------------------------------------------------
     def record(self, func, args, kwargs, out) -> None:
-        rule = C.OP_COSTS.lookup(func)
+        rule = costs.OP_COSTS.lookup(func)
         if rule is not None and rule.free:
             return
         call = self.current()
@@ -265,7 +265,7 @@ class Tracer:
     # --- module calls --------------------------------------------------------------------------
     def pre(self, module, args, kwargs) -> Call:
         call = Call(module=module, depth=len(self.modules.frames))
-        call.rule = C.layer_rule(module)
+        call.rule = costs.layer_rule(module)
         x = _first_tensor((args, kwargs))
         if x is not None:
             call.input_shape = tuple(x.shape)

@@ -6,8 +6,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .. import formulas as F
-
 
 @dataclass
 class Result:

@@ -1,11 +1,8 @@
 """Chapter 1 checks: convolution."""
 from __future__ import annotations
 
-import math  # noqa: F401
-from typing import Callable  # noqa: F401
-
-from .. import formulas as F  # noqa: F401
-from ._core import Check, register  # noqa: F401
+from .. import formulas as F
+from ._core import Check, register
 
 # ---------------------------------------------------------------------------------------------
 # Chapter 1: convolution

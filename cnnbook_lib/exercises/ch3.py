@@ -1,11 +1,10 @@
 """Chapter 3 checks: 1x1, bottleneck and separable convolutions."""
 from __future__ import annotations
 
-import math  # noqa: F401
-from typing import Callable  # noqa: F401
+from typing import Callable
 
-from .. import formulas as F  # noqa: F401
-from ._core import Check, register  # noqa: F401
+from .. import formulas as F
+from ._core import Check, register
 
 # ---------------------------------------------------------------------------------------------
 # Chapter 3: 1x1, bottleneck and separable convolutions

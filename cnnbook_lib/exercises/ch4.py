@@ -1,11 +1,11 @@
 """Chapter 4 checks: architectures, read as per-layer tables (and the fill-in-the-table exercise)."""
 from __future__ import annotations
 
-import math  # noqa: F401
-from typing import Callable  # noqa: F401
+import math
+from typing import Callable
 
-from .. import formulas as F  # noqa: F401
-from ._core import Check, register  # noqa: F401
+from .. import formulas as F
+from ._core import Check, register
 
 # ---------------------------------------------------------------------------------------------
 # Chapter 4: architectures, read as per-layer tables

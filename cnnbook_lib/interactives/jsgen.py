@@ -84,12 +84,6 @@ def js_function(expr: sp.Expr, args: Sequence[sp.Symbol]) -> str:
     return f"function({', '.join(map(str, names))}) {{ return {code}; }}"
 
 
-def js_functions(table: dict[str, tuple[sp.Expr, Sequence[sp.Symbol]]]) -> str:
-    """A JavaScript object literal ``{name: function(...) {...}, ...}`` compiled from ``table``."""
-    body = ",\n".join(f"  {name}: {js_function(expr, args)}" for name, (expr, args) in table.items())
-    return "{\n" + body + "\n}"
-
-
 class _TemplatePrinter(StrPrinter):
     """str() of an expression with every symbol printed as a marker ``\\x00name\\x00``."""
 
@@ -98,11 +92,20 @@ class _TemplatePrinter(StrPrinter):
 
 
 def formula_template(expr: sp.Expr) -> list:
-    """The text of ``expr`` as segments: strings, and ``[symbol_name]`` where a symbol stands.
-
-    ``"*"`` becomes ``"·"``. Both the Python and the JavaScript view fill the symbols in, with
-    their names (the formula) or with numbers (the formula with numbers substituted).
+    """The text of ``expr`` as the interactives show it: segments, strings and ``[symbol_name]``
+    where a symbol stands, taken from the formula's registered textbook display form
+    (:func:`cnnbook_lib.formulas.display.form_of`), so an interactive prints
+    ``⌊(n + 2·p − d·(k − 1) − 1)/s⌋ + 1`` as the book does, not sympy's term order. Both the
+    Python and the JavaScript view fill the symbols in, with their names (the formula) or with
+    numbers (the formula with numbers substituted). An expression with no display form is refused.
     """
+    from ..formulas.display import form_of
+    return form_of(expr).template()
+
+
+def sympy_template(expr: sp.Expr) -> list:
+    """The text of ``expr`` in sympy's own order (``"*"`` as ``"·"``), as segments like
+    :func:`formula_template`'s: for debugging and for comparing with the display form."""
     text = _TemplatePrinter().doprint(expr).replace("**", "^").replace("*", "·")
     parts = text.split("\x00")
     out: list = []

@@ -12,8 +12,8 @@ The book's exercise pages give each solution as a *gated* sphinx-exercise soluti
 or, for short ones, as one ``{solution}`` directive. :func:`strip_markdown` deletes both kinds from
 a MyST text, :func:`strip_notebook` from a notebook whose Markdown cells hold MyST (as jupytext and
 myst-nb write them: a gated solution starts in one Markdown cell, spans code cells and ends in a
-later Markdown cell). Used by the student edition (:mod:`cnnbook_lib.sphinxext`), by the handouts,
-the assignments and the downloadable notebooks. The directives are recognised by
+later Markdown cell). Used by the student edition (:mod:`cnnbook_lib.sphinx_solutions`), by the
+handouts, the assignments and the downloadable notebooks. The directives are recognised by
 :mod:`cnnbook_lib.myst`'s parser; the removal works line by line because a gated solution spans
 cells.
 """
