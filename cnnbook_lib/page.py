@@ -88,7 +88,8 @@ def equation(name: str | None = None, *, lhs: str | None = None, tex: str | None
             raise ValueError("give either a registered name or tex and expr, not both")
         form: Display = formulas.form(name)
         how = form.check()
-        _record(f"the displayed form of {name} equals the library's expression", how)
+        _record(f"the displayed equation \\({form.latex}\\) equals the library's formula "
+                f"formulas.{name}", how)
         shown = lhs if lhs is not None else form.lhs
         return Math(f"{shown} = {form.tex}" if shown else form.tex)
     if tex is None or expr is None:

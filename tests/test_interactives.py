@@ -253,8 +253,21 @@ def test_bundle_inlines_siblings():
 
 def test_formula_template_round_trip():
     t = formula_template(fm.conv_output)
-    assert fill_template(t) == "floor((-d·(k - 1) + n + 2·p - 1)/s) + 1"
-    assert fill_template(t, dict(n=5, k=3, s=2, p=1, d=1)) == "floor((-1·(3 - 1) + 5 + 2·1 - 1)/2) + 1"
+    # The interactives print the textbook's display form, not sympy's term order.
+    assert fill_template(t) == "⌊(n + 2·p − d·(k − 1) − 1)/s⌋ + 1"
+    assert fill_template(t, dict(n=5, k=3, s=2, p=1, d=1)) == "⌊(5 + 2·1 − 1·(3 − 1) − 1)/2⌋ + 1"
+
+
+def test_every_formula_of_every_interactive_has_a_display_form():
+    """No formula line of an interactive is printed in sympy's order: each comes from a
+    registered display form, whose template evaluates like the expression (test_display)."""
+    from cnnbook_lib.formulas.display import form_of
+    shown = 0
+    for decl in I.declarations().values():
+        for formula in decl.formulas:
+            form_of(formula.expr)
+            shown += 1
+    assert shown >= 15
 
 
 @needs_node
@@ -658,7 +671,10 @@ def test_explorer_traces_in_the_kernel_when_the_network_changes():
 @pytest.mark.parametrize("name", NAMES)
 def test_static_html_is_self_contained(name):
     page = example(name).to_html()
-    assert page.startswith(f'<div class="cnnbook-static" data-cnnbook-static="{name}">')
+    minutes = example(name).minutes
+    assert isinstance(minutes, (int, float)) and minutes > 0    # the reader's time it states
+    assert page.startswith(f'<div class="cnnbook-static" data-cnnbook-static="{name}" '
+                           f'data-minutes="{minutes}">')
     assert page.count("<script") == 2 and "document.currentScript" in page
     assert not re.search(r"<script[^>]*\bsrc=|<link\b|<img\b|@import|https?://(?!www\.w3\.org/2000/svg)", page)
     assert page.index("</script>") > page.index("cb-config") and page.endswith("</script></div>")

@@ -43,6 +43,9 @@ winograd_tiles_expr = (winograd_axis_tiles_expr.subs(n_o, h_out)
 #: Elementwise multiplications of Winograd F(m x m, r x r): (m + r - 1)^2 per tile per
 #: (input channel, output channel) pair. The transforms use additions and constant scalings only.
 winograd_mults_expr = N * c_in * c_out * winograd_tiles_expr * (wino_m + wino_r - 1) ** 2
+display_form("winograd_mults", r"\text{mults}",
+             r"N C_\text{in} C_\text{out} \left\lceil \frac{H_\text{out}}{m} \right\rceil \left\lceil \frac{W_\text{out}}{m} \right\rceil (m + r - 1)^2",
+             winograd_mults_expr)
 #: Multiplication reduction of Winograd over direct convolution for whole tiles:
 #: m^2 r^2 / (m + r - 1)^2
 #: (2.25 for F(2x2, 3x3), 4 for F(4x4, 3x3)).

@@ -124,6 +124,10 @@ width_resolution_ratio = sp.simplify(conv_macs_expr.subs(_thinner) / conv_macs_e
 depthwise_width_resolution_ratio = sp.simplify(
     conv_macs_expr.subs({c_out: c_in, g: c_in}).subs(_thinner | {g: alpha_w * c_in})
     / conv_macs_expr.subs({c_out: c_in, g: c_in}))
+display_form("width_resolution_ratio", r"\frac{\text{MACs}'}{\text{MACs}}", r"\alpha^2 \rho^2",
+             width_resolution_ratio)
+display_form("depthwise_width_resolution_ratio", r"\frac{\text{MACs}'}{\text{MACs}}",
+             r"\alpha \rho^2", depthwise_width_resolution_ratio)
 
 EXPRESSIONS.update({
     "width_resolution_ratio": width_resolution_ratio,

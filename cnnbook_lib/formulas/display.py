@@ -47,7 +47,7 @@ from fractions import Fraction
 import sympy as sp
 from sympy.parsing.sympy_parser import parse_expr, standard_transformations
 
-__all__ = ["Display", "DisplayParseError", "DISPLAYS", "display_form", "form", "parse",
+__all__ = ["Display", "DisplayParseError", "DISPLAYS", "display_form", "form", "form_of", "parse",
            "same", "check_same", "text_template", "reading_symbols"]
 
 
@@ -633,6 +633,17 @@ def form(name: str) -> Display:
         close = difflib.get_close_matches(name, DISPLAYS, n=5)
         raise ValueError(f"no display form named {name!r}"
                          + (f"; did you mean {', '.join(close)}?" if close else "")) from None
+
+
+def form_of(expr: sp.Expr) -> Display:
+    """The registered display form whose expression is ``expr`` (structurally equal), for code
+    that holds an expression rather than a name (the interactives); ``ValueError`` if none."""
+    expr = sp.sympify(expr)
+    for candidate in DISPLAYS.values():
+        if candidate.expr == expr:
+            return candidate
+    raise ValueError(f"no display form is registered for {expr}; register one with "
+                     f"formulas.display_form beside the expression")
 
 
 def check_same(tex: str, expr: sp.Expr, symbols: dict | None = None) -> str:

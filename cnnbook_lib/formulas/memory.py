@@ -116,6 +116,10 @@ batch_new = sp.Symbol("N_new", **_pos)        # the batch size to scale to
 optimizer_state_bytes_expr = n_states * n_params * b
 #: Saved activations grow linearly with the batch: ``floor(A N_new / N)`` bytes at batch N_new.
 scaled_activation_bytes_expr = sp.floor(act_bytes * batch_new / N)
+display_form("optimizer_state_bytes", r"M_\text{opt}", r"m_\text{opt} \cdot N_\text{params} \cdot b",
+             optimizer_state_bytes_expr)
+display_form("scaled_activation_bytes", r"M_\text{act}", r"\left\lfloor \frac{A \cdot N_\text{new}}{N} \right\rfloor",
+             scaled_activation_bytes_expr)
 
 #: Memory budget and the batch-independent bytes (weights, gradients, optimizer state).
 mem_budget = sp.Symbol("M_budget", **_nonneg)

@@ -47,6 +47,8 @@ conv_transpose_output = (n - 1) * s - 2 * p + effective_kernel + op
 display_form("effective_kernel", r"k_\text{eff}", r"d(k - 1) + 1", effective_kernel)
 display_form("conv_output", r"n_\text{out}",
              r"\left\lfloor \frac{n + 2p - d(k - 1) - 1}{s} \right\rfloor + 1", conv_output)
+display_form("conv_output_undilated", r"n_\text{out}",
+             r"\left\lfloor \frac{n + 2p - k}{s} \right\rfloor + 1", conv_output.subs(d, 1))
 display_form("conv_transpose_output", r"n_\text{out}",
              r"(n - 1)s - 2p + d(k - 1) + p_\text{out} + 1", conv_transpose_output)
 # Ceil mode, with m the rounded-up count (shown beside it in the book).

@@ -92,11 +92,20 @@ class _TemplatePrinter(StrPrinter):
 
 
 def formula_template(expr: sp.Expr) -> list:
-    """The text of ``expr`` as segments: strings, and ``[symbol_name]`` where a symbol stands.
-
-    ``"*"`` becomes ``"·"``. Both the Python and the JavaScript view fill the symbols in, with
-    their names (the formula) or with numbers (the formula with numbers substituted).
+    """The text of ``expr`` as the interactives show it: segments, strings and ``[symbol_name]``
+    where a symbol stands, taken from the formula's registered textbook display form
+    (:func:`cnnbook_lib.formulas.display.form_of`), so an interactive prints
+    ``⌊(n + 2·p − d·(k − 1) − 1)/s⌋ + 1`` as the book does, not sympy's term order. Both the
+    Python and the JavaScript view fill the symbols in, with their names (the formula) or with
+    numbers (the formula with numbers substituted). An expression with no display form is refused.
     """
+    from ..formulas.display import form_of
+    return form_of(expr).template()
+
+
+def sympy_template(expr: sp.Expr) -> list:
+    """The text of ``expr`` in sympy's own order (``"*"`` as ``"·"``), as segments like
+    :func:`formula_template`'s: for debugging and for comparing with the display form."""
     text = _TemplatePrinter().doprint(expr).replace("**", "^").replace("*", "·")
     parts = text.split("\x00")
     out: list = []
