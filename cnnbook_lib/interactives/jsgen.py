@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Sequence
 
 import sympy as sp
-from sympy.printing.str import StrPrinter
 
 from .. import formulas as fm
 
@@ -84,13 +83,6 @@ def js_function(expr: sp.Expr, args: Sequence[sp.Symbol]) -> str:
     return f"function({', '.join(map(str, names))}) {{ return {code}; }}"
 
 
-class _TemplatePrinter(StrPrinter):
-    """str() of an expression with every symbol printed as a marker ``\\x00name\\x00``."""
-
-    def _print_Symbol(self, expr):
-        return f"\x00{expr.name}\x00"
-
-
 def formula_template(expr: sp.Expr) -> list:
     """The text of ``expr`` as the interactives show it: segments, strings and ``[symbol_name]``
     where a symbol stands, taken from the formula's registered textbook display form
@@ -101,20 +93,6 @@ def formula_template(expr: sp.Expr) -> list:
     """
     from ..formulas.display import form_of
     return form_of(expr).template()
-
-
-def sympy_template(expr: sp.Expr) -> list:
-    """The text of ``expr`` in sympy's own order (``"*"`` as ``"·"``), as segments like
-    :func:`formula_template`'s: for debugging and for comparing with the display form."""
-    text = _TemplatePrinter().doprint(expr).replace("**", "^").replace("*", "·")
-    parts = text.split("\x00")
-    out: list = []
-    for i, part in enumerate(parts):
-        if i % 2:
-            out.append([part])
-        elif part:
-            out.append(part)
-    return out
 
 
 def fill_template(template: list, values: dict | None = None) -> str:
