@@ -212,3 +212,14 @@ def test_page_counted_flops_is_torchs_count_of_two_per_mac():
     w = torch.empty(4, 2, 3, 3, device="meta")
     flops = page.counted_flops(torch.nn.functional.conv2d, x, w, groups=4)
     assert flops == 2 * F.conv_macs(8, 4, 3, 3, groups=4)
+
+
+def test_symbols_are_written_as_the_book_writes_them_and_read_back():
+    from cnnbook_lib.formulas import _core
+    symbols = [v for v in vars(_core).values() if isinstance(v, sp.Symbol)]
+    assert len(symbols) >= 20
+    for sym in symbols:
+        tex = D.symbol_tex(sym)
+        assert D.parse(tex, [sym]) == sym, (sym, tex)
+    assert D.symbol_tex(F.c_in) == r"C_\text{in}" and D.symbol_tex(F.k_h) == "k_{h}"
+    assert D.symbol_tex(F.beta) == r"\beta"

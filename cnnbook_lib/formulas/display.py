@@ -47,7 +47,7 @@ from fractions import Fraction
 import sympy as sp
 from sympy.parsing.sympy_parser import parse_expr, standard_transformations
 
-__all__ = ["Display", "DisplayParseError", "DISPLAYS", "display_form", "form", "form_of", "parse",
+__all__ = ["Display", "DisplayParseError", "DISPLAYS", "display_form", "form", "form_of", "symbol_tex", "parse",
            "same", "check_same", "text_template", "reading_symbols"]
 
 
@@ -644,6 +644,20 @@ def form_of(expr: sp.Expr) -> Display:
             return candidate
     raise ValueError(f"no display form is registered for {expr}; register one with "
                      f"formulas.display_form beside the expression")
+
+
+def symbol_tex(sym: sp.Symbol) -> str:
+    """A symbol as the book writes it: a word subscript upright (``C_in`` as ``C_\\text{in}``),
+    a Greek name as its letter (``beta`` as ``\\beta``), a one-letter subscript italic (``k_h``)."""
+    name = sym.name
+    base, _, sub = name.partition("_")
+    greek = {"alpha", "beta", "gamma", "delta", "kappa", "rho", "sigma", "tau", "mu", "lambda"}
+    base_tex = f"\\{base}" if base in greek else base
+    if not sub:
+        return base_tex
+    if len(sub) == 1 or sub.isdigit():
+        return f"{base_tex}_{{{sub}}}"
+    return f"{base_tex}_\\text{{{sub}}}"
 
 
 def check_same(tex: str, expr: sp.Expr, symbols: dict | None = None) -> str:
