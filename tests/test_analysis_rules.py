@@ -3,8 +3,6 @@
 learned (a relative-position bias) priced as torch runs it."""
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -84,7 +82,8 @@ class Fused(nn.Module):
 
     def __init__(self, counted: bool):
         super().__init__()
-        self.op = torch.ops.cnnbook_test.outer if counted else torch.ops.cnnbook_test.outer_uncounted
+        ops = torch.ops.cnnbook_test
+        self.op = ops.outer if counted else ops.outer_uncounted
 
     def forward(self, x):
         return F.relu(self.op(x, x))
@@ -96,7 +95,8 @@ def fused_rules():
     analysis.register_op(torch.ops.cnnbook_test.outer_uncounted)(_outer_cost)
     analysis.register(Fused)(lambda m, x, y: C.Cost(y.numel(), "activation"))
     yield
-    analysis.OP_COSTS.unregister(torch.ops.cnnbook_test.outer, torch.ops.cnnbook_test.outer_uncounted)
+    analysis.OP_COSTS.unregister(torch.ops.cnnbook_test.outer,
+                                 torch.ops.cnnbook_test.outer_uncounted)
     analysis.COSTS.unregister(Fused)
 
 
@@ -166,8 +166,8 @@ OP_CASES = [
     ("_convolution", lambda x, w, b: aten._convolution(x, w, b, [1, 1], [0, 0], [1, 1], False,
                                                        [0, 0], 1, False, False, True, True),
      (1, 2, 5, 5), [torch.randn(3, 2, 3, 3), torch.randn(3)], "fcm"),
-    ("_slow_conv2d_forward", lambda x, w, b: aten._slow_conv2d_forward(x, w, [3, 3], b, [1, 1],
-                                                                        [0, 0]),
+    ("_slow_conv2d_forward",
+     lambda x, w, b: aten._slow_conv2d_forward(x, w, [3, 3], b, [1, 1], [0, 0]),
      (1, 2, 5, 5), [torch.randn(3, 2, 3, 3), torch.randn(3)],
      lambda s: s.macs == 3 * 2 * 9 * 9 and s.other_ops_by_kind == {"bias add": 27}),
     ("_scaled_dot_product_flash_attention_for_cpu", _attn, (2, 2, 4, 3), [],

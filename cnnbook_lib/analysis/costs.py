@@ -296,8 +296,8 @@ def _native_mha(args, kwargs, out) -> OpCost:
     """The fused multi-head attention of ``nn.MultiheadAttention``'s inference fast path:
     Q, K, V projections (L E^2, S E^2, S E^2 MACs per batch), the scores and the weighted sum
     (2 L S E) and the output projection (L E^2); the softmax over the scores and the bias
-    additions of the four projections (L E for Q and the output, S E each for K and V) apart. Inference only: no
-    backward."""
+    additions of the four projections (L E for Q and the output, S E each for K and V) apart.
+    Inference only: no backward."""
     q, k = args[0], args[1]
     e = q.shape[-1]
     n = _numel(q.shape[:-2])

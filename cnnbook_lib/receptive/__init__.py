@@ -19,7 +19,9 @@ unevenly; the axis then keeps the fields of one period of units and an exact fra
 
 :func:`receptive_field` takes a plain list of layers or a ``torch.nn.Module``. A module runs once
 on the meta device (no data, no arithmetic) under a ``TorchFunctionMode`` that follows every tensor
-(:mod:`.trace`) and where its positions are (:mod:`.layout`):
+(:mod:`.tracer`, on the tracing core :mod:`cnnbook_lib.tracing`) and where its positions are
+(:mod:`.layout`); what each operation does to a field is one small rule of a registry
+(:mod:`.rules`):
 
 * 1-D, 2-D and 3-D convolutions, transposed convolutions, max/average pooling, ``F.pad``,
   slicing and ``interpolate`` (nearest, linear, bicubic) are layers of the recurrence, with one

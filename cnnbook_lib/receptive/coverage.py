@@ -18,9 +18,11 @@ map sees what each of its channels sees). With all-ones one-channel kernels and 
 gradient of the unit with respect to the input *is* the path count, and with any positive weights
 its support is the mask; the tests check both with autograd.
 
-A model is run once on the meta device under a ``TorchFunctionMode`` that records every
-operation on tensors derived from the input: the geometry of convolutions, pooling and padding
-comes from the tracer's table (:data:`.ops.GEOMETRY`); additions, concatenations, activations,
+A model is run once on the meta device under the tracing core's
+:class:`~cnnbook_lib.tracing.TensorFollower`, which records every operation on tensors derived
+from the input; what each does to the counts is one small rule of the registry :data:`RULES`.
+The geometry of convolutions, pooling and padding comes from the tracer's table
+(:data:`.ops.GEOMETRY`); additions, concatenations, activations,
 normalizations over channels and other operations that keep (or broadcast) the positions pass
 the counts through; slicing, adaptive pooling, channel shuffles and permutes of non-spatial
 dimensions are followed. Operations that mix positions in other ways (attention, upsampling,
@@ -32,22 +34,22 @@ follows the flatten).
 """
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
+from ..tracing import Registry, TensorFollower, fname
 from . import _check
+from .node import Op
 from .ops import (ATTENTION, CONSTANT, GEOMETRY, LINEAR, MATMUL, MIXING, REDUCE, UNSUPPORTED,
-                  _PERMUTES, _RESHAPES, _bind, _permutation)
+                  _GETITEM, _PERMUTES, _RESHAPES, _bind, _permutation)
 from .tracer import _copy, _trace
 
-__all__ = ["coverage", "holes", "extent"]
+__all__ = ["coverage", "holes", "extent", "RULES"]
 
 #: Counts above this are kept as Python integers (object arrays) instead of int64.
 _WIDEN = 2 ** 62
@@ -58,8 +60,6 @@ _ADAPTIVE = {F.adaptive_avg_pool1d: 1, F.adaptive_avg_pool2d: 2, F.adaptive_avg_
 for _name in ("adaptive_max_pool1d_with_indices", "adaptive_max_pool3d_with_indices"):
     if hasattr(F, _name):
         _ADAPTIVE[getattr(F, _name)] = int(_name[len("adaptive_max_pool")])
-_REFUSED = {torch.roll, torch.Tensor.roll} | set(UNSUPPORTED) | set(MATMUL) | set(LINEAR) | \
-    set(ATTENTION)
 
 # ---------------------------------------------------------------------------------------------
 # Exact backward steps on count arrays (one array per tensor: its spatial positions only)
@@ -138,20 +138,15 @@ class _Head(Exception):
         self.node = node
 
 
-def _name(func) -> str:
-    return getattr(func, "__name__", str(func)).strip("_")
-
-
-class _Recorder(TorchFunctionMode):
+class _Recorder(TensorFollower):
     """Records the operations on tensors derived from the input: for each, the input nodes it
-    read, the output nodes it made and a backward rule on count arrays."""
+    read, the output nodes it made and a backward step on count arrays (from :data:`RULES`)."""
+
+    untracked = frozenset(CONSTANT)
 
     def __init__(self, n: int, stop: int | None = None):
-        super().__init__()
+        super().__init__(stop)      # stop: index of the head's first operation (from the tracer)
         self.n = n
-        self.stop = stop            # index of the head's first operation (from the tracer)
-        self.count = 0              # operations on tracked tensors so far, as the tracer counts
-        self.nodes: dict[int, tuple[torch.Tensor, int]] = {}   # id(tensor) -> (tensor, node)
         self.shapes: list[tuple[int, ...]] = []                # spatial shape of each node
         self.refused: dict[int, str] = {}                      # node -> why it is not followed
         # refused node -> (the followed node its refusal started from, whether that refusal was
@@ -160,8 +155,7 @@ class _Recorder(TorchFunctionMode):
         self.ops: list[tuple[list[int], list[int], object]] = []
 
     def node_of(self, t) -> int | None:
-        entry = self.nodes.get(id(t))
-        return entry[1] if entry is not None and entry[0] is t else None
+        return self.get(t)
 
     def new(self, t: torch.Tensor, why: str | None = None) -> int:
         node = len(self.shapes)
@@ -170,42 +164,33 @@ class _Recorder(TorchFunctionMode):
             why = f"{tuple(t.shape)} has fewer than {self.n} spatial dimensions"
         if why is not None:
             self.refused[node] = why
-        self.nodes[id(t)] = (t, node)
+        self.put(t, node)
         return node
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        leaves = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
-        tracked = [(t, nd) for t in leaves if (nd := self.node_of(t)) is not None]
-        if tracked:
-            self.count += 1
-            if self.count - 1 == self.stop:
-                raise _Head(self.feature(next((nd for _, nd in tracked
-                                               if nd not in self.refused), tracked[0][1])))
-        out = func(*args, **kwargs)
-        if not tracked or func in CONSTANT:
-            return out
-        outs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
-        if not outs:
-            return out
+    def stopping(self, func, tracked) -> None:
+        raise _Head(self.feature(next((nd for _, nd in tracked if nd not in self.refused),
+                                      tracked[0][1])))
+
+    def follow(self, func, args, kwargs, tracked, outs) -> None:
         bad = [nd for _, nd in tracked if nd in self.refused]
+        x, first = tracked[0]
         try:
             if bad:
                 raise _Refused(self.refused[bad[0]])
-            rules = self.rules(func, args, kwargs, tracked, outs)
+            rule = RULES.lookup(func) or _pointwise
+            steps = rule(self, Op(func, fname(func), args, kwargs, tracked, tracked, x, first,
+                                  outs))
         except _Refused as why:
-            x, first = tracked[0]
             origin = self.origin[bad[0]] if bad else \
                 (first, func in _RESHAPES and all(t.dim() <= x.dim() - self.n for t in outs))
             for t in outs:
                 self.origin[self.new(t, str(why))] = origin
-            return out
-        made = [self.new(t) if rule is not None else self.new(t, f"{_name(func)} output")
-                for t, rule in zip(outs, rules)]
-        for node, rule in zip(made, rules):
-            if rule is not None:
-                self.ops.append(([nd for _, nd in tracked], [node], rule))
-        return out
+            return
+        made = [self.new(t) if step is not None else self.new(t, f"{fname(func)} output")
+                for t, step in zip(outs, steps)]
+        for node, step in zip(made, steps):
+            if step is not None:
+                self.ops.append(([nd for _, nd in tracked], [node], step))
 
     def feature(self, node: int) -> int:
         """``node``, or the feature map a classifier head flattened into it."""
@@ -213,105 +198,150 @@ class _Recorder(TorchFunctionMode):
             return self.origin[node][0]
         return node
 
-    # -- rules: one per output; a rule maps the output's counts to a list of input counts ----
 
-    def rules(self, func, args, kwargs, tracked, outs):
-        n, name = self.n, _name(func)
-        x, first = tracked[0]
-        if func in _REFUSED or func in ATTENTION:
-            raise _Refused(f"{name} (positions mixed in a way coverage() does not model)")
-        if func in GEOMETRY:
-            if len(tracked) != 1:
-                raise _Refused(f"{name} with several inputs derived from the image")
-            op, k, s, d, p, _ = GEOMETRY[func](args, kwargs, x, outs[0])
-            if k is None or op == "conv_transpose" or len(k) != n:
-                raise _Refused(f"{name} ({op}) is not modelled by coverage()")
-            mode = "zeros"
-            if op == "pad":
-                mode = _bind(("input", "pad", "mode", "value"), args, kwargs).get("mode") or \
-                    "constant"
-                mode = {"constant": "zeros"}.get(mode, mode)
-            shape_in = tuple(x.shape[-n:])
+# ---------------------------------------------------------------------------------------------
+# The rules: one backward step per output (None: the output is not a map); a step maps the
+# output's counts to the list of its inputs' counts. An op without a rule is pointwise.
+# ---------------------------------------------------------------------------------------------
 
-            def conv(c, k=k, s=s, d=d, p=p, mode=mode, shape_in=shape_in):
-                for a in range(n):
-                    c = _conv_back(c, a, shape_in[a], k[a], s[a], d[a], p[a], mode)
-                return [c]
-            return [conv] + [None] * (len(outs) - 1)     # max pooling's indices: not a map
-        if func in _ADAPTIVE:
-            shape_in, shape_out = tuple(x.shape[-n:]), tuple(outs[0].shape[-n:])
+#: function -> rule ``fn(recorder, op) -> [step per output]``; raises ``_Refused`` for an op whose
+#: effect on positions coverage() does not model
+RULES = Registry("receptive.coverage.RULES")
 
-            def adaptive(c, shape_in=shape_in, shape_out=shape_out):
-                for a in range(n):
-                    i, m, o = np.arange(shape_out[a]), shape_in[a], shape_out[a]
-                    c = _window_back(c, a, m, (i * m) // o, -((-(i + 1) * m) // o))
-                return [c]
-            return [adaptive] + [None] * (len(outs) - 1)
-        if func in MIXING:
-            dims = MIXING[func](args, kwargs, x)
-            if any(dd >= x.dim() - n for dd in dims):
-                raise _Refused(f"{name} mixes spatial positions")
-        if func in REDUCE:
-            dims = REDUCE[func](args, kwargs, x)
-            keep = _bind(("input", "dim", "keepdim"), args, kwargs).get("keepdim", False)
-            if any(dd >= x.dim() - n for dd in dims) and not keep:
-                raise _Refused(f"{name} reduces the spatial positions")
-        if func in _PERMUTES:
-            order = _permutation(func, args, kwargs, x.dim())
-            if order[-n:] != list(range(x.dim() - n, x.dim())):
-                raise _Refused(f"{name} moves the spatial dimensions")
-        if func in _RESHAPES or func in _PERMUTES:
-            if any(t.dim() < n or tuple(t.shape[-n:]) != tuple(x.shape[-n:]) for t in outs):
-                raise _Refused(f"{name} reshapes the spatial dimensions")
-        if func is torch.Tensor.__getitem__:
-            return [self.getitem(args, x, outs[0])]
-        if func in (torch.Tensor.__setitem__,):
-            raise _Refused("assignment into a tensor derived from the image")
-        # everything else: pointwise in the positions, with broadcasting
-        shapes = [tuple(t.shape[-n:]) if t.dim() >= n else None for t, _ in tracked]
-        rules = []
-        for t in outs:
-            if t.dim() < n:
-                rules.append(None)
-                continue
-            shape = tuple(t.shape[-n:])
-            if any(sh is None or len(sh) != n or
-                   any(a != b and a != 1 for a, b in zip(sh, shape)) for sh in shapes):
-                shapes_in = [tuple(u.shape) for u, _ in tracked]
-                raise _Refused(f"{name} changes the positions ({shapes_in} -> {tuple(t.shape)})")
 
-            def pointwise(c, shapes=shapes):
-                return [_unbroadcast(c, sh) for sh in shapes]
-            rules.append(pointwise)
-        return rules
+@RULES.register(torch.roll, torch.Tensor.roll, *UNSUPPORTED, *MATMUL, *LINEAR, *ATTENTION)
+def _refused(rec, op: Op):
+    """Operations that mix positions in ways coverage() does not follow (attention, products,
+    linear layers over positions, rolls, gathers)."""
+    raise _Refused(f"{op.name} (positions mixed in a way coverage() does not model)")
 
-    def getitem(self, args, x, out):
-        """Slicing: spatial dimensions may be sliced with steps; others indexed freely."""
-        n = self.n
-        index = args[1] if isinstance(args[1], tuple) else (args[1],)
-        if any(isinstance(i, (torch.Tensor, list, np.ndarray)) for i in index) or \
-                any(i is None for i in index):
-            if out.dim() >= n and tuple(out.shape[-n:]) == tuple(x.shape[-n:]) and \
-                    out.dim() == x.dim():
-                return lambda c: [c]
-            raise _Refused("advanced indexing of spatial positions is not modelled")
-        real = sum(1 for i in index if i is not Ellipsis)
-        full = []
-        for i in index:
-            full += [slice(None)] * (x.dim() - real) if i is Ellipsis else [i]
-        full += [slice(None)] * (x.dim() - len(full))
-        picks = []
+
+@RULES.register(*GEOMETRY)
+def _window_layer(rec, op: Op):
+    """Convolutions, pooling and padding: the transpose of each layer's windows, per axis
+    (padding with ``reflect``, ``replicate`` or ``circular`` maps the outside back in)."""
+    n, x, args, kwargs = rec.n, op.x, op.args, op.kwargs
+    if len(op.tracked) != 1:
+        raise _Refused(f"{op.name} with several inputs derived from the image")
+    kind, k, s, d, p, _ = GEOMETRY[op.func](args, kwargs, x, op.out)
+    if k is None or kind == "conv_transpose" or len(k) != n:
+        raise _Refused(f"{op.name} ({kind}) is not modelled by coverage()")
+    mode = "zeros"
+    if kind == "pad":
+        mode = _bind(("input", "pad", "mode", "value"), args, kwargs).get("mode") or "constant"
+        mode = {"constant": "zeros"}.get(mode, mode)
+    shape_in = tuple(x.shape[-n:])
+
+    def conv(c, k=k, s=s, d=d, p=p, mode=mode, shape_in=shape_in):
         for a in range(n):
-            i, size = full[x.dim() - n + a], x.shape[x.dim() - n + a]
-            if not isinstance(i, slice):
-                raise _Refused("indexing a spatial dimension with an integer removes it")
-            picks.append(np.arange(size)[i])
+            c = _conv_back(c, a, shape_in[a], k[a], s[a], d[a], p[a], mode)
+        return [c]
+    return [conv] + [None] * (len(op.outs) - 1)     # max pooling's indices: not a map
 
-        def sliced(c, picks=picks, shape_in=tuple(x.shape[-n:])):
-            for a in range(n):
-                c = _scatter(c, a, shape_in[a], [picks[a]])
-            return [c]
-        return sliced
+
+@RULES.register(*_ADAPTIVE)
+def _adaptive(rec, op: Op):
+    """Adaptive pooling: output i reads input ``floor(i m / o) .. ceil((i + 1) m / o) - 1``."""
+    n = rec.n
+    shape_in, shape_out = tuple(op.x.shape[-n:]), tuple(op.out.shape[-n:])
+
+    def adaptive(c, shape_in=shape_in, shape_out=shape_out):
+        for a in range(n):
+            i, m, o = np.arange(shape_out[a]), shape_in[a], shape_out[a]
+            c = _window_back(c, a, m, (i * m) // o, -((-(i + 1) * m) // o))
+        return [c]
+    return [adaptive] + [None] * (len(op.outs) - 1)
+
+
+@RULES.register(*MIXING)
+def _mixing(rec, op: Op):
+    """Softmax and normalizations over channels are pointwise in the positions; over positions
+    they are refused."""
+    dims = MIXING[op.func](op.args, op.kwargs, op.x)
+    if any(dd >= op.x.dim() - rec.n for dd in dims):
+        raise _Refused(f"{op.name} mixes spatial positions")
+    return _pointwise(rec, op)
+
+
+@RULES.register(*REDUCE)
+def _reduce(rec, op: Op):
+    """Reductions over channels are pointwise; over positions only with ``keepdim`` (the
+    counts are broadcast back)."""
+    dims = REDUCE[op.func](op.args, op.kwargs, op.x)
+    keep = _bind(("input", "dim", "keepdim"), op.args, op.kwargs).get("keepdim", False)
+    if any(dd >= op.x.dim() - rec.n for dd in dims) and not keep:
+        raise _Refused(f"{op.name} reduces the spatial positions")
+    return _pointwise(rec, op)
+
+
+@RULES.register(*_PERMUTES)
+def _permute(rec, op: Op):
+    """Permutes of the dimensions before the spatial ones (channels, batch)."""
+    order = _permutation(op.func, op.args, op.kwargs, op.x.dim())
+    if order[-rec.n:] != list(range(op.x.dim() - rec.n, op.x.dim())):
+        raise _Refused(f"{op.name} moves the spatial dimensions")
+    return _reshape(rec, op)
+
+
+@RULES.register(*_RESHAPES)
+def _reshape(rec, op: Op):
+    """Reshapes that keep the spatial dimensions (channel shuffles)."""
+    n, x = rec.n, op.x
+    if any(t.dim() < n or tuple(t.shape[-n:]) != tuple(x.shape[-n:]) for t in op.outs):
+        raise _Refused(f"{op.name} reshapes the spatial dimensions")
+    return _pointwise(rec, op)
+
+
+def _pointwise(rec, op: Op):
+    """Everything else: pointwise in the positions, with broadcasting (the counts of a
+    broadcast operand are summed over the dimensions it was broadcast along)."""
+    n = rec.n
+    shapes = [tuple(t.shape[-n:]) if t.dim() >= n else None for t, _ in op.tracked]
+    steps = []
+    for t in op.outs:
+        if t.dim() < n:
+            steps.append(None)
+            continue
+        shape = tuple(t.shape[-n:])
+        if any(sh is None or len(sh) != n or
+               any(a != b and a != 1 for a, b in zip(sh, shape)) for sh in shapes):
+            shapes_in = [tuple(u.shape) for u, _ in op.tracked]
+            raise _Refused(f"{op.name} changes the positions ({shapes_in} -> {tuple(t.shape)})")
+
+        def pointwise(c, shapes=shapes):
+            return [_unbroadcast(c, sh) for sh in shapes]
+        steps.append(pointwise)
+    return steps
+
+
+@RULES.register(*_GETITEM)
+def _getitem(rec, op: Op):
+    """Slicing: spatial dimensions may be sliced with steps; others indexed freely."""
+    n, args, x, out = rec.n, op.args, op.x, op.out
+    index = args[1] if isinstance(args[1], tuple) else (args[1],)
+    if any(isinstance(i, (torch.Tensor, list, np.ndarray)) for i in index) or \
+            any(i is None for i in index):
+        if out.dim() >= n and tuple(out.shape[-n:]) == tuple(x.shape[-n:]) and \
+                out.dim() == x.dim():
+            return [lambda c: [c]]
+        raise _Refused("advanced indexing of spatial positions is not modelled")
+    real = sum(1 for i in index if i is not Ellipsis)
+    full = []
+    for i in index:
+        full += [slice(None)] * (x.dim() - real) if i is Ellipsis else [i]
+    full += [slice(None)] * (x.dim() - len(full))
+    picks = []
+    for a in range(n):
+        i, size = full[x.dim() - n + a], x.shape[x.dim() - n + a]
+        if not isinstance(i, slice):
+            raise _Refused("indexing a spatial dimension with an integer removes it")
+        picks.append(np.arange(size)[i])
+
+    def sliced(c, picks=picks, shape_in=tuple(x.shape[-n:])):
+        for a in range(n):
+            c = _scatter(c, a, shape_in[a], [picks[a]])
+        return [c]
+    return [sliced]
 
 
 # ---------------------------------------------------------------------------------------------
