@@ -294,7 +294,8 @@ def reading_times_table(env, chapters: dict[str, dict[str, dict]]) -> str:
             data.append(f'data-{path}="{row["minutes"] if row else 0}"')
             count = (f"{row['exercises']} exercises" if path == "exercises" else
                      f"{row['pages']} {'page' if row['pages'] == 1 else 'pages'}") if row else ""
-            cells.append(f"<td>{row['minutes']} min<br>{count}</td>" if row else "<td>none yet</td>")
+            cells.append(f'<td><span class="cnnbook-nowrap">{row["minutes"]} min</span><br>{count}</td>'
+                         if row else "<td>none yet</td>")
         body.append(f'<tr data-chapter="{html.escape(landing)}" {" ".join(data)}><td>{name}</td>'
                     + "".join(cells) + "</tr>")
     return ('<table class="table cnnbook-reading-times-table"><thead><tr><th>Chapter</th><th>Core</th>'
