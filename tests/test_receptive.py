@@ -26,10 +26,11 @@ SETTINGS = settings(max_examples=25, deadline=None,
 
 
 def assert_matches_gradient(model, input_size=None, axes=(0, 1)):
-    """The analytic field (size, jump, start, box of the unit) equals the measured one."""
+    """The analytic field (size, jump, start, box of the unit) equals the measured one, and the
+    trace describes the tensor that the measurement chose from torch's shapes."""
     g = gradient_receptive_field(model, input_size, erf_samples=0)
     rf = receptive_field(model, g.input_size)
-    assert rf.axes == g.analytic.axes                    # meta trace == real-tensor trace
+    assert rf.output_hw == g.feature_shape[2:], (rf.output_hw, g.feature_shape)
     for a in axes:
         assert not g.clipped_hw[a], (g.boxes, g.input_size)
         assert g.axes[a] == rf.axes[a], (a, g.axes[a], rf.axes[a])
@@ -322,10 +323,12 @@ def test_fixed_size_head_does_not_limit_the_input_size():
     at32, at64 = receptive_field(model, (1, 1, 32, 32)), receptive_field(model, (1, 1, 64, 64))
     assert at32.size == at64.size == 32 and at32.output_hw == (1, 1)
     assert any("failed" in note for note in at64.notes)
-    # autograd through the paper's trainable subsampling and partial C3 connections: C5 sees all
-    # 32 x 32 pixels; one output unit, so no jump can be measured
+    # autograd through the paper's trainable subsampling and partial C3 connections: the model
+    # runs at 32 x 32 only, so its output is measured; every output, a function of C5's one
+    # unit, sees all 32 x 32 pixels
     g = gradient_receptive_field(model, (1, 1, 32, 32), erf_samples=0)
-    assert g.size == 32 and g.support.all() and g.jump is None and g.clipped
+    assert g.size == 32 and g.support.all() and g.jump == 0 and g.clipped
+    assert g.feature_shape == (1, 10) and g.unit is None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,32 @@
-"""Receptive fields measured with autograd: the theoretical support and the effective field."""
+"""Receptive fields measured with autograd: the theoretical support and the effective field.
+
+The measurement is an oracle for the analytic trace (:mod:`.trace`), so it uses none of it: it
+runs the network, reads torch's output shapes, and follows gradients.
+
+* **What it measures.** A :class:`torch.overrides.TorchFunctionMode` numbers the operations whose
+  result depends on the input (a tensor that requires a gradient). The model runs on the meta
+  device (shapes only) at the input size and at twice it: a result whose shape differs between
+  the two runs has positions, one whose shape does not (a global pool, a classifier's linear
+  layers) has none. The measured tensor is the last result with positions; a model that runs at
+  one input size only (fixed position embeddings, a fixed-size head) is measured at its output.
+  The measured tensor is a map when its positions are its last dimensions (channels first, as
+  torch's convolutions lay them out); otherwise its first and last entries are measured.
+* **Which units.** A run of units along the diagonal around the central unit of the map, one
+  per batch entry, and all units together (which pixels the map sees at all: its *reach*).
+  Where the supports of consecutive units move by one fixed step, the fields are evenly spaced;
+  where they repeat only every P units (after upsampling, within attention windows) the run
+  grows until two periods repeat. The step must agree with the sizes: at twice the input size
+  the map has about twice-the-pixels-over-the-jump more units. Where the units measured all see
+  the same pixels, the first and last units of the map are measured too: if they see the same,
+  every unit does (a global field).
+* **Where it is clipped.** A support that reaches an end of the reach may be cut off by the
+  border: such an edge is not compared, only required to lie inside the fitted field. An axis
+  is clipped where the support of the unit reported, or of its neighbour, is not its fitted
+  field (or, without a jump, touches the border).
+"""
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -8,16 +34,26 @@ from fractions import Fraction
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils._pytree import tree_leaves
 
-from . import _check, layout as L
+from . import _check
 from .axis import Axis
-from .results import _AxesView, RF
-from .ops import MAXPOOL, _MAXPOOL_ARGS, _bind, _layer_norm_dims, _pool_geometry
+from .results import _AxesView
 from .trace import _input_shape, unclipped_input_size
-from .tracer import _copy, _trace
 
-# In the support measurement these become the identity: with positive weights and inputs the
-# network is then linear with non-negative coefficients, so no gradient can cancel or saturate.
+#: Most units measured along the diagonal to find the period of the fields.
+MAX_UNITS = 65
+#: Most input values (batch included) that the float64 measurement handles.
+MAX_VALUES = 2 ** 27
+
+# ---------------------------------------------------------------------------------------------
+# The linearized network: positive weights, and every operation replaced by one whose partial
+# derivatives are positive, so that no gradient can cancel, saturate or overflow
+# ---------------------------------------------------------------------------------------------
+
+# These become the identity: with positive weights and inputs the network is then linear with
+# non-negative coefficients.
 _IDENTITY_WHEN_LINEARIZED = {
     F.relu, torch.relu, torch.relu_, F.relu_, F.relu6, F.hardtanh, F.hardtanh_, F.leaky_relu,
     F.elu, F.selu, F.celu, F.gelu, F.silu, F.mish, F.hardswish, F.softplus, F.batch_norm,
@@ -29,6 +65,23 @@ _IDENTITY_WHEN_LINEARIZED = {
 _GATES = {F.sigmoid, torch.sigmoid, torch.Tensor.sigmoid, F.hardsigmoid, F.tanh, torch.tanh,
           torch.Tensor.tanh, F.softmax, torch.softmax, torch.Tensor.softmax, F.log_softmax,
           torch.log_softmax, torch.Tensor.log_softmax}
+_MAXPOOL_ARGS = ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
+                 "return_indices")
+
+
+def _bound(names, args, kwargs) -> dict:
+    bound = dict(zip(names, args))
+    bound.update(kwargs)
+    return bound
+
+
+def _per_axis(value, n: int, default) -> tuple[int, ...]:
+    if value is None or (isinstance(value, (tuple, list)) and not value):
+        value = default
+    if isinstance(value, (tuple, list)):
+        value = tuple(int(v) for v in value)
+        return value * n if len(value) == 1 else value
+    return (int(value),) * n
 
 
 def _gate(t: torch.Tensor) -> torch.Tensor:
@@ -39,34 +92,47 @@ def _first(args, kwargs):
     return args[0] if args else next(iter(kwargs.values()))
 
 
-def _sum_pool(args, kwargs):
-    """Max pooling replaced by an averaging pool with the same geometry (support measurement)."""
+def _sum_pool(n: int):
+    """Max pooling replaced by an averaging pool with the same windows."""
     from .. import formulas
-    a = _bind(_MAXPOOL_ARGS, args, kwargs)
-    if a.get("return_indices"):
-        raise ValueError("max pooling with return_indices cannot be measured")
-    x = a["input"]
-    n = x.dim() - 2
-    _, k, s, d, p, _ = _pool_geometry("maxpool", _MAXPOOL_ARGS, n)(args, kwargs, x, None)
-    size = tuple(x.shape[-n:])
-    ceil = bool(a.get("ceil_mode"))
-    if all(v == 1 for v in d):          # the same windows, averaged: positive weights, fast
-        pool = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[n - 1]
-        return pool(x, k, s, p, ceil_mode=ceil, count_include_pad=True)
-    n_out = tuple(formulas.pool_output_size(size[i], k[i], s[i], p[i], ceil, d[i])
-                  for i in range(n))
-    # pad enough at the end for ceil-mode windows, then crop to PyTorch's output size
-    extra = [formulas.window_overhang(size[i], n_out[i], k[i], s[i], p[i], d[i]) for i in range(n)]
-    pads = []
-    for i in reversed(range(n)):
-        pads += [p[i], p[i] + extra[i]]
-    xp = F.pad(x, pads)
-    c = x.shape[-n - 1]
-    w = torch.full((c, 1) + k, 1.0 / math.prod(k), dtype=x.dtype, device=x.device)
-    conv = (F.conv1d, F.conv2d, F.conv3d)[n - 1]
-    y = conv(xp.reshape((-1,) + tuple(xp.shape[-n - 1:])), w, stride=s, dilation=d, groups=c)
-    y = y[(Ellipsis,) + tuple(slice(0, m) for m in n_out)]
-    return y.reshape(tuple(x.shape[:-n]) + n_out)
+
+    def impl(args, kwargs):
+        a = _bound(_MAXPOOL_ARGS, args, kwargs)
+        if a.get("return_indices"):
+            raise ValueError("max pooling with return_indices cannot be measured")
+        x = a["input"]
+        k = _per_axis(a["kernel_size"], n, 1)
+        s = _per_axis(a.get("stride"), n, k)
+        p, d = _per_axis(a.get("padding"), n, 0), _per_axis(a.get("dilation"), n, 1)
+        ceil = bool(a.get("ceil_mode"))
+        if all(v == 1 for v in d):          # the same windows, averaged: positive weights, fast
+            pool = (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[n - 1]
+            return pool(x, k, s, p, ceil_mode=ceil, count_include_pad=True)
+        size = tuple(x.shape[-n:])
+        n_out = tuple(formulas.pool_output_size(size[i], k[i], s[i], p[i], ceil, d[i])
+                      for i in range(n))
+        # pad enough at the end for the last window, then keep torch's number of outputs
+        pads = []
+        for i in reversed(range(n)):
+            pads += [p[i], p[i] + max(0, (n_out[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1
+                                      - size[i] - 2 * p[i])]
+        xp = F.pad(x, pads)
+        c = x.shape[-n - 1]
+        w = torch.full((c, 1) + k, 1.0 / math.prod(k), dtype=x.dtype, device=x.device)
+        conv = (F.conv1d, F.conv2d, F.conv3d)[n - 1]
+        y = conv(xp.reshape((-1,) + tuple(xp.shape[-n - 1:])), w, stride=s, dilation=d, groups=c)
+        y = y[(Ellipsis,) + tuple(slice(0, m) for m in n_out)]
+        return y.reshape(tuple(x.shape[:-n]) + n_out)
+    return impl
+
+
+def _adaptive_average(n: int):
+    def impl(args, kwargs):
+        a = _bound(("input", "output_size", "return_indices"), args, kwargs)
+        if a.get("return_indices"):
+            raise ValueError("adaptive max pooling with return_indices cannot be measured")
+        return getattr(F, f"adaptive_avg_pool{n}d")(a["input"], a["output_size"])
+    return impl
 
 
 def _plus_mean(dims_of):
@@ -76,6 +142,12 @@ def _plus_mean(dims_of):
         x = _first(args, kwargs)
         return x + x.mean(dim=dims_of(args, kwargs, x), keepdim=True)
     return impl
+
+
+def _layer_norm_dims(args, kwargs, x):
+    shape = _bound(("input", "normalized_shape"), args, kwargs)["normalized_shape"]
+    count = len(shape) if isinstance(shape, (tuple, list, torch.Size)) else 1
+    return list(range(x.dim() - count, x.dim()))
 
 
 def _attention(q, k, v, mask=None, causal=False, scale=None):
@@ -89,8 +161,8 @@ def _attention(q, k, v, mask=None, causal=False, scale=None):
 
 
 def _sdpa(args, kwargs):
-    a = _bind(("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale"), args,
-              kwargs)
+    a = _bound(("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale"), args,
+               kwargs)
     return _attention(a["query"], a["key"], a["value"], a.get("attn_mask"),
                       bool(a.get("is_causal")), a.get("scale"))
 
@@ -100,7 +172,7 @@ def _mha(args, kwargs):
              "in_proj_bias", "bias_k", "bias_v", "add_zero_attn", "dropout_p", "out_proj_weight",
              "out_proj_bias", "training", "key_padding_mask", "need_weights", "attn_mask",
              "use_separate_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight")
-    a = _bind(names, args, kwargs)
+    a = _bound(names, args, kwargs)
     q, k, v = a["query"], a["key"], a["value"]
     unbatched = q.dim() == 2
     if unbatched:
@@ -120,11 +192,12 @@ def _mha(args, kwargs):
 
 
 _LINEARIZED = {fn: (lambda args, kwargs: _first(args, kwargs)) for fn in _IDENTITY_WHEN_LINEARIZED}
-for _fn in MAXPOOL:
-    _LINEARIZED[_fn] = _sum_pool
 for _n in (1, 2, 3):
-    _LINEARIZED[getattr(F, f"adaptive_max_pool{_n}d")] = \
-        lambda args, kwargs, _n=_n: getattr(F, f"adaptive_avg_pool{_n}d")(*args[:2])
+    for _fn in (getattr(F, f"max_pool{_n}d"), getattr(F, f"_max_pool{_n}d", None),
+                getattr(F, f"max_pool{_n}d_with_indices"), getattr(torch, f"max_pool{_n}d")):
+        if _fn is not None:
+            _LINEARIZED[_fn] = _sum_pool(_n)
+    _LINEARIZED[getattr(F, f"adaptive_max_pool{_n}d")] = _adaptive_average(_n)
 for _fn in _GATES:
     _LINEARIZED[_fn] = lambda args, kwargs: _gate(_first(args, kwargs))
 for _fn in (F.layer_norm, F.rms_norm):
@@ -134,20 +207,183 @@ _LINEARIZED[F.instance_norm] = _plus_mean(lambda a, k, x: list(range(2, x.dim())
 _LINEARIZED[F.scaled_dot_product_attention] = _sdpa
 _LINEARIZED[F.multi_head_attention_forward] = _mha
 
+# ---------------------------------------------------------------------------------------------
+# Running the model: the operations that depend on the input, numbered
+# ---------------------------------------------------------------------------------------------
+
+
+class _Stop(Exception):
+    """Raised after the operation whose result is measured, so the rest of the model is not run."""
+
+    def __init__(self, tensor: torch.Tensor):
+        super().__init__("stop")
+        self.tensor = tensor
+
+
+class _Recorder(TorchFunctionMode):
+    """Numbers the operations with a floating-point result that depends on the input (requires
+    a gradient; the copies' weights do not), records their shapes, and the first operation that
+    reads each other tensor (a weight). ``impls`` replace functions whose arguments depend on
+    the input; ``stop=(index, position)`` ends the run with that result."""
+
+    def __init__(self, impls: dict | None = None, stop: tuple[int, int] | None = None):
+        super().__init__()
+        self.impls = impls or {}
+        self.stop = stop
+        self.ops: list[tuple[str, tuple[tuple[int, tuple[int, ...]], ...]]] = []
+        self.first_use: dict[int, int] = {}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        leaves = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+        for t in leaves:
+            if not t.requires_grad:
+                self.first_use.setdefault(id(t), len(self.ops))
+        derived = any(t.requires_grad for t in leaves)
+        impl = self.impls.get(func) if derived else None
+        out = impl(args, kwargs) if impl is not None else func(*args, **kwargs)
+        if not derived:
+            return out
+        results = [(i, t) for i, t in enumerate(tree_leaves(out))
+                   if isinstance(t, torch.Tensor) and t.requires_grad and t.is_floating_point()]
+        if results:
+            index = len(self.ops)
+            name = getattr(func, "__name__", str(func)).strip("_")
+            self.ops.append((name, tuple((i, tuple(t.shape)) for i, t in results)))
+            if self.stop is not None and index == self.stop[0]:
+                raise _Stop(dict(results)[self.stop[1]])
+        return out
+
+
+def _copy(model: nn.Module, device, dtype=None, keep=None) -> tuple[nn.Module, dict]:
+    """A copy of ``model`` in eval mode whose parameters and buffers need no gradient: on
+    ``device`` (floating ones as ``dtype``), except those whose ids are not in ``keep``, which
+    stay on the meta device. Also returns {id of the original tensor: the copy}."""
+    memo = {}
+    for t in list(model.parameters()) + list(model.buffers()):
+        if id(t) in memo:
+            continue
+        if device == "meta" or (keep is not None and id(t) not in keep):
+            new = torch.empty_like(t, device="meta")
+        else:
+            new = t.detach().to(device, dtype if dtype is not None and t.is_floating_point()
+                                else t.dtype, copy=True)
+        if isinstance(t, nn.Parameter):
+            new = nn.Parameter(new, requires_grad=False)
+        memo[id(t)] = new
+    originals = dict(memo)
+    return copy.deepcopy(model, memo).eval(), originals
+
+
+def _run_shapes(meta: nn.Module, shape) -> tuple[_Recorder, Exception | None]:
+    """The numbered operations of one run on the meta device, and the error that ended it."""
+    rec = _Recorder(_LINEARIZED)
+    x = torch.ones(shape, device="meta", requires_grad=True)
+    try:
+        with rec:
+            meta(x)
+    except Exception as error:       # noqa: BLE001 - reported by the caller
+        return rec, error
+    return rec, None
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The measured result: operation ``index``, result ``position``; ``dims`` the dimensions
+    that hold positions, ``mapped`` whether those are among the last n (channels first: a
+    dimension of one unit at both sizes is a position too); ``bigger``
+    its shape at twice the input size (``None`` where unknown)."""
+
+    index: int
+    position: int
+    name: str
+    shape: tuple[int, ...]
+    dims: tuple[int, ...] | None
+    mapped: bool
+    note: str | None
+    bigger: tuple[int, ...] | None = None
+
+
+def _target(model: nn.Module, shape: tuple[int, ...], n: int) -> tuple[_Target, set]:
+    """Which result to measure (from the shapes of two runs) and the ids of the weights that
+    the model reads up to it."""
+    meta, originals = _copy(model, "meta")
+    back = {id(new): old for old, new in originals.items()}
+    first, error = _run_shapes(meta, shape)
+    if error is not None or not first.ops:
+        reason = (f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+                  if error is not None else "its output does not depend on its input")
+        raise ValueError(f"the model does not run on an input of shape {tuple(shape)} "
+                         f"(input_size): {reason}") from error
+    bigger = tuple(shape[:2]) + tuple(2 * v for v in shape[2:])
+    second, error2 = _run_shapes(meta, bigger)
+    aligned = error2 is None and len(second.ops) == len(first.ops) and all(
+        a[0] == b[0] and [p for p, _ in a[1]] == [p for p, _ in b[1]]
+        for a, b in zip(first.ops, second.ops))
+    note = None
+    if aligned:
+        found = None
+        for index, ((name, results), (_, results2)) in enumerate(zip(first.ops, second.ops)):
+            for (position, s1), (_, s2) in zip(results, results2):
+                dims = tuple(d for d in range(len(s1)) if s1[d] != s2[d])
+                if dims:
+                    found = (index, position, name, s1, dims)
+        if found is None:
+            raise ValueError("no result of the model changes shape with the input size: it has "
+                             "no positions to measure")
+        index, position, name, s1, dims = found
+        mapped = len(s1) == n + 2 and set(dims) <= set(range(2, n + 2))
+        s2 = dict(second.ops[index][1])[position]
+    else:
+        index = len(first.ops) - 1
+        name, results = first.ops[index]
+        position, s1 = results[-1]
+        dims = s2 = None
+        mapped = len(s1) == n + 2
+        why = (f"{type(error2).__name__}" if error2 is not None else "it runs differently")
+        note = (f"the model does not run at input size {bigger} ({why}): measured at its output, "
+                f"operation {index} ({name}) of shape {s1}")
+    keep = {back[i] for i, use in first.first_use.items() if i in back and use <= index}
+    return _Target(index, position, name, tuple(s1), dims, mapped, note,
+                   tuple(s2) if s2 is not None else None), keep
+
+
+def _run_to(net: nn.Module, x: torch.Tensor, target: _Target, impls=None) -> torch.Tensor:
+    """Run ``net`` on ``x`` up to the measured result and return it."""
+    rec = _Recorder(impls, (target.index, target.position))
+    try:
+        with rec:
+            net(x)
+    except _Stop as stop:
+        y = stop.tensor
+        if tuple(y.shape[1:]) != target.shape[1:] or y.shape[0] != x.shape[0]:
+            raise ValueError(f"the measured result has shape {tuple(y.shape)} at batch "
+                             f"{x.shape[0]}, {target.shape} at batch 1: the batch is not its "
+                             f"first dimension") from None
+        return y
+    raise ValueError("the model ran differently on real tensors than on the meta device "
+                     f"(it did not reach operation {target.index}, {target.name})")
+
+
+# ---------------------------------------------------------------------------------------------
+# The result
+# ---------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class GradientRF(_AxesView):
     """Receptive field measured with autograd, comparable with :class:`RF`.
 
-    ``axes`` holds the measured size, jump and start (the jump from two units one period apart;
-    jump and start are ``None`` on an axis with a single output unit or where both supports are
-    cut off at both ends; jump 0 where both units see the same pixels, a global field). Where
-    the traced fields repeat with a period P > 1 (after upsampling), P + 1 neighbouring units are
-    measured and the axis holds their spans. ``boxes`` are the measured supports (first pixels,
-    then last pixels) of ``unit`` and ``neighbour``; ``clipped_hw`` says per axis whether either
-    support may be cut off by the border: it touches the border, or the traced field extends
-    past it. Measured values are exact only on unclipped axes. ``analytic`` is the traced RF of
-    the same run.
+    ``axes`` holds the measured size, jump and start per axis: from the supports of consecutive
+    units of the measured map (the first of which is ``unit``); where they repeat every P units,
+    the spans of a period (as :meth:`Axis.from_spans`). Jump 0 where every unit sees the same
+    pixels (a global field); jump and start ``None`` where they cannot be measured (one unit
+    along the axis, or the supports cut off by the border). ``boxes`` are the supports (first
+    pixels, then last pixels) of ``unit`` and of ``neighbour``, the unit one period on along the
+    diagonal; ``clipped_hw`` says per axis whether either support may be cut off by the border
+    (measured values are exact only on unclipped axes; see the module docstring). ``feature_shape``
+    is the shape of the measured tensor at batch 1; ``unit`` and ``neighbour`` are ``None``
+    where it is not a channels-first map and its first and last entries were measured.
 
     Effective receptive field (Luo et al. 2016): ``erf`` is the mean over ``erf_samples`` random
     inputs (and, by default, random weights) of ``|d y_unit / d x|`` summed over channels,
@@ -161,8 +397,8 @@ class GradientRF(_AxesView):
     boxes: tuple[tuple[int, ...], tuple[int, ...]]
     clipped_hw: tuple[bool, ...]
     support: torch.Tensor
-    analytic: RF
     input_size: tuple[int, ...]
+    feature_shape: tuple[int, ...]
     erf: torch.Tensor | None = None
     erf_fraction: float | None = None
     erf_mass: float = 0.95
@@ -219,49 +455,106 @@ def erf_fraction(erf: torch.Tensor, box: tuple[int, ...], mass: float = 0.95) ->
     return min(needed, len(values)) / len(values)
 
 
-def _measure_axis(a, lows, highs, unit, P, size, traced_out):
-    """Size, jump and start along axis ``a`` from the supports of units unit .. unit + P."""
-    clipped = any(lo == 0 or hi == size - 1 for lo, hi in zip(lows, highs)) or traced_out
-    steps = len(lows) - 1
-    if steps == 0 or unit[1] == unit[0]:
-        return Axis(highs[0] - lows[0] + 1, None, None), clipped
-    step = unit[-1] - unit[0]
-    # the jump from whichever edge neither support touches
-    edge = (lows[-1] - lows[0]) if lows[0] > 0 and lows[-1] > 0 else (highs[-1] - highs[0])
+# ---------------------------------------------------------------------------------------------
+# From supports to fields
+# ---------------------------------------------------------------------------------------------
+
+
+def _fit(lows: list[int], highs: list[int], start_unit: int, reach: tuple[int, int], p: int):
+    """The fields of units ``start_unit``, ... if their spans ``lows[m]..highs[m]`` repeat every
+    ``p`` units: ``(shift, lo, hi, comparisons)`` (the spans of units 0..p-1 and the number of
+    exact comparisons behind them), or ``None``.
+
+    An edge at an end of ``reach`` (the first and last pixels that any unit of the map sees)
+    may be cut off: it is not compared, and it only has to lie inside the fitted span (a field
+    that reaches past the input is seen up to there). Every other edge must fit exactly."""
+    lo_ok = [v > reach[0] for v in lows]
+    hi_ok = [v < reach[1] for v in highs]
+    shifts, comparisons = set(), 0
+    for m in range(len(lows) - p):
+        for values, ok in ((lows, lo_ok), (highs, hi_ok)):
+            if ok[m] and ok[m + p]:
+                shifts.add(values[m + p] - values[m])
+                comparisons += 1
+    if len(shifts) != 1 or (shift := shifts.pop()) < 1:
+        return None
+    lo, hi = [None] * p, [None] * p
+    for m in range(len(lows)):          # unit u + m is unit (u + m) % p moved by (u + m) // p
+        q, r = divmod(start_unit + m, p)
+        if lo_ok[m] and lo[r] is None:
+            lo[r] = lows[m] - q * shift
+        if hi_ok[m] and hi[r] is None:
+            hi[r] = highs[m] - q * shift
+    if None in lo or None in hi:
+        return None
+    for m in range(len(lows)):
+        q, r = divmod(start_unit + m, p)
+        a, b = lo[r] + q * shift, hi[r] + q * shift
+        if (lows[m] != a if lo_ok[m] else lows[m] < a) or \
+                (highs[m] != b if hi_ok[m] else highs[m] > b):
+            return None
+    return shift, lo, hi, comparisons
+
+
+def _agrees(jump: Fraction, growth: tuple[int, int] | None) -> bool:
+    """Whether a jump agrees with the sizes: ``growth`` is (more input pixels, more units) when
+    the input grows (``None``: unknown); the units added, ``pixels / jump``, may differ from
+    those counted by the rounding of each layer (2, and a tenth for upsampled maps)."""
+    if growth is None or jump <= 0:
+        return True
+    pixels, units = growth
+    return abs(pixels / jump - units) <= 2 + units / 10
+
+
+def _axis(lows, highs, start_unit: int, reach: tuple[int, int], extremes,
+          complete: bool, growth: tuple[int, int] | None = None) -> Axis | None:
+    """The field along one axis from the spans of consecutive units ``start_unit``, ...; None
+    where more units are needed. ``reach``: the first and last pixels that any unit of the map
+    sees. ``extremes`` is ``None`` (not measured), or whether the first and last units of the
+    map see the same pixels along this axis as the measured ones; ``complete``: the units
+    measured are all the units of the axis; ``growth``: see :func:`_agrees`.
+
+    The period is the smallest p whose fit (:func:`_fit`) holds over two periods and rests on
+    two exact comparisons at least (or holds over every unit of the axis), and whose jump
+    agrees with the sizes: a few units can repeat exactly inside a longer period (shifts 1, 1
+    inside 0, 1, 1, 1), never with the average jump of that period."""
     centre = Fraction(lows[0] + highs[0], 2)
-    if edge == 0 and lows[0] == lows[-1] and highs[0] == highs[-1]:
-        return Axis(highs[0] - lows[0] + 1, 0, centre), clipped     # every unit sees the same
-    jump = Fraction(edge, step)
-    if P == 1:
-        if jump.denominator != 1 or jump < 1:       # both edges cut off
-            if not clipped:
-                raise ValueError(f"measured jump {jump} along axis {a} is not a positive integer")
-            return Axis(highs[0] - lows[0] + 1, None, None), clipped
-        return Axis(highs[0] - lows[0] + 1, int(jump), centre - unit[0] * jump), clipped
-    # unit u + m is unit (u + m) % P of a period moved by (u + m) // P periods
-    lo, hi = [0] * P, [0] * P
-    for m in range(P):
-        q, r = divmod(unit[0] + m, P)
-        lo[r], hi[r] = lows[m] - q * edge, highs[m] - q * edge
-    return Axis.from_spans(lo, hi, edge), clipped
+    width = highs[0] - lows[0] + 1
+    if len(lows) == 1:
+        return Axis(width, None, None)
+    if len(set(lows)) == 1 and len(set(highs)) == 1 and \
+            ((lows[0], highs[0]) == tuple(reach) or extremes):
+        return Axis(width, 0, centre)                   # every unit sees the same pixels
+    count = len(lows) - 1
+    for p in range(1, count + 1):
+        if 2 * p > count and not complete:
+            break
+        found = _fit(lows, highs, start_unit, reach, p)
+        if found is not None and found[3] >= (1 if complete else min(2, count - p + 1)) and \
+                _agrees(Fraction(found[0], p), growth):
+            shift, lo, hi, _ = found
+            return Axis.from_spans(lo, hi, shift)
+    touched = any(lo == reach[0] or hi == reach[1] for lo, hi in zip(lows, highs))
+    return Axis(width, None, None) if touched or complete else None
 
 
 def gradient_receptive_field(model: nn.Module, input_size=None, *, unit=None,
                              erf_samples: int = 4, erf_weights: str = "random",
                              erf_mass: float = 0.95, seed: int = 0) -> GradientRF:
-    """Measure the receptive field of ``model``'s last spatial tensor with autograd (on CPU).
+    """Measure the receptive field of ``model`` with autograd (on CPU), without the analytic
+    trace: which tensor and which units are measured follows from torch's shapes alone (see
+    the module docstring).
 
     (a) Theoretical support: a float64 copy of the model with every weight ``1/fan_in`` (vector
     and scalar parameters such as biases and per-channel scales 1); activations, batch and
     local-response normalization and dropout replaced by the identity, sigmoid-like gates and
     softmax by ``t / (1 + t)``, layer, group and instance normalization by ``x + mean(x)`` over
-    their dimensions, max pooling by an averaging pool of the same geometry; input all ones.
+    their dimensions, max pooling by an averaging pool of the same windows; input all ones.
     Every value and every partial derivative is then positive, so the gradient of a unit, summed
     over channels, is positive exactly on the pixels connected to it: nothing cancels, saturates
-    or overflows. Units one period apart (``unit``, default the central one, and its diagonal
-    neighbour; P + 1 units where the traced fields repeat every P units) are measured in one
-    backward pass, giving size, jump and start. Where the last tensor is not a channels-first map
-    (a classifier's logits after attention), the gradient of all its entries is measured.
+    or overflows. Consecutive units along the diagonal (from ``unit``, default the central one)
+    are measured in one backward pass, one unit per batch entry, giving size, jump and start,
+    and the spans of a period where the fields repeat every P units.
 
     (b) Effective receptive field (Luo et al., NeurIPS 2016): the model's own nonlinearities and
     pooling, ``erf_weights="random"`` (each layer's ``reset_parameters``) or ``"model"`` (the
@@ -282,68 +575,122 @@ def gradient_receptive_field(model: nn.Module, input_size=None, *, unit=None,
         if not isinstance(unit, (tuple, list)) or len(unit) != n:
             raise ValueError(f"unit must be None or {n} ints, got {unit!r}")
         unit = tuple(_check.integer("unit", u, 0) for u in unit)
-    # a first trace on the meta device finds the global operation to stop before and the
-    # weights used before it; the copies below leave the head's weights on the meta device
-    meta, back = _copy(model)
-    with torch.no_grad():
-        first, _, plan = _trace(meta, torch.empty(shape, device="meta"), n)
-    stop = plan.final.index if plan.final.head else None
-    keep = {back[i] for i, use in plan.uses.items() if i in back and (stop is None or use < stop)}
-    del meta
-    P = math.lcm(*(a.period for a in first.axes))
-    batch = P + 1
-    if math.prod(shape[1:]) * batch > 2 ** 27:
+    values = math.prod(shape[1:])
+    if values * 3 > MAX_VALUES:
         raise ValueError(f"input_size {tuple(shape)} is too large to measure on the CPU "
-                         f"({math.prod(shape[1:]) * batch:,} input values)")
+                         f"({values * 3:,} input values)")
 
-    probe, _ = _copy(model, keep, torch.float64)
+    target, keep = _target(model, shape, n)
+    probe, _ = _copy(model, "cpu", torch.float64, keep)
     with torch.no_grad():
         for prm in probe.parameters():
-            # weights average their inputs; vectors and scalars (biases, per-channel scales) are 1
-            prm.fill_(1.0 / prm[0].numel() if prm.dim() >= 2 else 1.0)
-    x = torch.ones((batch,) + tuple(shape[1:]), dtype=torch.float64, requires_grad=True)
-    analytic, feature, tracer = _trace(probe, x, n, linearize=True, stop=stop, impls=_LINEARIZED)
-    fnode = tracer.feature_node
-    mapped = fnode.layout is not None and L.is_plain(fnode.layout, n) and feature.dim() >= n + 1
-    if mapped:
-        out = tuple(feature.shape[-n:])
-        if unit is None:
-            unit = tuple((o // 2) // P * P for o in out)
-        if any(u >= o for u, o in zip(unit, out)):
-            raise ValueError(f"unit {unit} lies outside the output of {out} units")
-        if P == 1:
-            units = [unit, tuple(u + 1 if u + 1 < o else max(u - 1, 0)
-                                 for u, o in zip(unit, out))]
-        else:
-            units = [tuple(min(u + m, o - 1) for u, o in zip(unit, out)) for m in range(P + 1)]
-        loss = sum(feature[m][(Ellipsis,) + units[m]].sum() for m in range(len(units)))
-    elif analytic.is_global:
-        units = [None, None]
-        loss = feature[0].sum() + feature[1].sum()
+            if prm.device.type != "meta":
+                # weights average their inputs; vectors and scalars (biases, scales) are 1
+                prm.fill_(1.0 / prm[0].numel() if prm.dim() >= 2 else 1.0)
+    spatial = tuple(shape[2:])
+
+    def supports(pick, count):
+        """Supports (batch entry m: the pixels connected to pick(feature, m))."""
+        if values * count > MAX_VALUES:
+            raise ValueError(f"input_size {tuple(shape)} is too large to measure {count} units "
+                             f"on the CPU ({values * count:,} input values)")
+        x = torch.ones((count,) + tuple(shape[1:]), dtype=torch.float64, requires_grad=True)
+        feature = _run_to(probe, x, target, _LINEARIZED)
+        loss = sum(pick(feature, m) for m in range(count))
+        (grad,) = torch.autograd.grad(loss, x)
+        return grad.sum(1) > 0
+
+    notes = [target.note] if target.note else []
+    if not target.mapped:
+        # not a map: its first and last entries, which must see the same pixels
+        support = supports(lambda f, m: f[m].flatten()[0 if m == 0 else -1], 2)
+        boxes = [_support_box(support[m]) for m in range(2)]
+        if boxes[0] != boxes[1]:
+            raise ValueError(
+                f"the measured tensor (operation {target.index}, {target.name}, shape "
+                f"{target.shape}) is not a map with its positions last, and its entries see "
+                f"different pixels: cut the model where its output is a map "
+                f"(receptive.stages.cut)")
+        axes = tuple(Axis(b[n + a] - b[a] + 1, 0, Fraction(b[a] + b[n + a], 2))
+                     for a, b in ((a, boxes[0]) for a in range(n)))
+        clipped = tuple(boxes[0][a] == 0 or boxes[0][n + a] == spatial[a] - 1 for a in range(n))
+        notes.append(f"measured at the first and last entries of operation {target.index} "
+                     f"({target.name}), shape {target.shape}, which is not a channels-first "
+                     f"map")
+        return GradientRF(axes, None, None, (boxes[0], boxes[1]), clipped, support[0],
+                          tuple(shape), target.shape, None, None, erf_mass, tuple(notes))
+
+    out = target.shape[-n:]
+    if unit is not None and any(u >= o for u, o in zip(unit, out)):
+        raise ValueError(f"unit {unit} lies outside the output of {out} units")
+    # how many more units the map has at twice the input size
+    growth = [None if target.bigger is None else (spatial[a], target.bigger[2 + a] - out[a])
+              for a in range(n)]
+    extremes = reach = None
+    K = 2
+    while True:
+        if unit is not None:
+            starts = unit
+        else:                           # a run of K + 1 units around the central one
+            starts = tuple(max(0, min(o // 2 - K // 2, o - 1 - K)) for o in out)
+        counts = [min(K, o - 1 - u) + 1 for u, o in zip(starts, out)]
+        units = [tuple(u + min(m, c - 1) for u, c in zip(starts, counts))
+                 for m in range(max(counts))]
+        # and, in the first run, every unit together: the pixels the map sees at all
+        support = supports(lambda f, m: f[m][(Ellipsis,) + units[m]].sum() if m < len(units)
+                           else f[m].sum(), len(units) + (reach is None))
+        boxes = [_support_box(support[m]) for m in range(len(units))]
+        if reach is None:
+            whole = _support_box(support[len(units)])
+            reach = [(whole[a], whole[n + a]) for a in range(n)]
+        axes, more = [], False
+        for a in range(n):
+            lows = [b[a] for b in boxes[:counts[a]]]
+            highs = [b[n + a] for b in boxes[:counts[a]]]
+            same = len(set(lows)) == 1 and len(set(highs)) == 1
+            seen = None
+            if same and len(lows) > 1 and (lows[0], highs[0]) != reach[a]:
+                if extremes is None:
+                    corners = [tuple(0 for _ in out), tuple(o - 1 for o in out)]
+                    s = supports(lambda f, m: f[m][(Ellipsis,) + corners[m]].sum(), 2)
+                    extremes = [_support_box(s[m]) for m in range(2)]
+                seen = all(b[a] == lows[0] and b[n + a] == highs[0] for b in extremes)
+            complete = starts[a] == 0 and counts[a] == out[a]
+            axis = _axis(lows, highs, starts[a], reach[a], seen, complete, growth[a])
+            if axis is None:
+                more = True
+                if counts[a] == out[a] - starts[a] or K + 1 >= MAX_UNITS:
+                    raise ValueError(f"the measured fields along axis {a} do not repeat within "
+                                     f"the {counts[a]} units measured")
+            axes.append(axis)
+        if not more:
+            break
+        K *= 2
+    # the unit reported: the given one, or the central one (at a multiple of the period), and
+    # its neighbour one period on along the diagonal
+    P = math.lcm(*(ax.period for ax in axes))
+    if unit is not None:
+        first = 0
     else:
-        raise ValueError("the positions of the model's last spatial tensor are not its last "
-                         f"{n} dimensions; the gradient cannot pick a unit")
-    (grad,) = torch.autograd.grad(loss, x)
-    support = grad.sum(1) > 0
-    boxes = [_support_box(support[m]) for m in range(len(units))]
-    axes, clipped = [], []
-    for a in range(n):
-        size = x.shape[-n + a]
-        lows, highs = [b[a] for b in boxes], [b[n + a] for b in boxes]
-        if units[0] is None:
-            axes.append(Axis(highs[0] - lows[0] + 1, 0, Fraction(lows[0] + highs[0], 2)))
-            clipped.append(lows[0] == 0 or highs[0] == size - 1)
-            continue
-        traced = [analytic.axes[a].span(u[a]) for u in units]
-        out_of = any(lo < 0 or hi > size - 1 for lo, hi in traced)
-        axis, clip = _measure_axis(a, lows, highs, [u[a] for u in units], P, size, out_of)
-        axes.append(axis)
-        clipped.append(clip)
+        centre = [(o // 2) // P * P for o in out]
+        first = min(range(len(units)),
+                    key=lambda m: (m + P >= len(units), sum(abs(u - c) for u, c in
+                                                            zip(units[m], centre))))
+    second = min(first + P, len(units) - 1)
+    # clipped: the support of the unit or of its neighbour is not the fitted field (cut off by
+    # the border); on an axis without a jump, it touches the border or what the map sees
+    clipped = []
+    for a, axis in enumerate(axes):
+        ends = (0, spatial[a] - 1) if axis.jump == 0 else (0, spatial[a] - 1) + reach[a]
+        clipped.append(any(
+            ((b[a], b[n + a]) != axis.span(u[a])) if axis.jump else
+            (b[a] in ends or b[n + a] in ends)
+            for b, u in ((boxes[first], units[first]), (boxes[second], units[second]))))
 
     erf = fraction = None
-    if erf_samples and mapped:
-        net, _ = _copy(model, keep, torch.float32)
-        total = torch.zeros(shape[-n:], dtype=torch.float64)
+    if erf_samples:
+        net, _ = _copy(model, "cpu", torch.float32, keep)
+        total = torch.zeros(spatial, dtype=torch.float64)
         with torch.random.fork_rng(devices=[]):
             for t in range(erf_samples):
                 torch.manual_seed(seed + t)
@@ -351,12 +698,12 @@ def gradient_receptive_field(model: nn.Module, input_size=None, *, unit=None,
                     with torch.no_grad():
                         _reinitialize(net)
                 xs = torch.randn(shape, requires_grad=True)
-                _, feat, _ = _trace(net, xs, n, stop=stop)
-                (g,) = torch.autograd.grad(feat[(Ellipsis,) + unit].sum(), xs)
+                feat = _run_to(net, xs, target)
+                (g,) = torch.autograd.grad(feat[(Ellipsis,) + units[first]].sum(), xs)
                 total += g.abs().sum(tuple(range(len(shape) - n))).double()
         if total.sum() > 0:
             erf = total / total.sum()
-            fraction = erf_fraction(erf, boxes[0], erf_mass)
-    return GradientRF(tuple(axes), units[0], units[-1], (boxes[0], boxes[-1]), tuple(clipped),
-                      support[0], analytic, tuple(shape), erf, fraction, erf_mass,
-                      analytic.notes)
+            fraction = erf_fraction(erf, boxes[first], erf_mass)
+    return GradientRF(tuple(axes), units[first], units[second], (boxes[first], boxes[second]),
+                      tuple(clipped), support[first], tuple(shape), target.shape, erf, fraction,
+                      erf_mass, tuple(notes))
