@@ -616,7 +616,7 @@ def gradient_receptive_field(model: nn.Module, input_size=None, *, unit=None,
         clipped = tuple(boxes[0][a] == 0 or boxes[0][n + a] == spatial[a] - 1 for a in range(n))
         notes.append(f"measured at the first and last entries of operation {target.index} "
                      f"({target.name}), shape {target.shape}, which is not a channels-first "
-                     f"map")
+                     f"map" + ("" if unit is None else f" (unit {unit} not used)"))
         return GradientRF(axes, None, None, (boxes[0], boxes[1]), clipped, support[0],
                           tuple(shape), target.shape, None, None, erf_mass, tuple(notes))
 
