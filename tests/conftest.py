@@ -1,5 +1,7 @@
 """Shared fixtures: a headless Chromium (Debian's package, never a downloaded browser) whose
-pages may reach only a local server, and a local HTTP server for a folder."""
+pages may reach only a local server, and a local HTTP server for a folder. Hypothesis runs
+without its per-example deadline: a wall-clock limit fails an example that waited for a core on
+a busy machine, which says nothing about the code."""
 from __future__ import annotations
 
 import functools
@@ -10,6 +12,10 @@ import shutil
 import threading
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("cnnbook", deadline=None)
+settings.load_profile("cnnbook")
 
 CHROMIUM = os.environ.get("CNNBOOK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
