@@ -32,6 +32,9 @@ catalogue of a parameter by one's own ``(label, value)`` pairs.
 
 ``check_call(fn, kwargs, param, label, value)`` checks one call and returns a problem string or
 ``None``; ``bad_values(kind)`` lists ``(label, value)`` pairs (fresh objects each time).
+``refuses(lambda: fn(...), TypeError, "names it")`` checks one call written out: it must raise
+the given error (whose message matches the pattern) within the same CPU-time limit, and returns
+the error.
 """
 from __future__ import annotations
 
@@ -218,6 +221,27 @@ def _run_with_timeout(fn: Callable[[], Any], timeout: float) -> tuple[str, Any, 
     if outcome[0] != "timeout" and cpu > timeout:
         outcome = ("timeout", outcome[1])
     return outcome[0], outcome[1], cpu
+
+
+def refuses(call: Callable[[], Any], errors: type | tuple = (ValueError, TypeError),
+            match: str | None = None, *, timeout: float = TIMEOUT_S) -> BaseException:
+    """Run ``call()``: it must raise one of ``errors`` whose message matches the regular
+    expression ``match`` (``re.search``), within ``timeout`` seconds of CPU time (a hang is
+    interrupted); returns the error, else raises ``AssertionError``."""
+    outcome, result, cpu = _run_with_timeout(call, timeout)
+    if outcome == "timeout":
+        raise AssertionError(f"took over {timeout:g} s of CPU time ({cpu:.2f} s) to refuse")
+    if outcome == "returned":
+        text = repr(result)
+        raise AssertionError(f"returned {text[:80]}{'...' if len(text) > 80 else ''} "
+                             f"instead of raising")
+    if not isinstance(result, errors):
+        raise AssertionError(f"raised {type(result).__module__}.{type(result).__name__}: "
+                             f"{str(result)[:200]}") from result
+    if match is not None and not re.search(match, str(result)):
+        raise AssertionError(f"{type(result).__name__} message {str(result)[:200]!r} does not "
+                             f"match {match!r}") from result
+    return result
 
 
 def _names(message: str, words: Iterable[str]) -> bool:
