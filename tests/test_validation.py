@@ -386,9 +386,11 @@ def test_harness_catches_a_broken_function(broken, problem):
 
 
 def test_harness_interrupts_a_hang_quickly():
-    start = time.perf_counter()
+    """Within a second of CPU time: a wall clock would count the time the hang waited for a
+    core on a busy machine."""
+    start = time.process_time()
     message = check_call(_spin, {"n": 1}, "n", "1", 1, timeout=0.2)
-    assert "took over" in message and time.perf_counter() - start < 1.0
+    assert "took over" in message and time.process_time() - start < 1.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -418,12 +420,12 @@ def test_random_arguments_never_leak_an_internal_error(name):
     @given(st.fixed_dictionaries({param: st.one_of(st.just(value), _ANY)
                                   for param, value in valid.items()}))
     def check(kwargs):
-        start = time.perf_counter()
+        start = time.process_time()          # CPU time, as the harness limits it
         try:
             fn(**kwargs)
         except (ValueError, TypeError) as exc:
             assert type(exc).__module__ == "builtins", (kwargs, repr(exc))
-        assert time.perf_counter() - start < 1.0, kwargs
+        assert time.process_time() - start < 1.0, kwargs
 
     check()
 
