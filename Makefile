@@ -1,8 +1,9 @@
 # Two commands for a fresh machine:
 #   make book   create .venv, install everything, build the HTML book into _build/html
-#   make test   the whole test suite, including a book build with warnings as errors
-# Other targets: make install, make lab, make student, make pdf, make handouts, make assignments,
-# make clean.
+#   make test   the test suite, including a book build with warnings as errors (the library's
+#               tests marked slow left out: make test-all runs them too)
+# Other targets: make test-all, make test-slow, make install, make lab, make student, make pdf, make handouts,
+# make assignments, make clean.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -13,7 +14,7 @@ STAMP  := $(VENV)/.installed
 TORCH_INDEX ?=
 TORCH_VERSION := $(shell sed -n 's/^torch==\([^ ]*\).*/\1/p' requirements.txt)
 
-.PHONY: book student test install lab pdf handouts assignments clean browser-deps
+.PHONY: book student test test-all test-slow install lab pdf handouts assignments clean browser-deps
 
 install: $(STAMP)
 
@@ -53,17 +54,26 @@ BUILT_BOOK_TESTS := tests/test_book_pages.py tests/test_jupyterlab.py tests/test
 # every Sphinx warning into an error (-W), listing them all first.
 # The builds run one notebook at a time and leave a core idle, so the library's tests run beside
 # them (their report is printed when both are done; the log is _build/library-tests.log); then the
-# tests of the built book run on two workers.
+# tests of the built book run on two workers. The library's tests marked slow (the exhaustive
+# network-by-network checks, of which make test runs a sample) are left to make test-all.
 test: $(STAMP)
 	rm -rf _build/.jupyter_cache _build/html
 	mkdir -p _build
 	@echo "make test: the library's tests run in the background while the book builds."
-	$(PY) -m pytest $(addprefix --ignore=,$(BUILT_BOOK_TESTS)) > _build/library-tests.log 2>&1 & tests=$$!; \
+	$(PY) -m pytest -m "not slow" $(addprefix --ignore=,$(BUILT_BOOK_TESTS)) > _build/library-tests.log 2>&1 & tests=$$!; \
 	$(JB) build . --all --builder html -W -n --keep-going && $(MAKE) student JBFLAGS="-W -n --keep-going"; \
 	built=$$?; wait $$tests; passed=$$?; \
 	echo; echo "make test: the library's tests (_build/library-tests.log):"; cat _build/library-tests.log; \
 	test $$built -eq 0 && test $$passed -eq 0
 	$(PY) -m pytest -n 2 --dist loadfile $(BUILT_BOOK_TESTS)
+
+# Everything: make test, then make test-slow.
+test-all: test
+	$(MAKE) test-slow
+
+# The library's tests that make test leaves out (marked slow), and only those, on two workers.
+test-slow: $(STAMP)
+	$(PY) -m pytest -n 2 -m slow $(addprefix --ignore=,$(BUILT_BOOK_TESTS))
 
 # JupyterLab on the chapters as notebooks that read like the book (numbers, equations, figures,
 # citations in place; plumbing cells collapsed), made by the HTML build into _build/notebooks.

@@ -8,7 +8,8 @@ conv1_2 ... pool5).
 
 ``test_every_stage_of_every_network_against_the_gradient`` confirms the stages that section 2.6
 does not measure when the book is built (fields wider than its limit); it is slow (minutes for the
-deepest networks) and runs one network per parameter.
+deepest networks), runs one network per parameter, and is left to ``make test-all``;
+``make test`` measures one network of each family.
 """
 from __future__ import annotations
 
@@ -83,28 +84,95 @@ def test_vgg16_stages_against_the_published_table():
         assert pool.axes[0].size == by_jump[j // 2].axes[0].size + j // 2
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", architectures.names())
-def test_every_stage_of_every_network_against_the_gradient(name):
-    """Every stage with a field wider than the page's limit, measured along the first axis on a
-    strip (the other axis narrow and clipped, which the first axis's field does not see)."""
+#: The families of the registry (a name belongs to the family of the longest prefix it has) and
+#: the network of each that make test measures: its member with the fewest multiply-accumulates
+#: (AlexNet's for ZFNet, GoogLeNet's for Inception v3, ResNet-18's for ResNeXt, as the book groups
+#: them). test_every_stage_of_every_network_against_the_gradient (slow: make test-all) measures
+#: every network. The ViT family's field is global from the first attention on; its
+#: gradient check is test_architectures.test_vit_attention_field_is_global_by_the_gradient, on a
+#: small network of the same class.
+FAMILIES = {"lenet": "lenet5", "alexnet": "alexnet", "zfnet": "alexnet", "vgg": "vgg11",
+            "googlenet": "googlenet", "inception": "googlenet", "resnet": "resnet18",
+            "resnext": "resnet18", "squeezenet": "squeezenet1_1", "xception": "xception",
+            "mobilenet": "mobilenet_v2", "shufflenet": "shufflenet_v2_x0_5",
+            "efficientnet": "efficientnet_b0", "vit": None, "convnext": "convnext_tiny"}
+SAMPLE = sorted({name for name in FAMILIES.values() if name})
+
+
+def _family(name: str) -> str:
+    prefixes = [f for f in FAMILIES if name.startswith(f)]
+    assert prefixes, f"{name} belongs to no family of FAMILIES: add its family and sample"
+    return max(prefixes, key=len)
+
+
+def _measure(model, channels: int, n: int):
+    """The gradient measurement on a strip n pixels tall and as narrow as the model runs at (the
+    cheapest input that leaves the first axis unclipped)."""
+    for width in (8, 16, 32, 64, 128, 256, n):
+        try:
+            return receptive.gradient_receptive_field(model, (1, channels, n, width),
+                                                      erf_samples=0)
+        except ValueError as error:
+            if "does not run" not in str(error):
+                raise
+    raise AssertionError(f"the model runs on no strip {n} pixels tall")
+
+
+def _check_stages(name: str, max_height: int | None = None) -> int:
+    """Every stage of ``name`` with a field wider than the page's limit, measured along the first
+    axis on a strip (the other axis narrow and clipped, which the first axis's field does not
+    see), if the strip is at most ``max_height`` pixels tall; a global field, on the whole
+    network at 64 x 64 pixels. Returns the number of measurements."""
     model, rf = _traced(name)
-    if rf.is_global:
-        pytest.skip(f"{name}: the field is global (every unit sees the whole input)")
     model = model.to_empty(device="cpu")
+    channels = input_size(name)[1]
+    if rf.is_global:                    # at a small input, where it is global too
+        size = (1, channels, 64, 64)
+        g = receptive.gradient_receptive_field(model, size, erf_samples=0)
+        at = receptive.receptive_field(model, size)
+        assert at.is_global and g.support.all() and g.axes == at.axes, name
+        return 1
+    count = 0
     for layer in stages.stages(rf):
         if max(a.size for a in layer.axes) <= PAGE_LIMIT:
             continue
         cut = stages.cut(model, layer.name)
         n = receptive.unclipped_input_size(cut)[2]
-        channels = input_size(name)[1]
-        for width in (64, 128, 256, n):
-            try:
-                g = receptive.gradient_receptive_field(cut, (1, channels, n, width),
-                                                       erf_samples=0)
-                break
-            except ValueError as error:
-                if "does not run" not in str(error):
-                    raise
+        if max_height is not None and n > max_height:
+            continue
+        g = _measure(cut, channels, n)
         assert not g.clipped_hw[0], (name, layer.name)
         assert g.axes[0] == layer.axes[0], (name, layer.name, g.axes[0], layer.axes[0])
+        count += 1
+    return count
+
+
+def test_the_sample_covers_every_family():
+    """Every network of the registry belongs to a family of FAMILIES (so the sample measures a
+    network of its family), and every sample is a network of the registry."""
+    names = architectures.names()
+    for name in names:
+        _family(name)
+    assert set(SAMPLE) <= set(names)
+
+
+#: The tallest strip of the sample: the deepest stages of Xception and ConvNeXt-T (fields of
+#: 923 to 1688 pixels) take a minute each and are left to the test of every network.
+SAMPLE_HEIGHT = 600
+
+
+@pytest.mark.parametrize("name", SAMPLE)
+def test_every_stage_of_a_sample_of_networks_against_the_gradient(name):
+    """make test's share of the test below: one network per family, its stages on strips of at
+    most SAMPLE_HEIGHT pixels (at least one stage each)."""
+    assert _check_stages(name, SAMPLE_HEIGHT) >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", architectures.names())
+def test_every_stage_of_every_network_against_the_gradient(name):
+    """Every network, as the sample above."""
+    if name == "vit_b_16":
+        pytest.skip("vit_b_16: global from its first attention; measured on a small ViT in "
+                    "test_architectures")
+    assert _check_stages(name) >= 1
