@@ -225,7 +225,7 @@ def layer_blocks(ax, table, *, title: str = "", labels: Sequence[str] | None = N
 
     ``table`` has the columns ``layer`` (a kind and a number or name: ``conv1``, ``pool2``,
     ``block3``, ``inception3a``) and ``output`` (``"C×H×W"``, or ``"F"`` for a dense layer), as
-    made by :func:`cnnbook_lib.exercises.layer_table`. A block's height is the side H of the
+    made by :func:`cnnbook_lib.analysis.layer_table`. A block's height is the side H of the
     output map (log axis), its width grows with log2 of the channels C (written above it), its
     colour is its kind's. ``labels`` (default: the layer names) name the blocks on the x axis;
     ``kind_colors`` and ``kind_names`` add or replace kinds (colour, legend name).

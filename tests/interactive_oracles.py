@@ -472,7 +472,7 @@ def accuracy_compute(v: dict, data) -> dict:
 def _memory_summary(name: str, dtype: str):
     import torch
     from cnnbook_lib import analysis, architectures
-    from cnnbook_lib.interactives.architecture import input_size
+    from cnnbook_lib.architectures import input_size
     key = (name, dtype)
     if key not in _MEMORY:
         with torch.device("meta"):

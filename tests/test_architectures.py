@@ -16,6 +16,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnnbook_lib import architectures as A
+from cnnbook_lib.architectures.inception_v3 import (_inception_a, _inception_c, _inception_e,
+                                                  _reduction_a, _reduction_b)
 from cnnbook_lib import formulas as F
 
 # ---------------------------------------------------------------------------------------------
@@ -252,6 +254,29 @@ def test_options_of_the_wrong_type_raise_type_error(name, options, match):
 
 
 @pytest.mark.parametrize("name", A.names())
+def test_each_network_runs_on_its_registered_input_size(name):
+    """The registry holds each network's input (LeNet-5 32 x 32 grey, Inception v3 and Xception
+    299, each EfficientNet its resolution, the rest 224); the default variant runs on it."""
+    size = A.input_size(name)
+    assert size == A.NETWORKS[name].input_size and size[0] == 1 and size[2] == size[3]
+    expected = {"lenet5": 32, "inception_v3": 299, "xception": 299, "efficientnet_b0": 224,
+                "efficientnet_b3": 300, "efficientnet_b7": 600}.get(name, size[2])
+    assert size[2] == expected and (size[1] == 1) == (name == "lenet5")
+    if name.startswith("efficientnet_"):
+        assert size[2] == A.EFFICIENTNET_SCALING[name.split("_")[1]][2]
+    with torch.device("meta"):
+        out = A.build(name, num_classes=5)(torch.empty(size, device="meta"))
+    assert tuple(out.shape) == (1, 5)
+
+
+def test_input_size_refuses_an_unknown_network():
+    with pytest.raises(ValueError, match="unknown network 'resnet51'"):
+        A.input_size("resnet51")
+    with pytest.raises(TypeError, match="name must be a string"):
+        A.input_size(50)
+
+
+@pytest.mark.parametrize("name", A.names())
 def test_num_classes_sets_the_output(name):
     size, channels = (32, 1) if name == "lenet5" else (224, 3)
     model = meta(name, num_classes=7)
@@ -398,7 +423,7 @@ def test_alexnet_paper():
 
 def test_alexnet_lrn_uses_the_papers_alpha():
     """PyTorch divides alpha by the window size n; the paper does not."""
-    lrn = A._lrn()
+    lrn = A.local_response_norm()
     x = torch.randn(1, 8, 3, 3, dtype=torch.float64)
     sq = torch.nn.functional.pad(x.pow(2), (0, 0, 0, 0, 2, 2))
     window = sum(sq[:, i:i + 8] for i in range(5))
@@ -856,10 +881,10 @@ def _rf_cases():
         "resnext_blocks": (lambda: nn.Sequential(nn.Conv2d(3, 64, 3, 2, 1),
                                                  A.bottleneck(64, 64, 1, groups=32, inner=128),
                                                  A.bottleneck(256, 64, 2, groups=32, inner=128)), 8),
-        "inception_35_17": (lambda: nn.Sequential(nn.Conv2d(3, 192, 3, 2), A._inception_a(192, 64),
-                                                  A._reduction_a(288), A._inception_c(768, 16)), 16),
-        "inception_8": (lambda: nn.Sequential(nn.Conv2d(3, 768, 3), A._reduction_b(768),
-                                              A._inception_e(1280)), 16),
+        "inception_35_17": (lambda: nn.Sequential(nn.Conv2d(3, 192, 3, 2), _inception_a(192, 64),
+                                                  _reduction_a(288), _inception_c(768, 16)), 16),
+        "inception_8": (lambda: nn.Sequential(nn.Conv2d(3, 768, 3), _reduction_b(768),
+                                              _inception_e(1280)), 16),
         "shufflenet_v1_g3": (lambda: A.build("shufflenet_v1", width=0.5)[:3], 8),
         "xception_entry": (lambda: A.build("xception")[:4], 8),
         "convnext_blocks": (lambda: nn.Sequential(nn.Conv2d(3, 8, 4, 4), A.LayerNorm2d(8),

@@ -556,7 +556,7 @@ def test_chapter4_network_under_budget_from_summaries_and_records():
     from cnnbook_lib import analysis, architectures, published
     from cnnbook_lib.bench.latency import load_latency
     from cnnbook_lib.exercises import ch4
-    from cnnbook_lib.interactives.architecture import input_size
+    from cnnbook_lib.architectures import input_size
     from cnnbook_lib.interactives.memory import NETWORKS
     lat = {r["name"]: 1e3 * r["median_s"] for r in load_latency("cpu")["rows"] if r["batch"] == 1}
     rows = []

@@ -70,7 +70,7 @@ def test_paper_figures_are_near_the_library_counts_and_cited():
     from pathlib import Path
 
     from cnnbook_lib import analysis
-    from cnnbook_lib.interactives.architecture import input_size
+    from cnnbook_lib.architectures import input_size
     bib = (Path(__file__).resolve().parents[1] / "chapters" / "references.bib").read_text()
     for name, fig in published.PAPER.items():
         assert "{" + fig["cite"] + "," in bib, name

@@ -19,7 +19,7 @@ from torch import nn
 
 from cnnbook_lib import architectures, receptive
 from cnnbook_lib.architectures import Residual
-from cnnbook_lib.interactives.architecture import input_size
+from cnnbook_lib.architectures import input_size
 from cnnbook_lib.receptive import stages
 
 PAGE_LIMIT = 20          # section 2.6 measures the stages with fields up to this size itself

@@ -39,11 +39,6 @@ ROW_KEYS = ("name", "variant", "input", "batch", "params", "macs", "median_s", "
             "iqr_s", "noisy", "repeats", "samples_s", "threads")
 
 
-def _input_size(name: str) -> tuple[int, int, int, int]:
-    from ..interactives.architecture import input_size
-    return input_size(name)
-
-
 def _check_names(names) -> list[str]:
     valid = architectures.names()
     if names is None:
@@ -92,7 +87,7 @@ def time_network(name: str, batch: int = 1, *, device=None, repeats: int = 5, wa
     warmup = check_int("warmup", warmup, 0, MAX_REPEATS)
     dev = resolve_device(device)
     clock = _check_clock(clock, threads) if dev.type == "cpu" else "cuda events"
-    shape = (batch, *_input_size(name)[1:])
+    shape = (batch, *architectures.input_size(name)[1:])
     with torch.device("meta"):
         meta_model = architectures.build(name, **options)
     summary = analysis.summarize(meta_model, shape)
@@ -155,7 +150,7 @@ def _macs(name: str) -> int:
     """MACs of one image through network ``name`` at its own input size (meta device)."""
     with torch.device("meta"):
         model = architectures.build(name)
-    return int(analysis.summarize(model, _input_size(name)).macs)
+    return int(analysis.summarize(model, architectures.input_size(name)).macs)
 
 
 def validate_latency(doc: dict[str, Any]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def chart_data() -> dict:
 
     from .. import analysis, architectures, published
     from ..bench.latency import load_latency
-    from .architecture import input_size, network_summary
+    from .architecture import network_summary
     lat = {(r["name"], r["batch"]): r["median_s"] for r in load_latency("cpu")["rows"]}
     nets = []
     for name in architectures.names():
@@ -48,7 +48,7 @@ def chart_data() -> dict:
             continue
         meta = published.torchvision_weights(name, "IMAGENET1K_V1")
         crop = int(meta["crop"])
-        if input_size(name)[-1] == crop:                # the explorer's summary, traced once
+        if architectures.input_size(name)[-1] == crop:   # the explorer's summary, traced once
             s = network_summary(name)
             macs, params = s["macs"], s["params"]
         else:

@@ -12,32 +12,13 @@ from functools import lru_cache
 from .core import Interactive, Output, Param
 
 
-def input_size(name: str) -> tuple[int, int, int, int]:
-    """The input each network's default variant was designed for (batch 1): 32 pixels for
-    LeNet-5, 299 for Inception-v3 and Xception, the paper's resolution for each EfficientNet,
-    the paper's input of the networks whose default variant is the paper's, else 224 (torchvision's
-    AlexNet included)."""
-    from .. import architectures as A
-    if name == "lenet5":
-        return (1, 1, 32, 32)
-    if name in ("inception_v3", "xception"):
-        return (1, 3, 299, 299)
-    opts = A.options(name)
-    if "input_size" in opts and opts["variant"] != "torchvision":
-        return (1, 3, int(opts["input_size"]), int(opts["input_size"]))
-    if name.startswith("efficientnet_"):
-        res = A.EFFICIENTNET_SCALING[name.split("_", 1)[1]][2]
-        return (1, 3, res, res)
-    return (1, 3, 224, 224)
-
-
 @lru_cache(maxsize=None)
 def network_summary(name: str) -> dict:
     """Totals and the rows of layers with parameters or MACs, as embedded in the static page."""
     import torch
 
     from .. import analysis, architectures as A
-    size = input_size(name)
+    size = A.input_size(name)
     with torch.device("meta"):
         model = A.build(name)
     s = analysis.summarize(model, size)

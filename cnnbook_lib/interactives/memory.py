@@ -27,10 +27,9 @@ def network_memory(name: str) -> dict:
     import torch
 
     from .. import analysis, architectures
-    from .architecture import input_size
     with torch.device("meta"):
         model = architectures.build(name)
-    size = input_size(name)
+    size = architectures.input_size(name)
     s32, s16 = (analysis.summarize(model, size, dtype=d, training=True) for d in ("float32", "float16"))
     a32, a16 = s32.saved_activation_bytes, s16.saved_activation_bytes
     float_saved = (a32 - a16) // 2                  # elements of the floating-point saved tensors
