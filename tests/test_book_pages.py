@@ -287,3 +287,50 @@ def test_each_chapter_starts_at_section_one(page_path):
     target = (HTML / page_path).parent / first["href"]
     assert re.search(rf"<title>{n}\.1\. ", target.read_text(encoding="utf-8"))
     assert not soup.select("article section section"), "the landing page has numbered sub-headings"
+
+
+def _runs_code(page_path: str) -> bool:
+    """Whether the page's source is a notebook that runs code (its chapter source has a
+    code cell)."""
+    source = ROOT / page_path.replace(".html", ".md")
+    return source.exists() and "```{code-cell}" in source.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("page_path", CHAPTER_PAGES or ["(not built)"])
+def test_every_page_that_runs_code_lists_its_checks_in_one_folded_box(page_path):
+    """The machinery out of sight: a page's checks run when it is built and are listed, folded,
+    at its end, one line each, all of which passed (a failing check fails the build)."""
+    if page_path == "(not built)":
+        pytest.skip("book not built")
+    soup = _soup(page_path)
+    boxes = soup.select("details.cnnbook-checked")
+    if not _runs_code(page_path) or _badge(page_path)[0] == "exercises":
+        assert len(boxes) <= 1
+        return
+    assert len(boxes) == 1, f"{page_path}: {len(boxes)} boxes of checks"
+    box = boxes[0]
+    assert not box.has_attr("open"), "the box is folded"
+    lines = box.select("li")
+    count = int(re.search(r"\((\d+) checks?", box.summary.get_text())[1])
+    assert count == len(lines) >= 1
+    # Nothing after the box but the page's footer: it is the page's last output.
+    later = box.find_all_next(["p", "table", "figure", "div.math"])
+    article_end = [el for el in later if el.find_parent("article") is not None
+                   and el.find_parent("details") is None]
+    assert not article_end, f"{page_path}: content after the box of checks"
+
+
+def test_glued_numbers_read_in_the_weight_of_their_sentence(serve, chromium):
+    """myst-nb styles glued text bold; the book's stylesheet sets it back."""
+    page_path = "chapters/01/04_cost.html"
+    if page_path not in PAGES:
+        pytest.skip("book not built")
+    base = serve(HTML)
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(base + page_path)
+    weights = page.evaluate("""() => Array.from(document.querySelectorAll('p span.pasted-text'))
+        .map(el => [getComputedStyle(el).fontWeight, getComputedStyle(el.parentElement).fontWeight])""")
+    context.close()
+    assert len(weights) >= 3
+    assert all(mine == parent for mine, parent in weights), weights

@@ -223,3 +223,11 @@ def test_symbols_are_written_as_the_book_writes_them_and_read_back():
         assert D.parse(tex, [sym]) == sym, (sym, tex)
     assert D.symbol_tex(F.c_in) == r"C_\text{in}" and D.symbol_tex(F.k_h) == "k_{h}"
     assert D.symbol_tex(F.beta) == r"\beta"
+
+
+def test_a_page_copy_without_checks_shows_no_box():
+    page.reset()
+    assert page.checked_box() is None
+    page.check("a check", True)
+    assert "a check" in page.checked_box().data
+    page.reset()
