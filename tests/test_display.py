@@ -231,3 +231,17 @@ def test_a_page_copy_without_checks_shows_no_box():
     page.check("a check", True)
     assert "a check" in page.checked_box().data
     page.reset()
+
+
+def test_no_page_displays_an_equation_printed_by_sympy():
+    """Every displayed equation comes from a display form (formulas or page.equation): no page
+    calls sympy's LaTeX printer."""
+    import pathlib
+    import re
+    root = pathlib.Path(__file__).resolve().parents[1]
+    pages = sorted((root / "chapters").rglob("*.md")) + [root / "intro.md"]
+    assert len(pages) >= 40
+    printed = [f"{p.relative_to(root)}:{i}" for p in pages
+               for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+               if re.search(r"\blatex\(", line)]
+    assert not printed, printed
