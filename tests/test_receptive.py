@@ -324,11 +324,11 @@ def test_fixed_size_head_does_not_limit_the_input_size():
     assert at32.size == at64.size == 32 and at32.output_hw == (1, 1)
     assert any("failed" in note for note in at64.notes)
     # autograd through the paper's trainable subsampling and partial C3 connections: the model
-    # runs at 32 x 32 only, so its output is measured; every output, a function of C5's one
-    # unit, sees all 32 x 32 pixels
+    # runs at 32 x 32 only and flattens C5 into features for its dense layers, so C5 is measured;
+    # it sees all 32 x 32 pixels; one output unit, so no jump can be measured
     g = gradient_receptive_field(model, (1, 1, 32, 32), erf_samples=0)
-    assert g.size == 32 and g.support.all() and g.jump == 0 and g.clipped
-    assert g.feature_shape == (1, 10) and g.unit is None
+    assert g.size == 32 and g.support.all() and g.jump is None and g.clipped
+    assert g.feature_shape == (1, 120, 1, 1) and g.unit == (0, 0)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ runs the network, reads torch's output shapes, and follows gradients.
   result depends on the input (a tensor that requires a gradient). The model runs on the meta
   device (shapes only) at the input size and at twice it: a result whose shape differs between
   the two runs has positions, one whose shape does not (a global pool, a classifier's linear
-  layers) has none. The measured tensor is the last result with positions; a model that runs at
-  one input size only (fixed position embeddings, a fixed-size head) is measured at its output.
+  layers) has none. The measured tensor is the last result with positions. A model that runs at
+  one input size only is measured before its map is flattened into features for a fixed-size
+  head (LeNet-5, ZFNet) if it is, else at its output (fixed position embeddings: a ViT).
   The measured tensor is a map when its positions are its last dimensions (channels first, as
   torch's convolutions lay them out); otherwise its first and last entries are measured.
 * **Which units.** A run of units along the diagonal around the central unit of the map, one
@@ -304,6 +305,32 @@ class _Target:
     bigger: tuple[int, ...] | None = None
 
 
+def _flattened_map(ops, ops2, n: int):
+    """Where the run at twice the size ended early: if the last result of the common part of the
+    runs whose shape follows the input is the map flattened into features (batch and one
+    dimension), the last map before it (a fixed-size head, as LeNet-5's or ZFNet's, failed),
+    as ``(index, position, name, shape, shape at twice the size, index of the flatten)``; else
+    ``None`` (positions go on past the failure: tokens before fixed position embeddings)."""
+    common = 0
+    while common < min(len(ops), len(ops2)) and ops[common][0] == ops2[common][0] and \
+            [p for p, _ in ops[common][1]] == [p for p, _ in ops2[common][1]]:
+        common += 1
+    following = []
+    for index in range(common):
+        for (position, s1), (_, s2) in zip(ops[index][1], ops2[index][1]):
+            dims = tuple(d for d in range(len(s1)) if s1[d] != s2[d])
+            if dims:
+                following.append((index, position, ops[index][0], tuple(s1), tuple(s2), dims))
+    if not following or len(following[-1][3]) != 2 or following[-1][5] != (1,):
+        return None
+    at = following[-1][0]
+    maps = [f for f in following if len(f[3]) == n + 2 and set(f[5]) <= set(range(2, n + 2))]
+    if not maps:
+        return None
+    index, position, name, s1, s2, _ = maps[-1]
+    return index, position, name, s1, s2, f"{at} ({following[-1][2]})"
+
+
 def _target(model: nn.Module, shape: tuple[int, ...], n: int) -> tuple[_Target, set]:
     """Which result to measure (from the shapes of two runs) and the ids of the weights that
     the model reads up to it."""
@@ -335,14 +362,24 @@ def _target(model: nn.Module, shape: tuple[int, ...], n: int) -> tuple[_Target, 
         mapped = len(s1) == n + 2 and set(dims) <= set(range(2, n + 2))
         s2 = dict(second.ops[index][1])[position]
     else:
-        index = len(first.ops) - 1
-        name, results = first.ops[index]
-        position, s1 = results[-1]
-        dims = s2 = None
-        mapped = len(s1) == n + 2
         why = (f"{type(error2).__name__}" if error2 is not None else "it runs differently")
-        note = (f"the model does not run at input size {bigger} ({why}): measured at its output, "
-                f"operation {index} ({name}) of shape {s1}")
+        flat = _flattened_map(first.ops, second.ops, n)
+        if flat is not None:
+            # a fixed-size head on the map flattened into features: measured before it
+            index, position, name, s1, s2, at = flat
+            dims = tuple(d for d in range(len(s1)) if s1[d] != s2[d])
+            mapped = True
+            note = (f"the model does not run at input size {bigger} ({why}); its map is "
+                    f"flattened into features at operation {at}: measured at operation {index} "
+                    f"({name}) of shape {s1}")
+        else:
+            index = len(first.ops) - 1
+            name, results = first.ops[index]
+            position, s1 = results[-1]
+            dims = s2 = None
+            mapped = len(s1) == n + 2
+            note = (f"the model does not run at input size {bigger} ({why}): measured at its "
+                    f"output, operation {index} ({name}) of shape {s1}")
     keep = {back[i] for i, use in first.first_use.items() if i in back and use <= index}
     return _Target(index, position, name, tuple(s1), dims, mapped, note,
                    tuple(s2) if s2 is not None else None), keep
