@@ -291,3 +291,48 @@ def exercises_minutes(html: str) -> int:
     """An exercises page's time: the sum of its exercises' stated estimates, rounded up."""
     total = sum((e.minutes for e in exercise_estimates(html) if e.minutes is not None), Fraction(0))
     return math.ceil(total)
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line: python -m cnnbook_lib.reading_time _build/html/chapters/01/*.html
+# ---------------------------------------------------------------------------------------------
+
+def _path_of(html: str) -> str:
+    m = re.search(r'class="cnnbook-path"[^>]*data-path="([^"]+)"', html)
+    if not m:
+        m = re.search(r'data-path="([^"]+)"[^>]*class="cnnbook-path"', html)
+    return m[1] if m else "-"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print, for each built page given, its path and the rule's terms (words, equations, figures,
+    visible code lines, interactives' minutes) with its minutes; then each path's totals."""
+    import argparse
+    import pathlib
+
+    parser = argparse.ArgumentParser(prog="python -m cnnbook_lib.reading_time",
+                                     description="Reading times of built pages, term by term.")
+    parser.add_argument("pages", nargs="+", type=pathlib.Path, help="built HTML pages")
+    args = parser.parse_args(argv)
+    totals: dict[str, list[int]] = {}
+    print(f"{'page':<34}{'path':>10}{'words':>7}{'eqs':>5}{'figs':>5}{'code':>6}{'inter':>6}{'min':>5}")
+    for page in args.pages:
+        html = page.read_text(encoding="utf-8")
+        path = _path_of(html)
+        if path == "exercises":
+            c, minutes = count(html), exercises_minutes(html)
+        else:
+            c = count(html)
+            minutes = c.minutes
+        t = totals.setdefault(path, [0, 0])
+        t[0] += minutes
+        t[1] += c.code_lines
+        print(f"{page.stem[:33]:<34}{path:>10}{c.words:>7}{c.equations:>5}{c.figures:>5}"
+              f"{c.code_lines:>6}{float(c.interactive_minutes):>6.1f}{minutes:>5}")
+    for path, (minutes, lines) in sorted(totals.items()):
+        print(f"total {path}: {minutes} min, {lines} visible code lines")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
