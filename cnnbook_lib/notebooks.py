@@ -45,6 +45,7 @@ class PageIndex(References):
         name -> title; ``sections``: label -> title of the section it names."""
         super().__init__()
         self.docname, self.titles, self.sections = docname, titles or {}, sections or {}
+        self.address: str | None = None       # the online book's address (book_address), if any
         everything = page_html + book_html
         self.equations = dict(re.findall(r'id="equation-([\w:-]+)">\s*<span class="eqno">\(([^)]*)\)', everything))
         self.numbers = dict(re.findall(
@@ -144,19 +145,59 @@ _HIDE_SOURCE = {"remove-cell", "remove-input", "hide-input", "hide-cell"}
 _HIDE_OUTPUT = {"remove-cell", "remove-output", "hide-output", "hide-cell"}
 
 
-def _output(out: dict) -> dict | None:
-    """What a reader can see of one output before running its cell (None: nothing)."""
+def book_address(baseurl: str | None = None, repository_url: str | None = None) -> str | None:
+    """The online book's address, ending in ``/``: ``html.baseurl`` of ``_config.yml`` when it is
+    set, else the GitHub Pages address of a GitHub ``repository.url``
+    (``https://github.com/OWNER/REPO`` -> ``https://OWNER.github.io/REPO/``), else ``None``."""
+    if baseurl and baseurl.strip():
+        return baseurl.strip().rstrip("/") + "/"
+    m = re.match(r"^https?://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?$", (repository_url or "").strip())
+    return f"https://{m[1].lower()}.github.io/{m[2]}/" if m else None
+
+
+def page_address(docname: str, address: str | None) -> str:
+    """Where page ``docname`` works as the book shows it: its online address when the book has one,
+    else its file in the built book."""
+    return f"{address}{docname}.html" if address else f"the book's HTML page {docname}.html"
+
+
+def interactive_note(title: str, where: str | None = None) -> tuple[str, str]:
+    """The (Markdown, plain text) a notebook shows in place of an interactive that no kernel has
+    drawn yet: its title, how to use it here, and where it works without running anything
+    (``where``: the page's online address, or a phrase naming its file in the built book)."""
+    first = f"The interactive “{title}” appears here when this cell runs in Jupyter (run this cell to use it)"
+    if where and where.startswith("http"):
+        return (f"*{first}; it also works, with nothing to run, on this page of the online book: "
+                f"[{where}]({where}).*",
+                f"{first}; it also works, with nothing to run, on this page of the online book: {where}.")
+    there = f"in {where}" if where else "on this page of the book's HTML edition"
+    return f"*{first}; it also works, with nothing to run, {there}.*", \
+        f"{first}; it also works, with nothing to run, {there}."
+
+
+def _interactive_title(data: dict) -> str:
+    """An interactive's title (its static HTML names it), else its name."""
+    page = data.get("text/html", "")
+    page = "".join(page) if isinstance(page, list) else page
+    found = re.search(r"<noscript>(.*?): this interactive needs", page, re.S)
+    if found:
+        return htmllib.unescape(found[1]).strip()
+    name = re.search(r"\(\s*'?\"?([\w-]+)'?\"?\s*\)\s*$", _text(data))
+    return name[1] if name else (_text(data).strip() or "interactive")
+
+
+def _output(out: dict, where: str | None = None) -> dict | None:
+    """What a reader can see of one output before running its cell (None: nothing). ``where``:
+    the page's online address (or its file in the built book), for an interactive's note."""
     data = out.get("data")
     if data is None:
         return out
     if (out.get("metadata") or {}).get("scrapbook") or all(k.startswith(_RECORD) for k in data):
         return None                                   # a glue record: shown in the prose instead
     if _WIDGET in data:                               # a live interactive: the kernel draws it
-        name = re.sub(r"Widget\('?(\w+)'?\)$", r"\1", _text(data)).strip("'")
+        markdown, plain = interactive_note(_interactive_title(data), where)
         return {"output_type": "display_data", "metadata": {},
-                "data": {"text/markdown": f"*Interactive `{name}`: run this cell to use it here "
-                                          "(it is live in the online book too).*",
-                         "text/plain": f"Interactive {name}: run this cell to use it"}}
+                "data": {"text/markdown": markdown, "text/plain": plain}}
     kept = {k: v for k, v in data.items() if k in DISPLAYABLE}
     if not kept:
         return None
@@ -177,6 +218,7 @@ def render(nb: dict, index: PageIndex | None = None, hide_solutions: bool = Fals
     entries are outputs); values glued in the notebook's own outputs are found too.
     """
     index = index or PageIndex()
+    where = page_address(index.docname, index.address) if index.docname else None
     index.glued = {**glue_store(nb), **{k: (v.get("data", v) if isinstance(v, dict) else v)
                                         for k, v in (glue or {}).items()}}
     if hide_solutions:
@@ -193,7 +235,7 @@ def render(nb: dict, index: PageIndex | None = None, hide_solutions: bool = Fals
             cell.get("metadata", {}).pop("tags", None)
         elif cell["cell_type"] == "code":
             tags = set(cell.get("metadata", {}).get("tags", []))
-            outputs = [o for o in (_output(o) for o in cell.get("outputs", [])) if o is not None]
+            outputs = [o for o in (_output(o, where) for o in cell.get("outputs", [])) if o is not None]
             cell["outputs"] = outputs
             jup = cell.setdefault("metadata", {}).setdefault("jupyter", {})
             if tags & _HIDE_SOURCE:
@@ -245,11 +287,14 @@ def _build_finished(app, exception) -> None:
     pages = {doc: (outdir / f"{doc}.html").read_text(encoding="utf-8")
              for doc in app.env.found_docs if (outdir / f"{doc}.html").exists()}
     book = "".join(pages.values())
+    options = getattr(app.config, "html_theme_options", None) or {}
+    address = book_address(getattr(app.config, "html_baseurl", ""), options.get("repository_url"))
     for doc in sorted(app.env.found_docs):
         src = sources / f"{doc}.ipynb"
         if not src.exists():
             continue
         index = PageIndex(pages.get(doc, ""), titles, doc, book_html=book, sections=sections)
+        index.address = address
         glue_file = executed / f"{doc}.glue.json"
         glue = json.loads(glue_file.read_text(encoding="utf-8")) if glue_file.exists() else {}
         nb = render(json.loads(src.read_text(encoding="utf-8")), index, hide_solutions=hide, glue=glue)

@@ -98,16 +98,43 @@ def test_outputs_a_reader_can_see():
                 "data": {"application/papermill.record/text/plain": "'1'"}}
     widget = {"output_type": "execute_result", "metadata": {},
               "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "abc"},
-                       "text/plain": "ConvArithmeticWidget('conv_arithmetic')", "text/html": "<script>..."}}
+                       "text/plain": "ConvArithmeticWidget('conv_arithmetic')",
+                       "text/html": '<div class="cnnbook-static"><div class="cb-root"><noscript>Convolution '
+                                    '&amp; arithmetic: this interactive needs JavaScript.</noscript></div>'}}
     shown = {"output_type": "execute_result", "metadata": {}, "data": {"text/plain": "5"}}
     nb = _nb(code("glue('k', 1)", [glue_out], tags=["remove-cell"]), code("w", [widget]), code("5", [shown]))
-    out = N.render(nb)
+    index = N.PageIndex(docname="chapters/01/03_shapes")
+    index.address = "https://example.org/book/"
+    out = N.render(nb, index)
     cells = out["cells"]
     assert cells[0]["outputs"] == [] and cells[0]["metadata"]["jupyter"]["source_hidden"] is True
-    assert "run this cell" in cells[1]["outputs"][0]["data"]["text/markdown"]
-    assert "conv_arithmetic" in cells[1]["outputs"][0]["data"]["text/markdown"]
+    note = cells[1]["outputs"][0]["data"]["text/markdown"]
+    assert "run this cell" in note and "“Convolution & arithmetic”" in note
+    assert "https://example.org/book/chapters/01/03_shapes.html" in note
+    assert "Widget" not in note and "ConvArithmeticconv" not in note
+    assert "https://example.org/book/chapters/01/03_shapes.html" in cells[1]["outputs"][0]["data"]["text/plain"]
     assert cells[2]["outputs"] == [shown]
     assert N.problems(out) == []
+
+
+def test_interactive_note_without_html_or_address():
+    """Only the widget's repr known: its name, whole, and the built page's file named."""
+    widget = {"output_type": "display_data", "metadata": {},
+              "data": {"application/vnd.jupyter.widget-view+json": {"model_id": "abc"},
+                       "text/plain": "LayerCostWidget('layer_cost')"}}
+    out = N.render(_nb(code("w", [widget])), N.PageIndex(docname="chapters/01/04_cost"))
+    note = out["cells"][0]["outputs"][0]["data"]["text/markdown"]
+    assert "“layer_cost”" in note and "LayerCost" not in note
+    assert "chapters/01/04_cost.html" in note
+
+
+@pytest.mark.parametrize("baseurl, repo, expected", [
+    ("https://book.example.org/cnn", None, "https://book.example.org/cnn/"),
+    ("", "https://github.com/CnnBook/cnn-book", "https://cnnbook.github.io/cnn-book/"),
+    (None, "https://github.com/a/b.git", "https://a.github.io/b/"),
+    (None, "https://gitlab.com/a/b", None), (None, None, None)])
+def test_book_address(baseurl, repo, expected):
+    assert N.book_address(baseurl, repo) == expected
 
 
 def test_problems_finds_markup_and_kernel_only_outputs():
