@@ -91,7 +91,9 @@ pdf: $(STAMP)
 	$(PY) -m cnnbook_lib.pdf --html _build/html --out _build/pdf/book.pdf
 
 # For instructors: one solution-free exercise notebook per chapter, runnable outside the repository.
+# Equation and exercise numbers are read from the built book, so it is built first if need be.
 handouts: $(STAMP)
+	test -f _build/html/index.html || $(MAKE) book
 	$(PY) -m cnnbook_lib.teaching.handouts _build/handouts
 
 # For instructors: per-chapter otter-grader assignments (student notebook and autograder zip) whose

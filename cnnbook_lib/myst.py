@@ -24,7 +24,8 @@ How each construct is rendered:
 ``{eq}`label```        the equation's number ``(1.6)``; else its LaTeX ``$...$``; else "the book's
                        equation"
 ``{numref}```          the number (``Fig. 1.1``; ``%s`` in an explicit text replaced by it)
-``{ref}``, ``{doc}``   the explicit text, else the section's or the page's title
+``{ref}``, ``{doc}``   the explicit text, else the section's or the page's title (a ``{doc}`` a
+                       link to the page when its online address is known)
 ``{math}``             ``$...$``; ``{sub}``/``{sup}``: ``<sub>``/``<sup>``; ``{code}``: backticks
 exercise               a heading ``### Exercise 1.3: title`` and the exercise's text
 admonitions            a quote headed by the title in bold
@@ -280,6 +281,10 @@ class References:
         """The title of the page a ``{doc}`` target names."""
         return None
 
+    def doc_url(self, target: str) -> str | None:
+        """The online address of the page a ``{doc}`` target names (a link in the Markdown)."""
+        return None
+
     def where(self, label: str) -> str | None:
         """The title of the page or section that holds ``label`` (to point at an equation
         whose number and LaTeX are unknown)."""
@@ -370,7 +375,9 @@ class Renderer:
 
     def _doc(self, body: str) -> str:
         text, target = role_target(body)
-        return text or self.refs.doc_title(target) or target
+        title = text or self.refs.doc_title(target) or target
+        url = self.refs.doc_url(target)
+        return f"[{title}]({url})" if url else title
 
     ROLES: dict[str, Callable[["Renderer", str], str]] = {
         "eq": _eq, "numref": _numref, "ref": _ref, "doc": _doc,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import html as htmllib
 import json
+import posixpath
 import re
 from pathlib import Path
 
@@ -81,12 +82,21 @@ class PageIndex(References):
     def title(self, label: str) -> str | None:
         return self.sections.get(label)
 
+    def _doc(self, target: str) -> str:
+        """A ``{doc}`` target as the page's name in the book (``chapters/01/08_measuring``)."""
+        name = target.strip()
+        if name.startswith("/"):
+            name = name.lstrip("/")
+        elif self.docname:                                              # relative to this page
+            name = posixpath.join(posixpath.dirname(self.docname), name)
+        return re.sub(r"\.(md|ipynb)$", "", posixpath.normpath(name))
+
     def doc_title(self, target: str) -> str | None:
-        name = target.strip().lstrip("/")
-        if not name.startswith("chapters") and self.docname:          # relative to this page
-            name = str(Path(self.docname).parent / name)
-        name = re.sub(r"\.md$", "", str(Path(name)))
-        return self.titles.get(name)
+        return self.titles.get(self._doc(target))
+
+    def doc_url(self, target: str) -> str | None:
+        name = self._doc(target)
+        return f"{self.address}{name}.html" if self.address and name in self.titles else None
 
 
 # ---------------------------------------------------------------------------------------------

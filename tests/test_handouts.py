@@ -181,3 +181,36 @@ def test_myst_becomes_markdown_and_glue_its_values(tmp_path):
     work = tmp_path / "elsewhere"
     work.mkdir()
     _execute(nb, cwd=work)                      # myst-nb's glue is a no-op in the handout
+
+
+def test_equation_numbers_and_links_from_the_built_book(tmp_path):
+    """With a built book (``_build/html``) and an address in ``_config.yml``: ``{eq}`` shows the
+    number the book prints, exercises their book numbers, ``{doc}`` a link to the online page."""
+    root = tmp_path / "book"
+    (root / "chapters" / "07").mkdir(parents=True)
+    (root / "chapters" / "07" / "05_exercises.md").write_text(textwrap.dedent('''\
+        # Exercises
+
+        ```{exercise}
+        :label: ex-c7-one
+
+        With {eq}`eq-c7-line` and {eq}`eq-c7-other`, see {doc}`other` and {doc}`../06/01_far`.
+        ```
+        '''), encoding="utf-8")
+    (root / "chapters" / "07" / "other.md").write_text(OTHER, encoding="utf-8")
+    (root / "chapters" / "06").mkdir()
+    (root / "chapters" / "06" / "01_far.md").write_text("# Far away\n", encoding="utf-8")
+    (root / "_config.yml").write_text("title: T\nrepository:\n  url: https://github.com/someone/cnn\n",
+                                      encoding="utf-8")
+    built = root / "_build" / "html" / "chapters" / "07"
+    built.mkdir(parents=True)
+    (built / "other.html").write_text(
+        '<div class="math" id="equation-eq-c7-line">\n<span class="eqno">(7.3)</span></div>'
+        '<div class="math" id="equation-eq-c7-other">\n<span class="eqno">(7.4)</span></div>'
+        '<div class="exercise admonition" id="ex-c7-one">\n<p class="admonition-title">'
+        '<span class="caption-number">Exercise 7.5 </span></p></div>', encoding="utf-8")
+    nb = nbformat.read(handouts.write_handouts(tmp_path / "out", root)[0], as_version=4)
+    markdown = _markdown(nb)
+    assert "### Exercise 7.5" in markdown
+    assert "With (7.3) and (7.4), see [The other page](https://someone.github.io/cnn/chapters/07/other.html) " \
+           "and [Far away](https://someone.github.io/cnn/chapters/06/01_far.html)." in markdown

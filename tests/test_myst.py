@@ -200,3 +200,14 @@ def test_notebooks_and_handouts_render_the_same_snippet_alike(tmp_path):
 def test_handout_citations_use_the_books_labels():
     refs = handouts.SourceReferences(handouts.book_root(), {}, handouts.book_root() / "chapters")
     assert myst.Renderer(refs).markdown("{cite}`dumoulin2016guide`") == "[DV16]"
+
+
+def test_doc_links_to_the_online_page_when_its_address_is_known():
+    class Online(Known):
+        def doc_url(self, target):
+            return {"../03_shapes": "https://book.example.org/chapters/03_shapes.html"}.get(target)
+
+    assert myst.render("See {doc}`../03_shapes` and {doc}`that page <../03_shapes>`.", Online()) == \
+        "See [Shapes](https://book.example.org/chapters/03_shapes.html) and " \
+        "[that page](https://book.example.org/chapters/03_shapes.html)."
+    assert myst.render("{doc}`../99_unknown`", Online()) == "../99_unknown"

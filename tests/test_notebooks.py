@@ -194,3 +194,21 @@ def test_downloaded_notebook_runs_outside_the_repository(tmp_path):
     assert errors == []
     assert any("interactive" in str(o.get("data", {})).lower() or "widget" in str(o.get("data", {}))
                for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+def test_links_to_other_chapters_show_the_title_and_the_online_page():
+    """``{doc}`../01/08_measuring``` from a chapter 3 page: the target's title, linked when the book
+    has an address; never the raw path."""
+    titles = {"chapters/01/08_measuring": "Measuring time", "chapters/03/06_flops_time": "FLOPs and time",
+              "chapters/01_convolution": "Convolution"}
+    nb = _nb(md("The roofline of {doc}`../01/08_measuring`, then {doc}`06_flops_time` and "
+                "{doc}`/chapters/01_convolution`."))
+    plain = N.render(nb, N.PageIndex(titles=titles, docname="chapters/03/06_flops_time"))
+    assert plain["cells"][0]["source"] == \
+        "The roofline of Measuring time, then FLOPs and time and Convolution."
+    index = N.PageIndex(titles=titles, docname="chapters/03/06_flops_time")
+    index.address = "https://example.org/book/"
+    linked = N.render(nb, index)["cells"][0]["source"]
+    assert "[Measuring time](https://example.org/book/chapters/01/08_measuring.html)" in linked
+    assert "[Convolution](https://example.org/book/chapters/01_convolution.html)" in linked
+    assert "../" not in linked

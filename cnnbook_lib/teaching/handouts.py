@@ -9,8 +9,10 @@ For each exercises page (``chapters/*/*exercises*.md``, or ``chapters/*exercises
 - MyST turned into plain Markdown that JupyterLab, VS Code and Colab display, by
   :mod:`cnnbook_lib.myst` as in the downloadable notebooks: exercises become numbered headings,
   admonitions quotes, ``{glue}`` roles and directives the values the page computes (the page's
-  code is run once to get them), ``{eq}`` references the equation they name (or the section that
-  holds it), ``{doc}`` and ``{ref}`` the title or text, ``{cite}`` the labels the book shows;
+  code is run once to get them), ``{eq}`` references the equation's number as the book's last HTML
+  build shows it (``_build/html``; without a build its LaTeX, or the section that holds it),
+  ``{doc}`` and ``{ref}`` the title or text (a ``{doc}`` a link to the page in the online book when
+  ``_config.yml`` gives its address), ``{cite}`` the labels the book shows;
 - a first cell that imports the library (``import cnnbook_lib`` is all it needs: no path into the
   repository), the page's setup cells kept (myst-nb's ``glue`` replaced by a no-op), and under
   each exercise one answer cell per automatic check, which runs as handed out.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import re
 import sys
@@ -109,6 +112,8 @@ class SourceReferences(myst.References):
         self.bib: dict[str, tuple[str, str]] = {}
         for path in _bib_files(root):
             self.bib.update(myst.bibliography(str(path)))
+        self.address = _address(root)
+        self.built = _built_numbers(root)
 
     def glue(self, key: str) -> dict | None:
         return self.glued.get(key)
@@ -122,6 +127,12 @@ class SourceReferences(myst.References):
             return None
         return myst.glue_latex(self.glued.get(found.glue)) if found.glue else found.latex
 
+    def equation_number(self, label: str) -> str | None:
+        return self.built.equation_number(label) if self.built else None
+
+    def number(self, label: str) -> str | None:
+        return self.built.number(label) if self.built else None
+
     def title(self, label: str) -> str | None:
         _, found = self.labels.get(label, (None, None))
         return found.title if found is not None and found.kind == "section" else None
@@ -130,18 +141,50 @@ class SourceReferences(myst.References):
         page, _ = self.labels.get(label, (None, None))
         return _title(page) if page else None
 
-    def doc_title(self, target: str) -> str | None:
+    def _doc(self, target: str) -> pathlib.Path:
         path = self.root / target.lstrip("/") if target.startswith("/") else self.folder / target
-        return _title(path.with_suffix(".md"))
+        return pathlib.Path(os.path.abspath(path.with_suffix(".md")))
+
+    def doc_title(self, target: str) -> str | None:
+        return _title(self._doc(target))
+
+    def doc_url(self, target: str) -> str | None:
+        path, root = self._doc(target), pathlib.Path(os.path.abspath(self.root))
+        if not self.address or not path.exists() or not path.is_relative_to(root):
+            return None
+        return f"{self.address}{path.relative_to(root).with_suffix('').as_posix()}.html"
+
+
+def _config(root: pathlib.Path) -> dict:
+    config = root / "_config.yml"
+    if not config.exists():
+        return {}
+    import yaml
+    return yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+
+
+def _address(root: pathlib.Path) -> str | None:
+    """The online book's address (``html.baseurl``, else the repository's GitHub Pages address)."""
+    from ..notebooks import book_address
+
+    config = _config(root)
+    return book_address((config.get("html") or {}).get("baseurl"), (config.get("repository") or {}).get("url"))
+
+
+def _built_numbers(root: pathlib.Path):
+    """The equation, figure and exercise numbers of the book's last HTML build (``_build/html``), as
+    a :class:`~cnnbook_lib.notebooks.PageIndex`; ``None`` without a build."""
+    from ..notebooks import PageIndex
+
+    pages = sorted((root / "_build" / "html" / "chapters").rglob("*.html"))
+    if not pages:
+        return None
+    return PageIndex(book_html="".join(p.read_text(encoding="utf-8", errors="replace") for p in pages))
 
 
 def _bib_files(root: pathlib.Path) -> list[pathlib.Path]:
     """The BibTeX files ``_config.yml`` names (``bibtex_bibfiles``)."""
-    config = root / "_config.yml"
-    if not config.exists():
-        return []
-    import yaml
-    names = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("bibtex_bibfiles", [])
+    names = _config(root).get("bibtex_bibfiles", [])
     return [root / name for name in names if (root / name).exists()]
 
 
