@@ -258,6 +258,50 @@ def render(nb: dict, index: PageIndex | None = None, hide_solutions: bool = Fals
     return {"cells": out_cells, "metadata": meta, "nbformat": 4, "nbformat_minor": max(5, nb.get("nbformat_minor", 5))}
 
 
+# ---------------------------------------------------------------------------------------------
+# What a reader who runs the notebook needs to know first
+# ---------------------------------------------------------------------------------------------
+
+#: A call of :func:`cnnbook_lib.bench.machine.measured_on` that names the machine running the page
+#: (not a shipped record's): the page measures when it runs.
+MEASURES_HERE = re.compile(r"measured_on\(\s*(?:\)|threads\s*=|load\s*=|device\s*=)")
+
+
+def measurement_note(nb: dict, glue: dict[str, dict] | None = None) -> str | None:
+    """The note a page that measures on the machine running it opens with, in Markdown (``None``
+    for a page that measures nothing): the numbers in its prose were measured when the book was
+    built, on the machine the page named then (its glued ``measured on ...`` line), and a re-run
+    times the reader's machine, so its tables and figures will differ from the prose."""
+    if not any(cell.get("cell_type") == "code" and MEASURES_HERE.search(_source(cell))
+               for cell in nb.get("cells", [])):
+        return None
+    store = {**glue_store(nb), **{k: (v.get("data", v) if isinstance(v, dict) else v)
+                                  for k, v in (glue or {}).items()}}
+    machines = [text for text in (_text(bundle) for bundle in store.values() if isinstance(bundle, dict))
+                if text.startswith("measured on ")]
+    machine = machines[0][len("measured on "):] if machines else "the machine that built the book"
+    return ("> **Measured when the book was built.** The times and speeds quoted in this page's text "
+            f"were measured when the book was built, on {machine}. The cells that measure time your "
+            "machine when you run them: their tables and figures will show your numbers, which differ "
+            "(another processor, other threads, another load), while the text keeps the book's.")
+
+
+def _title_cell(cells: list[dict]) -> int:
+    """The index of the cell with the page's title (a level-1 heading), else -1."""
+    return next((i for i, c in enumerate(cells)
+                 if c.get("cell_type") == "markdown" and re.search(r"^# ", _source(c), re.M)), -1)
+
+
+def for_download(nb: dict, *, measured: str | None = None) -> dict:
+    """A rendered notebook (:func:`render`) as a reader downloads it: the measurement note
+    (:func:`measurement_note`) under its title when the page measures."""
+    nb = copy.deepcopy(nb)
+    if measured:
+        cell = {"cell_type": "markdown", "metadata": {}, "source": measured}
+        nb["cells"].insert(_title_cell(nb["cells"]) + 1, cell)
+    return nb
+
+
 def problems(nb: dict) -> list[str]:
     """What a reader of ``nb`` in JupyterLab would see as markup or could not see at all."""
     found = []
@@ -307,7 +351,9 @@ def _build_finished(app, exception) -> None:
         index.address = address
         glue_file = executed / f"{doc}.glue.json"
         glue = json.loads(glue_file.read_text(encoding="utf-8")) if glue_file.exists() else {}
-        nb = render(json.loads(src.read_text(encoding="utf-8")), index, hide_solutions=hide, glue=glue)
+        page_nb = json.loads(src.read_text(encoding="utf-8"))
+        nb = for_download(render(page_nb, index, hide_solutions=hide, glue=glue),
+                          measured=measurement_note(page_nb, glue))
         text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
         src.write_text(text, encoding="utf-8")
         target = notebooks / f"{doc}.ipynb"

@@ -212,3 +212,24 @@ def test_links_to_other_chapters_show_the_title_and_the_online_page():
     assert "[Measuring time](https://example.org/book/chapters/01/08_measuring.html)" in linked
     assert "[Convolution](https://example.org/book/chapters/01_convolution.html)" in linked
     assert "../" not in linked
+
+
+def test_a_page_that_measures_says_its_prose_numbers_are_the_builds():
+    """A page that times the machine running it opens (under its title) with a note naming the
+    build's machine, read from its glued ``measured on`` line; a page that only reads a shipped
+    record (``measured_on(metadata)``) or measures nothing has none."""
+    glue_out = {"output_type": "display_data", "metadata": {"scrapbook": {"name": "m"}},
+                "data": {"application/papermill.record/text/plain": "'measured on Some CPU, 1 thread, torch 9'"}}
+    measuring = _nb(md("# Timing\n\nIt ran at {glue:text}`m`."),
+                    code("page.glue_text('m', bench.measured_on(threads=1))", [glue_out]), md("More."))
+    note = N.measurement_note(measuring)
+    assert "measured when the book was built, on Some CPU, 1 thread, torch 9" in note
+    out = N.for_download(N.render(measuring), measured=note)
+    assert [c["cell_type"] for c in out["cells"]] == ["markdown", "markdown", "code", "markdown"]
+    assert out["cells"][0]["source"].startswith("# Timing") and out["cells"][1]["source"] == note
+    assert N.problems(out) == []
+    assert N.measurement_note(_nb(md("# R"), code("bench.measured_on(record['metadata'])"))) is None
+    assert N.measurement_note(_nb(md("# S"), code("print(3)"))) is None
+    unnamed = N.measurement_note(_nb(code("x = bench.measured_on()")))
+    assert "on the machine that built the book" in unnamed
+    assert N.for_download(_nb(code("x")), measured=unnamed)["cells"][0]["source"] == unnamed
