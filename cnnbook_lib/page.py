@@ -102,7 +102,7 @@ def equation(name: str | None = None, *, lhs: str | None = None, tex: str | None
 
 def glue_equation(key: str, name: str | None = None, **kwargs) -> None:
     """Glue :func:`equation` under ``key`` for a ``{glue:math}`` directive."""
-    from myst_nb import glue
+    from .glue import glue                  # myst-nb's in the build, a no-op without it
     glue(key, equation(name, **kwargs), display=False)
 
 
@@ -110,7 +110,7 @@ def glue_text(key: str, value: Any, spec: str = ",") -> str:
     """Glue ``value`` formatted with ``spec`` (``","`` for thousands separators, ``".1f"``...)
     under ``key`` for ``{glue:text}``; returns the text. Values are formatted in Python first
     (NumPy scalars included), so the page shows exactly this text."""
-    from myst_nb import glue
+    from .glue import glue                  # myst-nb's in the build, a no-op without it
     if hasattr(value, "item"):
         value = value.item()
     text = value if isinstance(value, str) else format(value, spec)
@@ -150,7 +150,7 @@ def math(*parts):
 
 def glue_math(key: str, *parts) -> None:
     """Glue :func:`math` under ``key`` for a ``{glue:math}`` directive."""
-    from myst_nb import glue
+    from .glue import glue                  # myst-nb's in the build, a no-op without it
     glue(key, math(*parts), display=False)
 
 
