@@ -14,7 +14,8 @@ For each exercises page (``chapters/*/*exercises*.md``, or ``chapters/*exercises
   ``{doc}`` and ``{ref}`` the title or text (a ``{doc}`` a link to the page in the online book when
   ``_config.yml`` gives its address), ``{cite}`` the labels the book shows;
 - a first cell that imports the library (``import cnnbook_lib`` is all it needs: no path into the
-  repository), the page's setup cells kept (myst-nb's ``glue`` replaced by a no-op), and under
+  repository), the page's setup cells kept (myst-nb's ``glue`` replaced by
+  :func:`cnnbook_lib.glue.glue`, which records nothing without myst-nb), and under
   each exercise one answer cell per automatic check, which runs as handed out.
 """
 from __future__ import annotations
@@ -32,8 +33,6 @@ from .. import myst
 from .solutions import strip_notebook
 
 CHECK_ID = re.compile(r"""check\(\s*["'](?P<id>[\w.-]+)["']""")
-NO_OP_GLUE = "def glue(name, value, display=True):   # the book's glue: not needed in a handout\n" \
-             "    return None"
 
 
 def book_root() -> pathlib.Path:
@@ -191,7 +190,9 @@ def _bib_files(root: pathlib.Path) -> list[pathlib.Path]:
 # --- the handout --------------------------------------------------------------------------------
 
 def _code(cell_source: str) -> str:
-    return re.sub(r"^[ \t]*from myst_nb import glue[ \t]*$", NO_OP_GLUE, cell_source, flags=re.M)
+    from ..glue import without_myst_nb
+
+    return without_myst_nb(cell_source)
 
 
 def handout(page: pathlib.Path, root: pathlib.Path | None = None, *, glue: dict | None = None,
