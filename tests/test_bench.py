@@ -302,22 +302,62 @@ def test_roofline_memory_bound_depthwise_half():
 
 def test_ceilings_cpu_small():
     before = _state()
-    c = bench.ceilings("cpu", copy_bytes=4 * 2 ** 20, matmul_n=128, repeats=5, threads=1)
+    c = bench.ceilings("cpu", copy_bytes=4 * 2 ** 20, matmul_n=128, repeats=5, threads=1,
+                       convs=((8, 12, 2),))
     assert _state() == before
     assert c.bandwidth > 0 and set(c.flops) == {"float32"} and c.flops["float32"] > 0
     assert c.details["threads"] == 1
     assert Ceilings.from_dict(json.loads(json.dumps(c.to_dict()))) == c
-    # the ceilings use the median of their samples, the layers' statistic, not the best sample
-    mm, copy = c.details["matmul_float32"], c.details["copy"]
-    assert c.flops["float32"] == pytest.approx(2 * 128 ** 3 / mm["median_s"], rel=1e-12)
+    # the bandwidth is a copy's 2S/t at the median of its samples, the layers' statistic
+    copy = c.details["copy"]
     assert c.bandwidth == pytest.approx(2 * 4 * 2 ** 20 / copy["median_s"], rel=1e-12)
-    assert mm["best_s"] <= mm["median_s"] and c.details["statistic"] == "median"
-    # the peak size was checked against smaller ones, and the record says how it came out: 128
-    # reaches the peak unless a smaller size ran faster by more than the tolerance
+    assert c.details["statistic"] == "median"
+    # the peak is the fastest of the kernels timed, each rated at FLOPs (counted here by torch's
+    # FLOP counter, not by the library's formulas) over its median time
+    peak = c.details["peak_float32"]
+    assert set(peak["candidates"]) == {"matmul n=32", "matmul n=64", "matmul n=128",
+                                       "conv3x3 c=8 hw=12 batch=2"}
+    assert c.flops["float32"] == max(peak["candidates"].values()) == peak["rate"]
+    assert peak["candidates"][peak["kernel"]] == peak["rate"]
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        if peak["kernel"].startswith("matmul"):
+            n = int(peak["kernel"].split("=")[1])
+            torch.mm(torch.empty(n, n, device="meta"), torch.empty(n, n, device="meta"))
+        else:
+            torch.nn.functional.conv2d(torch.empty(2, 8, 12, 12, device="meta"),
+                                       torch.empty(8, 8, 3, 3, device="meta"), padding=1)
+    assert peak["flops"] == counter.get_total_flops()
+    assert peak["rate"] == pytest.approx(peak["flops"] / peak["median_s"], rel=1e-12)
+    assert peak["relative_iqr"] == pytest.approx(peak["iqr_s"] / peak["median_s"])
+    assert bench.bound_spread(c) == max(peak["relative_iqr"], copy["relative_iqr"])
+    # the matmul ladder is kept, with whether its largest size reached the plateau
+    mm = c.details["matmul_float32"]
     rates = {int(n): r for n, r in mm["rates"].items()}
-    assert sorted(rates) == [32, 64, 128] and rates[128] == c.flops["float32"]
+    assert sorted(rates) == [32, 64, 128] and rates[128] == peak["candidates"]["matmul n=128"]
     ramping = any(rates[128] < (1 - roofline_mod.PEAK_TOLERANCE) * rates[n] for n in (32, 64))
     assert mm["reaches_peak"] is (not ramping)
+
+
+def test_ceilings_default_memory_stays_under_512_mib(monkeypatch):
+    """Whatever last-level cache a machine reports, the copy's two buffers stay within 512 MiB."""
+    sizes = []
+    real_rand = torch.rand
+
+    def spy(*shape, **kw):
+        t = real_rand(*shape, **kw) if len(shape) != 1 or shape[0] < 2 ** 20 else None
+        if t is None:                                 # the copy's source: record, make it small
+            sizes.append(shape[0] * 4)
+            t = real_rand(2 ** 10, **kw)
+        return t
+
+    monkeypatch.setattr(roofline_mod, "_cache_bytes", lambda dev: 8 * 2 ** 30)  # 8 GiB "L3"
+    monkeypatch.setattr(roofline_mod.torch, "rand", spy)
+    c = bench.ceilings("cpu", matmul_n=16, repeats=1, threads=1, convs=((2, 4, 1),))
+    assert sizes == [roofline_mod.MAX_COPY_BYTES] and c.details["copy_bytes"] == 2 ** 28
+    assert 2 * c.details["copy_bytes"] <= 512 * 2 ** 20
+    with pytest.raises(ValueError):
+        bench.ceilings("cpu", copy_bytes=2 ** 28 + 4, matmul_n=16, repeats=1)
 
 
 def test_peak_check_rejects_a_size_still_ramping_up():
@@ -428,7 +468,9 @@ def test_shipped_results_load():
     assert meta["threads"] == 1 and meta["note"] and meta["cpu_cache_bytes"] > 0
     assert ceil["details"]["statistic"] == "median"
     n = ceil["details"]["matmul_n"]
-    assert ceil["flops"]["float32"] == pytest.approx(
+    peak = ceil["details"]["peak_float32"]
+    assert ceil["flops"]["float32"] == peak["rate"] == max(peak["candidates"].values())
+    assert peak["candidates"][f"matmul n={n}"] == pytest.approx(
         2 * n ** 3 / ceil["details"]["matmul_float32"]["median_s"])
     with pytest.raises(FileNotFoundError, match="no result named"):
         bench.load_results("no-such-result")
@@ -558,3 +600,47 @@ def test_command_line_refuses_bad_options(args, message, capsys, tmp_path):
         main(["sweep", "--quick", "--no-progress", "--out", str(tmp_path / "r.json"), *args])
     assert info.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "r.json").exists()
+
+
+def _torch_counts(row) -> tuple[int, int]:
+    """A sweep row's FLOPs (torch's FLOP counter) and minimum bytes (each input, weight and output
+    element once, from the tensors torch builds), on the meta device: independent of the
+    library's formulas."""
+    from torch.utils.flop_counter import FlopCounterMode
+    dtype = torch.float16 if row["dtype"] == "float16" else (
+        torch.bfloat16 if row["dtype"] == "bfloat16" else torch.float32)
+    x = torch.empty(row["batch"], row["c_in"], row["hw"], row["hw"], device="meta", dtype=dtype)
+    w = torch.empty(row["c_out"], row["c_in"] // row["groups"], row["k"], row["k"], device="meta",
+                    dtype=dtype)
+    with FlopCounterMode(display=False) as counter:
+        y = torch.nn.functional.conv2d(x, w, stride=row["stride"], padding=row["padding"],
+                                       dilation=row["dilation"], groups=row["groups"])
+    nbytes = (x.numel() + w.numel() + y.numel()) * x.element_size()
+    return counter.get_total_flops(), nbytes
+
+
+@pytest.mark.parametrize("name", bench.list_results())
+def test_no_shipped_row_beats_its_roofline_bound(name):
+    """The roofline bound is a lower bound: no layer of a shipped sweep ran faster than
+    max(FLOPs / peak, bytes / bandwidth) by more than the spread of its own samples and of the
+    ceilings' measurements (the ceilings are medians like the layers' times)."""
+    df = bench.load_results(name)
+    ceils = bench.Ceilings.from_dict(df.attrs["ceilings"])
+    spread = bench.bound_spread(ceils)
+    assert "peak_rule" in ceils.details, "a sweep recorded before ceilings that bound"
+    beaten = []
+    for row in df.to_dict("records"):
+        flops, nbytes = _torch_counts(row)
+        assert (flops, nbytes) == (row["flops"], row["min_bytes"])
+        bound = max(flops / ceils.peak(row["dtype"]), nbytes / ceils.bandwidth)
+        allowed = spread + row["iqr_s"] / row["median_s"]
+        if row["median_s"] < bound * (1 - allowed):
+            beaten.append((row["family"], row["c_in"], row["hw"], row["median_s"], bound))
+    assert not beaten, f"rows faster than their bound beyond the spread: {beaten}"
+
+
+def test_bound_spread_of_old_and_new_records():
+    assert bench.bound_spread({"details": {}}) == 0.0
+    assert bench.bound_spread({"details": {"peak_float32": {"relative_iqr": 0.05},
+                                           "copy": {"relative_iqr": 0.02}}}) == 0.05
+    assert bench.bound_spread({"details": {"copy": {"relative_iqr": 0.02}}}, "float16") == 0.02

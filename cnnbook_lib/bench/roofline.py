@@ -1,8 +1,9 @@
 """Hardware ceilings, measured, and the roofline prediction of a convolution layer.
 
 ``ceilings(device)`` measures the two numbers of the roofline model on this machine: memory
-bandwidth (a large device-to-device copy, reading and writing each byte once) and matrix-multiply
-throughput per dtype (square GEMMs), both as medians like the layers' times. :func:`predict`
+bandwidth (a large device-to-device copy, reading and writing each byte once) and the peak
+throughput per dtype (the fastest of square GEMMs and dense 3x3 convolutions), both as medians
+like the layers' times. :func:`predict`
 then bounds a layer's run time from below by ``max(FLOPs / peak, bytes / bandwidth)`` with FLOPs
 and minimum bytes from :mod:`cnnbook_lib.formulas`, next to the naive ``FLOPs / peak``, and
 classifies the layer as compute or memory bound by its arithmetic intensity against the ridge
@@ -22,7 +23,7 @@ from cnnbook_lib.bench.timing import (MAX_REPEATS, MAX_THREADS, NOISY_THRESHOLD,
                                       resolve_device, torch_dtype)
 from cnnbook_lib.validation import check_int, check_positive
 
-__all__ = ["ConvLayer", "Ceilings", "Prediction", "ceilings", "predict"]
+__all__ = ["ConvLayer", "Ceilings", "Prediction", "ceilings", "predict", "bound_spread"]
 
 
 @dataclass(frozen=True)
@@ -143,29 +144,36 @@ class Ceilings:
             raise ValueError(f"values is not a valid ceilings mapping: {err}") from None
 
 
-#: Largest copy (bytes) and square matmul (n) :func:`ceilings` will allocate.
-MAX_COPY_BYTES = 2 ** 36
-MAX_MATMUL_N = 2 ** 16
-#: Square matmul sizes of the peak: chosen by measuring sizes from 256 to 3072 at one thread on
-#: the CPU that recorded the shipped sweep (the rate stopped growing by 1024); 8192 on a GPU.
-CPU_MATMUL_N = 1024
+#: Largest buffer (bytes) :func:`ceilings` copies: the source and the destination together stay
+#: within 512 MiB, whatever cache size the machine reports.
+MAX_COPY_BYTES = 2 ** 28
+#: Largest square matmul (n) :func:`ceilings` will allocate.
+MAX_MATMUL_N = 2 ** 14
+#: Largest square matmul size of the peak's ladder (the sizes are n/4, n/2 and n): on the CPU
+#: that recorded the shipped sweep the rate stopped growing by 512 at one thread; 8192 on a GPU.
+CPU_MATMUL_N = 2048
 CUDA_MATMUL_N = 8192
-#: How far (a fraction) the chosen size's rate may fall below a smaller size's and still count
-#: as the peak: the book's noise rule (an IQR of a tenth of the median) in the other direction.
+#: Dense 3x3 convolutions (channels, square size, batch) timed beside the matmuls: a compute
+#: ceiling is the fastest rate *any* kernel sustains, and on a CPU the convolution library's
+#: direct 3x3 kernels can run faster than its matrix product (the shipped sweep of the first
+#: edition had layers 30% above a matmul-only peak).
+CPU_PEAK_CONVS = ((64, 28, 8), (128, 28, 8), (128, 14, 32))
+CUDA_PEAK_CONVS = ((256, 28, 64), (256, 56, 32))
+#: How far (a fraction) the largest size's rate may fall below a smaller size's and still count
+#: as the plateau: the book's noise rule (an IQR of a tenth of the median) in the other direction.
 PEAK_TOLERANCE = NOISY_THRESHOLD
 
 
 def _ladder(n: int) -> list[int]:
-    """The sizes a peak is checked over: ``n / 4``, ``n / 2`` and ``n`` (those >= 1)."""
+    """The matmul sizes a peak is measured over: ``n / 4``, ``n / 2`` and ``n`` (those >= 1)."""
     return sorted({max(1, n // 4), max(1, n // 2), n})
 
 
 def _reaches_peak(rates: Mapping[int, float], n: int,
                   tolerance: float = PEAK_TOLERANCE) -> bool:
-    """Whether size ``n`` reached the peak of a ladder of matmul sizes: its rate (FLOP/s) is not
-    below any smaller size's rate by more than ``tolerance`` (a fraction). A size whose rate is
-    still rising with n has not yet amortised the cost of moving its matrices, and its rate
-    understates the machine's peak."""
+    """Whether size ``n`` reached the plateau of a ladder of matmul sizes: its rate (FLOP/s) is
+    not below any smaller size's rate by more than ``tolerance`` (a fraction). A size whose rate is
+    still rising with n has not yet amortised the cost of moving its matrices."""
     if not isinstance(rates, Mapping) or n not in rates:
         raise ValueError(f"rates must map matrix sizes (including n={n!r}) to FLOP/s, "
                          f"got {rates!r}")
@@ -180,23 +188,64 @@ def _summary(m: Measurement) -> dict[str, Any]:
     return {"median_s": m.median, "iqr_s": m.iqr, "best_s": min(m.samples), "noisy": m.noisy}
 
 
+def _peak_candidates(dev: torch.device, name: str, matmul_n: int, convs, gen, repeats: int,
+                     timed: dict) -> dict[str, dict[str, Any]]:
+    """Time every compute-bound kernel of the peak for dtype ``name``: each matmul of the ladder
+    and each dense 3x3 convolution of ``convs``. Returns, per kernel, its FLOPs, its timing
+    summary and its rate (FLOPs over the median time)."""
+    import torch.nn.functional as functional
+    from cnnbook_lib.bench.timing import conv_inputs
+
+    storage = torch_dtype(name)
+    found: dict[str, dict[str, Any]] = {}
+    for n in _ladder(matmul_n):
+        a = torch.randn((n, n), generator=gen, device=dev).to(storage)
+        b = torch.randn((n, n), generator=gen, device=dev).to(storage)
+        with bench_settings(tf32=(name == "tf32")):
+            m = measure(lambda: torch.mm(a, b), warmup=2, repeats=repeats, device=dev, **timed)
+        flops = formulas.macs_to_flops(formulas.matmul_macs(n, n, n))
+        found[f"matmul n={n}"] = dict(_summary(m), kind="matmul", n=n, flops=flops,
+                                      rate=flops / m.median)
+        del a, b
+    for c, hw, batch in convs:
+        x, w = conv_inputs(c, c, 3, hw, batch=batch, dtype="float32" if name == "tf32" else name,
+                           device=dev)
+        with bench_settings(tf32=(name == "tf32")):
+            m = measure(lambda: functional.conv2d(x, w, padding=1), warmup=2, repeats=repeats,
+                        device=dev, **timed)
+        flops = formulas.conv_flops(c, c, 3, hw, batch=batch)
+        found[f"conv3x3 c={c} hw={hw} batch={batch}"] = dict(
+            _summary(m), kind="conv3x3", c=c, hw=hw, batch=batch, flops=flops,
+            rate=flops / m.median)
+        del x, w
+    return found
+
+
 def ceilings(device=None, *, dtypes=None, copy_bytes: int | None = None,
              matmul_n: int | None = None, repeats: int | None = None,
-             threads: int | None = None, clock: str = "wall") -> Ceilings:
-    """Measure memory bandwidth and matmul FLOP/s on ``device``.
+             threads: int | None = None, clock: str = "wall", convs=None) -> Ceilings:
+    """Measure memory bandwidth and peak FLOP/s on ``device``.
 
-    Bandwidth: ``dst.copy_(src)`` of ``copy_bytes`` (CPU: 64 MiB or twice the last-level cache,
-    whichever is larger; CUDA 1 GiB), counted as ``2 * copy_bytes`` moved (read + write).
-    Matmul: ``n x n @ n x n`` (CPU n = :data:`CPU_MATMUL_N`, CUDA :data:`CUDA_MATMUL_N`),
-    ``2 n^3`` FLOPs, for each dtype: ``("float32",)`` on CPU, float32, tf32, float16 and
-    bfloat16 on CUDA (tf32 is float32 with TF32 allowed).
+    Bandwidth: ``dst.copy_(src)`` of ``copy_bytes`` (CPU: twice the last-level cache, at least
+    64 MiB and at most :data:`MAX_COPY_BYTES`, 256 MiB, so that source and destination together
+    never pass 512 MiB; CUDA 256 MiB), counted as ``2 * copy_bytes`` moved (read + write), at
+    the median of its samples.
 
-    Both ceilings use the median of their samples, the statistic the layers are timed with, so
-    that a ratio of a layer's time to its bound compares like with like. The matmul is also
-    timed at ``n / 4`` and ``n / 2``; ``details[f"matmul_{dtype}"]["reaches_peak"]`` records
-    whether ``n``'s rate is not below theirs (:func:`_reaches_peak`), i.e. whether ``n`` is large
-    enough to stand for the peak. ``details`` keeps the IQRs, noisy flags and best samples too.
-    ``clock`` (CPU): ``"wall"`` or ``"thread"``, as in :func:`~cnnbook_lib.bench.time_conv`.
+    Peak, for each dtype (``("float32",)`` on CPU; float32, tf32, float16 and bfloat16 on CUDA,
+    tf32 being float32 with TF32 allowed): the fastest rate any compute-bound kernel sustains,
+    a kernel's rate being its FLOPs over the median of its samples. The kernels are square
+    matmuls of sizes ``n / 4``, ``n / 2`` and ``n`` (``2 n^3`` FLOPs; CPU n =
+    :data:`CPU_MATMUL_N`, CUDA :data:`CUDA_MATMUL_N`) and dense 3x3 convolutions ``convs``
+    (``(channels, size, batch)`` triples; :data:`CPU_PEAK_CONVS` or :data:`CUDA_PEAK_CONVS`), since
+    a convolution library's direct kernels can outrun its matrix product. A layer timed by the
+    same protocol then cannot beat its roofline bound by more than the two measurements' spread.
+
+    ``details[f"peak_{dtype}"]`` names the kernel that set the peak (``kernel``), its rate and its
+    spread (``relative_iqr``: IQR over median of its samples), and every kernel's rate
+    (``candidates``); ``details[f"matmul_{dtype}"]`` keeps the matmul ladder
+    (``rates``; ``reaches_peak``: whether size n's rate is not below a smaller size's by more
+    than :data:`PEAK_TOLERANCE`). ``clock`` (CPU): ``"wall"`` or ``"thread"``, as in
+    :func:`~cnnbook_lib.bench.time_conv`.
     """
     dev = resolve_device(device)
     cuda = dev.type == "cuda"
@@ -213,14 +262,23 @@ def ceilings(device=None, *, dtypes=None, copy_bytes: int | None = None,
     matmul_n = _optional_int("matmul_n", matmul_n, 1, MAX_MATMUL_N)
     repeats = _optional_int("repeats", repeats, 1, MAX_REPEATS)
     threads = _optional_int("threads", threads, 1, MAX_THREADS)
+    if convs is None:
+        convs = CUDA_PEAK_CONVS if cuda else CPU_PEAK_CONVS
+    if not isinstance(convs, (list, tuple)) or not all(
+            isinstance(t, tuple) and len(t) == 3 for t in convs):
+        raise ValueError(f"convs must be a list of (channels, size, batch) triples, got {convs!r}")
+    convs = tuple((check_int("convs channels", c, 1, 4096), check_int("convs size", hw, 3, 4096),
+                   check_int("convs batch", b, 1, 4096)) for c, hw, b in convs)
     clock_name, clock_fn = _cpu_clock(clock, threads) if not cuda else ("cuda events", None)
     dtypes = tuple(dtypes or (("float32", "tf32", "float16", "bfloat16") if cuda else ("float32",)))
     cache = _cache_bytes(dev)
-    copy_bytes = copy_bytes or (2 ** 30 if cuda else max(64 * 2 ** 20, 2 * cache))
+    copy_bytes = copy_bytes or (2 ** 28 if cuda else
+                                min(MAX_COPY_BYTES, max(64 * 2 ** 20, 2 * cache)))
     matmul_n = matmul_n or (CUDA_MATMUL_N if cuda else CPU_MATMUL_N)
-    repeats = repeats or (20 if cuda else 7)
+    repeats = repeats or (20 if cuda else 9)
     details: dict[str, Any] = {"copy_bytes": copy_bytes, "matmul_n": matmul_n,
                                "cache_bytes": cache, "statistic": "median",
+                               "peak_rule": "fastest median rate of the matmuls and convolutions",
                                "clock": clock_name}
     gen = torch.Generator(device=dev).manual_seed(1234)
     with torch.inference_mode(), bench_settings(threads=threads):
@@ -232,24 +290,42 @@ def ceilings(device=None, *, dtypes=None, copy_bytes: int | None = None,
         m = measure(lambda: dst.copy_(src), warmup=2, repeats=repeats, device=dev, number=1,
                     **timed)
         bandwidth = formulas.copy_bandwidth(copy_bytes, m.median)
-        details["copy"] = _summary(m)
+        details["copy"] = dict(_summary(m), relative_iqr=m.iqr / m.median)
         del src, dst
         peaks: dict[str, float] = {}
         for name in dtypes:
-            storage = torch_dtype(name)
-            rates: dict[int, float] = {}
-            for n in _ladder(matmul_n):
-                a = torch.randn((n, n), generator=gen, device=dev).to(storage)
-                b = torch.randn((n, n), generator=gen, device=dev).to(storage)
-                with bench_settings(tf32=(name == "tf32")):
-                    m = measure(lambda: torch.mm(a, b), warmup=2, repeats=repeats, device=dev,
-                                **timed)
-                rates[n] = formulas.macs_to_flops(formulas.matmul_macs(n, n, n)) / m.median
-            peaks[name] = rates[matmul_n]
+            found = _peak_candidates(dev, name, matmul_n, convs, gen, repeats, timed)
+            best = max(found, key=lambda key: found[key]["rate"])
+            peaks[name] = found[best]["rate"]
+            details[f"peak_{name}"] = dict(
+                kernel=best, rate=found[best]["rate"], flops=found[best]["flops"],
+                median_s=found[best]["median_s"], iqr_s=found[best]["iqr_s"],
+                relative_iqr=found[best]["iqr_s"] / found[best]["median_s"],
+                candidates={key: v["rate"] for key, v in found.items()})
+            rates = {v["n"]: v["rate"] for v in found.values() if v["kind"] == "matmul"}
+            top = found[f"matmul n={matmul_n}"]
             details[f"matmul_{name}"] = dict(
-                _summary(m), rates={str(n): r for n, r in rates.items()},
+                {k: top[k] for k in ("median_s", "iqr_s", "best_s", "noisy")},
+                rates={str(n): r for n, r in rates.items()},
                 reaches_peak=_reaches_peak(rates, matmul_n))
     return Ceilings(device=str(dev), bandwidth=bandwidth, flops=peaks, details=details)
+
+
+def bound_spread(ceils: "Ceilings | Mapping[str, Any]", dtype: str = "float32") -> float:
+    """The relative spread (IQR over median) of the measurements behind the ceilings of
+    ``dtype``: the larger of the peak kernel's and the copy's. A layer measured by the same
+    protocol may run faster than its roofline bound by about this fraction (plus its own spread)
+    without contradicting it. Ceilings recorded before the spread was kept give 0."""
+    if not isinstance(ceils, (Ceilings, Mapping)):
+        raise ValueError(f"ceils must be Ceilings or their to_dict() mapping, got {ceils!r}")
+    if not isinstance(dtype, str):
+        raise ValueError(f"dtype must be a dtype name such as 'float32', got {dtype!r}")
+    details = ceils.details if isinstance(ceils, Ceilings) else ceils.get("details", {})
+    if not isinstance(details, Mapping):
+        raise ValueError(f"ceils['details'] must be a mapping, got {details!r}")
+    peak = details.get(f"peak_{dtype}", {})
+    copy = details.get("copy", {})
+    return max(float(peak.get("relative_iqr", 0.0)), float(copy.get("relative_iqr", 0.0)))
 
 
 @dataclass(frozen=True)
