@@ -158,7 +158,7 @@ register(Check(
             lambda: 1 / 256,
         "that is the saving factor, standard over separable; the question asks for the fraction.":
             lambda: 1 / float(F.separable_cost_ratio(256, 3)),
-        "the pointwise share is 1 / C_out (the output channels), not 1 / C_in.":
+        "the depthwise share is 1 / C_out (the output channels), not 1 / C_in.":
             lambda: 1 / 128 + 1 / 9,
     },
     rel_tol=1e-3,
