@@ -1,6 +1,8 @@
 """cnnbook_lib.formulas checked against PyTorch: shapes, numel(), FlopCounterMode, F.unfold,
 autograd's saved tensors. Shapes are computed on the meta device (no arithmetic)."""
 import inspect
+import re
+from pathlib import Path
 from fractions import Fraction
 
 import pytest
@@ -588,47 +590,46 @@ def test_memory_time_is_the_memory_side_of_the_roofline():
 # ---------------------------------------------------------------------------------------------
 # One namespace over the concept modules; known bad inputs stay refused
 # ---------------------------------------------------------------------------------------------
-#: The public names of cnnbook_lib.formulas when it was one module: chapters, interactives and
-#: other modules import them from the package namespace, so none may go missing.
-FORMULAS_NAMES = """
-    DTYPE_BYTES EXPRESSIONS IntOrPair N OPTIMIZER_STATES act_bytes arithmetic_intensity
-    arithmetic_intensity_expr attention_macs attention_macs_expr b bandwidth batch_new
-    batchnorm_params batchnorm_params_expr beta bias_v bytes_per_element c_ch c_in c_out ch
-    conv_activation_bytes conv_activation_bytes_expr conv_backward_cache_bytes
-    conv_backward_cache_bytes_expr conv_backward_macs conv_bias_adds conv_flops
-    conv_grad_input_macs_expr conv_grad_weight_macs_expr conv_intensity_expr conv_macs
-    conv_macs_expr conv_min_bytes conv_min_bytes_expr conv_output conv_output_size conv_params
-    conv_params_expr conv_transpose_macs conv_transpose_macs_expr conv_transpose_output
-    conv_transpose_output_size copy_bandwidth copy_bandwidth_expr copy_size
-    cross_correlation_expr d dim effective_kernel effective_kernel_size f_in f_out fft_products
-    fft_products_expr fft_real_multiplications fft_real_mults_expr
-    fft_transform_multiplications fft_workspace_complex fft_workspace_complex_expr flops_expr
-    flops_only_time flops_only_time_expr flops_per_mac g grouped_cost_ratio grouped_ratio h_f
-    h_in h_out i_out im2col_bytes im2col_elements im2col_elements_expr j_out k k_h k_w
-    linear_macs linear_macs_expr linear_params linear_params_expr macs_sym macs_to_flops
-    matmul_macs matmul_macs_expr memory_time memory_time_expr mm_k mm_m mm_n n n_o n_params
-    n_states numel o_ch op optimizer_state_bytes optimizer_state_bytes_expr optimizer_states p
-    peak_flops pool_output_ceil pool_output_size real_mults_per_complex_product
-    receptive_field_padding receptive_field_step rf_L rf_j rf_jump_step rf_padding_expr rf_r
-    rf_size_closed rf_size_step rf_start_step rf_stride1_closed rf_u rfft2_elements
-    rfft2_elements_expr rfft2_mults_estimate_expr ridge_point ridge_point_expr roofline_time
-    roofline_time_expr s scaled_activation_bytes scaled_activation_bytes_expr seconds
-    separable_cost_ratio separable_ratio stride1_receptive_field tensor_bytes tensor_bytes_expr
-    tokens traffic true_convolution_expr u_k v_k w_f w_in w_k w_out window_overhang
-    window_overhang_expr window_span window_span_expr wino_m wino_r winograd_axis_tiles_expr
-    winograd_identity_holds winograd_matrices winograd_multiplications winograd_mults_expr
-    winograd_reduction_expr winograd_tile_grid winograd_tiles winograd_tiles_expr
-    winograd_workspace_elements winograd_workspace_elements_expr work x_in
-""".split()
+_ROOT = Path(__file__).resolve().parents[1]
+_CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.S | re.M)
 
 
-def test_every_name_of_the_single_module_is_still_importable():
-    missing = [name for name in FORMULAS_NAMES if not hasattr(F, name)]
-    assert not missing, missing
+def _formulas_uses() -> dict[str, set[str]]:
+    """Every attribute the book's code takes from ``cnnbook_lib.formulas``: ``F.x`` in a file
+    that imports ``formulas as F``, ``formulas.x`` in a file that imports ``formulas``, read from
+    the library's modules and the chapters' code cells (what the pages run). name -> files."""
+    uses: dict[str, set[str]] = {}
+    files = [*(_ROOT / "cnnbook_lib").rglob("*.py"), *(_ROOT / "chapters").rglob("*.md")]
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".md":
+            text = "\n".join(_CODE_CELL.findall(text))
+        if path.parent.name == "formulas" and path.parent.parent.name == "cnnbook_lib":
+            continue                                   # the package itself
+        prefixes = []
+        if re.search(r"\bformulas as F\b", text):
+            prefixes.append("F")
+        if re.search(r"import (?:[\w, ]*\b)?formulas\b(?! as)|from cnnbook_lib import formulas\b(?! as)"
+                     r"|import cnnbook_lib\.formulas\b(?! as)", text):
+            prefixes.append("formulas")
+        for prefix in prefixes:
+            for name in re.findall(rf"(?<![\w.]){prefix}\.([A-Za-z_]\w*)", text):
+                uses.setdefault(name, set()).add(str(path.relative_to(_ROOT)))
+    return uses
+
+
+def test_every_name_the_book_uses_is_public():
+    """What the chapters and the library take from the formulas namespace exists there and is
+    public (a renamed or removed formula fails here, not in a book build)."""
+    uses = _formulas_uses()
+    assert len(uses) > 50, "the scan found too few uses: the import patterns changed"
+    submodules = {m.__name__.rsplit(".", 1)[1] for m in F.MODULES} | {"display"}
+    missing = {name: sorted(where) for name, where in uses.items()
+               if name not in submodules and name not in F.__all__}
+    assert not missing, f"used but not public in cnnbook_lib.formulas: {missing}"
     private = [name for name, value in vars(F).items() if name.startswith("_")
                and not name.startswith("__") and not inspect.ismodule(value)]
     assert not private, f"private names in the public namespace: {private}"
-    assert set(FORMULAS_NAMES) <= set(F.__all__)
 
 
 def test_each_name_lives_in_one_concept_module():

@@ -47,7 +47,7 @@ from .operation import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .receptive import *  # noqa: F401,F403
 from . import display  # noqa: E402  (textbook display forms; formulas.display.form(name))
-from .display import DISPLAYS, Display, display_form, form  # noqa: F401
+from .display import DISPLAYS, Display, display_form, form
 from .dilation import *  # noqa: F401,F403
 from .algorithms import *  # noqa: F401,F403
 from .roofline import *  # noqa: F401,F403
@@ -56,4 +56,4 @@ from .roofline import *  # noqa: F401,F403
 MODULES = (_core, shapes, cost, memory, operation, attention, receptive, dilation, algorithms,
            roofline)
 
-__all__ = [name for module in MODULES for name in module.__all__]
+__all__ = [name for module in MODULES for name in module.__all__] + ["DISPLAYS", "Display", "display_form", "form"]
