@@ -41,6 +41,12 @@ class Check:
     rel_tol: float = 0.0              # 0: exact integer answer
     unit: str = ""
 
+    #: an exact-integer check whose answer is at least this large tells a student whose number is
+    #: within :attr:`ROUNDED_TOL` of it (a rounded answer, 7.4e9 for 7,398,752,256) to give every
+    #: digit, instead of the generic "Not quite"
+    LARGE: int = 1000
+    ROUNDED_TOL: float = 0.05
+
     def expected(self) -> float:
         """The right answer, computed now by the library."""
         return self.answer()
@@ -63,6 +69,12 @@ class Check:
         for hint, wrong in self.mistakes.items():
             if self._matches(value, wrong()):
                 return Result(self.id, False, f"Not quite: {hint}")
+        target = self.expected()
+        if (self.rel_tol == 0 and abs(target) >= self.LARGE
+                and math.isclose(value, target, rel_tol=self.ROUNDED_TOL)):
+            return Result(self.id, False,
+                          "Close, but this check wants the exact integer: give every digit of "
+                          "your count (written out as 73,856, say, not rounded to 7.4e4).")
         return Result(self.id, False, "Not quite. Check each factor of the formula against the "
                                       "layer's settings and try again.")
 
