@@ -345,3 +345,56 @@ register(Check(
             lambda: winograd_growth(dims=2),
     },
 ))
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 1: predict, then check (a prediction made before running anything, then confirmed)
+# ---------------------------------------------------------------------------------------------
+
+register(Check(
+    id="predict-lenet-wider-1", chapter=1, difficulty="easy",
+    question="MACs of LeNet's second convolution (5x5, 16 filters, no padding, 14x14 input) when "
+             "the first convolution has 12 filters instead of 6.",
+    answer=lambda: F.conv_macs(12, 16, 5, F.conv_output_size(14, 5)),
+    mistakes={
+        "that is the unchanged layer's count, with 6 input channels: every filter of the second "
+        "layer spans all the maps of the first, so doubling them doubles its MACs.":
+            lambda: F.conv_macs(6, 16, 5, F.conv_output_size(14, 5)),
+        "the output is 10x10 (14 - 5 + 1, no padding), not 14x14.":
+            lambda: F.conv_macs(12, 16, 5, 14),
+        "that is the FLOP count: one multiply-accumulate is two FLOPs.":
+            lambda: 2 * F.conv_macs(12, 16, 5, F.conv_output_size(14, 5)),
+    },
+))
+
+register(Check(
+    id="predict-train-step-1", chapter=1, difficulty="easy",
+    question="MACs of one training step (forward pass, input gradient and weight gradient) of a "
+             "3x3 convolution from 64 to 64 channels, padding 1, on a 32x32 input, as a multiple "
+             "of its forward MACs.",
+    answer=lambda: (F.conv_macs(64, 64, 3, 32) + F.conv_backward_macs(64, 64, 3, 32))
+    / F.conv_macs(64, 64, 3, 32),
+    rel_tol=1e-9,
+    mistakes={
+        "that is either the backward pass alone or the forward pass with only one of the two "
+        "gradients: the input gradient and the weight gradient each cost as much as the forward "
+        "pass, and the step includes the forward pass.":
+            lambda: F.conv_backward_macs(64, 64, 3, 32) / F.conv_macs(64, 64, 3, 32),
+        "that counts the forward pass once more than it runs (the step is one forward and one "
+        "backward pass).":
+            lambda: (2 * F.conv_macs(64, 64, 3, 32) + F.conv_backward_macs(64, 64, 3, 32))
+            / F.conv_macs(64, 64, 3, 32),
+    },
+))
+
+register(Check(
+    id="predict-double-channels-1", chapter=1, difficulty="easy",
+    question="Factor by which a 3x3, stride-1, same-padded convolution's MACs grow when both its "
+             "input and output channels are doubled (the image size unchanged).",
+    answer=lambda: F.conv_macs(128, 128, 3, 56) / F.conv_macs(64, 64, 3, 56),
+    rel_tol=1e-9,
+    mistakes={
+        "doubling one side of the channels doubles the MACs; doubling both multiplies them "
+        "twice.":
+            lambda: F.conv_macs(128, 64, 3, 56) / F.conv_macs(64, 64, 3, 56),
+    },
+))
