@@ -7,7 +7,13 @@ turns the executed notebook into a plain Jupyter notebook: every glued number, e
 figure in place (figures as cell attachments), equation, figure and exercise numbers and
 citations as the HTML page shows them (read from that page), directives as Markdown, plumbing
 cells collapsed, glue records and kernel-only widget views replaced by what a reader can see
-before running a cell. ``hide_solutions`` drops the gated solutions (the student edition).
+before running a cell, links to other pages as their titles (linked to the online book when
+``_config.yml`` gives its address), and the page's ``from myst_nb import glue`` as the library's
+glue (:mod:`cnnbook_lib.glue`), so the notebook needs nothing the library's wheel does not bring.
+``hide_solutions`` drops the gated solutions (the student edition). :func:`for_download` then
+opens the notebook with its install cell (the library at the book's version, and the route to a
+CPU-only torch) and, on a page that times the machine running it, a note that the text's
+numbers are the build's (:func:`measurement_note`).
 The MyST is rendered by :mod:`cnnbook_lib.myst`, as in the handouts; the page's HTML supplies
 what the sources cannot say (:class:`PageIndex`).
 
@@ -24,6 +30,7 @@ import posixpath
 import re
 from pathlib import Path
 
+from .glue import without_myst_nb
 from .myst import Directive, References, Renderer
 from .teaching.solutions import strip_notebook
 
@@ -244,6 +251,7 @@ def render(nb: dict, index: PageIndex | None = None, hide_solutions: bool = Fals
                 cell["attachments"] = r.attachments
             cell.get("metadata", {}).pop("tags", None)
         elif cell["cell_type"] == "code":
+            cell["source"] = without_myst_nb(_source(cell))
             tags = set(cell.get("metadata", {}).get("tags", []))
             outputs = [o for o in (_output(o, where) for o in cell.get("outputs", [])) if o is not None]
             cell["outputs"] = outputs
@@ -292,13 +300,45 @@ def _title_cell(cells: list[dict]) -> int:
                  if c.get("cell_type") == "markdown" and re.search(r"^# ", _source(c), re.M)), -1)
 
 
-def for_download(nb: dict, *, measured: str | None = None) -> dict:
+#: The PyTorch index of CPU-only builds (pip's default torch on Linux is the CUDA build, several GB).
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+def install_source(version: str, repository_url: str | None = None, ref: str | None = None) -> str:
+    """The code of a downloaded notebook's first cell: it installs the book's library, cnnbook-lib
+    ``version``, from the book's repository at ``ref`` (the commit the book was built from, else its
+    branch) unless the library is already installed, and states the route to a CPU-only torch."""
+    if repository_url:
+        spec = f"cnnbook-lib @ git+{repository_url.rstrip('/')}" + (f"@{ref}" if ref else "")
+    else:
+        spec = f"cnnbook-lib=={version}"
+    return "\n".join([
+        f"# Set-up: run this cell first (in Colab, or in any fresh Python environment). It installs the",
+        f"# book's library, cnnbook-lib {version}, the version this notebook was built with, and all that",
+        "# this notebook imports, unless the library is already installed.",
+        "# PyTorch comes with it. On Linux pip's default torch is the CUDA build (several GB); for the",
+        "# CPU-only build, which is all the book needs, run this first:",
+        f"#     pip install torch --index-url {TORCH_CPU_INDEX}",
+        "import importlib.util, subprocess, sys",
+        "if importlib.util.find_spec(\"cnnbook_lib\") is None:",
+        f"    subprocess.check_call([sys.executable, \"-m\", \"pip\", \"install\", \"{spec}\"])",
+        "import cnnbook_lib",
+        f"if cnnbook_lib.__version__ != \"{version}\":",
+        f"    print(f\"This notebook was built with cnnbook-lib {version}; you have {{cnnbook_lib.__version__}}.\")",
+    ])
+
+
+def for_download(nb: dict, *, measured: str | None = None, install: str | None = None) -> dict:
     """A rendered notebook (:func:`render`) as a reader downloads it: the measurement note
-    (:func:`measurement_note`) under its title when the page measures."""
+    (:func:`measurement_note`) under its title when the page measures, and first of all the
+    install cell (:func:`install_source`) when ``install`` is given."""
     nb = copy.deepcopy(nb)
     if measured:
         cell = {"cell_type": "markdown", "metadata": {}, "source": measured}
         nb["cells"].insert(_title_cell(nb["cells"]) + 1, cell)
+    if install:
+        nb["cells"].insert(0, {"cell_type": "code", "execution_count": None, "outputs": [],
+                               "metadata": {"tags": ["install"]}, "source": install})
     return nb
 
 
@@ -343,6 +383,8 @@ def _build_finished(app, exception) -> None:
     book = "".join(pages.values())
     options = getattr(app.config, "html_theme_options", None) or {}
     address = book_address(getattr(app.config, "html_baseurl", ""), options.get("repository_url"))
+    install = install_source(_version(), options.get("repository_url"),
+                             _commit(app.srcdir) or options.get("repository_branch"))
     for doc in sorted(app.env.found_docs):
         src = sources / f"{doc}.ipynb"
         if not src.exists():
@@ -353,12 +395,28 @@ def _build_finished(app, exception) -> None:
         glue = json.loads(glue_file.read_text(encoding="utf-8")) if glue_file.exists() else {}
         page_nb = json.loads(src.read_text(encoding="utf-8"))
         nb = for_download(render(page_nb, index, hide_solutions=hide, glue=glue),
-                          measured=measurement_note(page_nb, glue))
+                          measured=measurement_note(page_nb, glue), install=install)
         text = json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
         src.write_text(text, encoding="utf-8")
         target = notebooks / f"{doc}.ipynb"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
+
+
+def _version() -> str:
+    from . import __version__
+    return __version__
+
+
+def _commit(folder) -> str | None:
+    """The commit the book is built from (``None`` outside a git checkout)."""
+    import subprocess
+    try:
+        run = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True,
+                             timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return run.stdout.strip() if run.returncode == 0 and run.stdout.strip() else None
 
 
 def _print_button(app, pagename, templatename, context, doctree) -> None:

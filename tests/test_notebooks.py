@@ -19,6 +19,7 @@ from cnnbook_lib import notebooks as N
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
+NOTEBOOKS = ROOT / "_build" / "notebooks"
 BUILT = sorted((HTML / "_sources").rglob("*.ipynb")) if (HTML / "_sources").exists() else []
 
 
@@ -233,3 +234,184 @@ def test_a_page_that_measures_says_its_prose_numbers_are_the_builds():
     unnamed = N.measurement_note(_nb(code("x = bench.measured_on()")))
     assert "on the machine that built the book" in unnamed
     assert N.for_download(_nb(code("x")), measured=unnamed)["cells"][0]["source"] == unnamed
+
+
+# ---------------------------------------------------------------------------------------------
+# The downloaded notebooks in a fresh environment: the library's wheel and what it declares
+# ---------------------------------------------------------------------------------------------
+
+#: Downloaded notebooks run in the fresh environment (short pages that glue, import myst-nb's glue
+#: in their code and show an interactive).
+FRESH_PAGES = ["chapters/01/03_shapes", "chapters/01/02_operation"]
+
+
+def _wheel(tmp: Path) -> Path:
+    """The library's wheel, built (``pip wheel --no-deps``) from a copy of its sources."""
+    import shutil
+    import subprocess
+    import sys
+    src = tmp / "src"
+    shutil.copytree(ROOT / "cnnbook_lib", src / "cnnbook_lib",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, src / name)
+    run = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                          "--no-index", "-q", "-w", str(tmp / "dist"), str(src)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    (wheel,) = (tmp / "dist").glob("cnnbook_lib-*.whl")
+    return wheel
+
+
+def _requires(metadata_text: str) -> list[str]:
+    import email.parser
+    return email.parser.Parser().parsestr(metadata_text).get_all("Requires-Dist") or []
+
+
+def _closure(requirements: list[str]) -> dict[str, "importlib.metadata.Distribution"]:
+    """The distributions that ``requirements`` bring, with what they require in turn (markers and
+    extras evaluated), as installed here; each must satisfy the range that asks for it."""
+    import importlib.metadata as md
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    found: dict[str, md.Distribution] = {}
+    todo = [(Requirement(r), "") for r in requirements]
+    while todo:
+        req, extra = todo.pop()
+        if req.marker is not None and not req.marker.evaluate({"extra": extra}):
+            continue
+        name = canonicalize_name(req.name)
+        dist = found.get(name) or md.distribution(req.name)
+        assert req.specifier.contains(dist.version, prereleases=True), \
+            f"{req.name} {dist.version} is installed (requirements.txt), outside {req}"
+        for wanted in [""] + sorted(req.extras):
+            key = (name, wanted)
+            if key in found.setdefault("__done__", set()):
+                continue
+            found["__done__"].add(key)
+            todo += [(Requirement(r), wanted) for r in (dist.requires or [])]
+        found[name] = dist
+    found.pop("__done__", None)
+    return found
+
+
+def _fresh_environment(tmp: Path, wheel: Path) -> Path:
+    """A new virtual environment holding the wheel and, linked from this one, only the
+    distributions the wheel declares (torch among them) and nbclient/ipykernel to run a kernel:
+    no myst-nb, no jupyter-book, no editable checkout. Returns its python."""
+    import importlib.metadata as md
+    import subprocess
+    import sys
+    import zipfile
+    venv = tmp / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    with zipfile.ZipFile(wheel) as z:
+        metadata = next(z.read(n).decode() for n in z.namelist() if n.endswith(".dist-info/METADATA"))
+        z.extractall(site)                                       # a pure-Python wheel's install
+    dists = _closure(_requires(metadata) + ["nbclient", "ipykernel"])
+    assert "torch" in dists and "myst-nb" not in dists and "jupyter-book" not in dists
+    for dist in dists.values():
+        top = {Path(str(f)).parts[0] for f in dist.files or [] if not str(f).startswith("..")}
+        for name in top - {"__pycache__"}:
+            real = Path(dist.locate_file(name))
+            if real.exists() and not (site / name).exists():
+                (site / name).symlink_to(real, target_is_directory=real.is_dir())
+    return python
+
+
+def _declared() -> list[str]:
+    import tomllib
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+
+
+def test_declared_dependencies_agree_with_the_pins():
+    """Every run-time dependency pyproject.toml declares is pinned in requirements.txt (or comes with
+    one that is) inside the declared range; the version is the library's own."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    import tomllib
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==([^\s#]+)", (ROOT / "requirements.txt").read_text(), re.M))
+    pins = {canonicalize_name(k): v for k, v in pins.items()}
+    closure = _closure(_declared())                     # also: each installed version is in range
+    for text in _declared():
+        req = Requirement(text)
+        name = canonicalize_name(req.name)
+        if name in pins:
+            assert req.specifier.contains(pins[name]), f"requirements.txt pins {name}=={pins[name]}, outside {req}"
+        else:
+            assert name in closure, f"{req} is neither pinned nor installed"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["dynamic"] == ["version"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "cnnbook_lib.__version__"}
+
+
+#: Imports of the book's build and instructors' tools (the ``book``, ``teaching`` and ``pdf``
+#: extras), or guarded where they may be missing; a reader's notebook never needs them.
+TOOL_IMPORTS = {"sphinx", "docutils", "sphinx_exercise", "myst_nb", "pybtex", "nbformat", "nbclient",
+                "jupytext", "yaml", "otter", "pypdf", "playwright", "torchvision"}
+
+
+def test_every_run_time_import_of_the_library_is_declared():
+    """Each third-party module the library imports is brought by a declared dependency (checked
+    against the installed distributions that provide it), save the build's and tools' own."""
+    import importlib.metadata as md
+    import sys
+    from packaging.utils import canonicalize_name
+    provided = md.packages_distributions()
+    closure = set(_closure(_declared()))
+    missing = set()
+    for path in (ROOT / "cnnbook_lib").rglob("*.py"):
+        for module in re.findall(r"^\s*(?:import|from)\s+([A-Za-z_]\w*)", path.read_text(encoding="utf-8"), re.M):
+            if module in sys.stdlib_module_names or module in TOOL_IMPORTS or module in ("cnnbook_lib", "__future__"):
+                continue
+            dists = {canonicalize_name(d) for d in provided.get(module, [])}
+            if module in provided and not dists & closure:
+                missing.add((module, path.relative_to(ROOT).as_posix()))
+    assert not missing, f"imported but not brought by pyproject.toml's dependencies: {sorted(missing)}"
+
+
+@pytest.mark.book
+def test_downloaded_notebooks_run_with_the_wheel_alone(tmp_path):
+    """The library builds as a wheel; in a fresh environment with only that wheel, what it declares
+    (torch included) and a kernel, downloaded chapter notebooks run top to bottom in a folder outside
+    the repository, with myst-nb absent; each opens with its install cell, which finds the library
+    installed there and installs nothing."""
+    _require_build()
+    import subprocess
+    wheel = _wheel(tmp_path / "wheel")
+    python = _fresh_environment(tmp_path, wheel)
+    work = tmp_path / "student"
+    work.mkdir()
+    for page in FRESH_PAGES:
+        nb = json.loads((NOTEBOOKS / f"{page}.ipynb").read_text(encoding="utf-8"))
+        first = nb["cells"][0]
+        assert first["cell_type"] == "code" and "pip" in first["source"] and "--index-url" in first["source"]
+        assert not any("myst_nb" in c["source"] for c in nb["cells"] if c["cell_type"] == "code")
+        (work / Path(page).name).with_suffix(".ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    kernels = tmp_path / "jupyter" / "kernels" / "fresh"
+    kernels.mkdir(parents=True)
+    (kernels / "kernel.json").write_text(json.dumps({
+        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "fresh", "language": "python"}), encoding="utf-8")
+    script = (
+        "import json, sys, nbformat\n"
+        "from nbclient import NotebookClient\n"
+        "import importlib.util\n"
+        "assert importlib.util.find_spec('myst_nb') is None, 'myst-nb is installed'\n"
+        "import cnnbook_lib\n"
+        "assert 'site-packages' in cnnbook_lib.__file__, cnnbook_lib.__file__\n"
+        "for path in sys.argv[1:]:\n"
+        "    nb = nbformat.read(path, as_version=4)\n"
+        "    NotebookClient(nb, timeout=170, kernel_name='fresh', allow_errors=False,\n"
+        "                   resources={'metadata': {'path': '.'}}).execute()\n"
+        "    print(path, 'ran')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "JUPYTER_PATH")}
+    env.update(JUPYTER_PATH=str(tmp_path / "jupyter"), JUPYTER_PLATFORM_DIRS="1", MPLBACKEND="Agg",
+               PATH=f"{python.parent}:{env.get('PATH', '')}")
+    run = subprocess.run([str(python), "-c", script, *sorted(p.name for p in work.glob("*.ipynb"))],
+                         cwd=work, env=env, capture_output=True, text=True, timeout=170)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    assert run.stdout.count(" ran") == len(FRESH_PAGES)
