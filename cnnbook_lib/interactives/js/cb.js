@@ -1,5 +1,5 @@
 // The shared view of every interactive: parsing of control values, number formatting, the
-// outputs table, formulas with numbers substituted, figure parts (grid, bars, table), the controls
+// outputs table, formulas with numbers substituted, figure parts (grid, bars, table, scatter, heatmap, lines), the controls
 // and their wiring to an anywidget model.
 //
 // An interactive module imports what it needs from here and exports
@@ -290,7 +290,69 @@ export function scatter(part) {
   return o.join("") + "</svg>";
 }
 
-const PARTS = {grid, bars, table, scatter};
+const VIRIDIS = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+
+/** The viridis colour of t in [0, 1] (linear between five stops), as rgb(). */
+export function viridis(t) {
+  const x = Math.min(1, Math.max(0, t)) * (VIRIDIS.length - 1), i = Math.min(VIRIDIS.length - 2, Math.floor(x));
+  const f = x - i, c = VIRIDIS[i].map((a, j) => Math.round(a + f * (VIRIDIS[i + 1][j] - a)));
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
+}
+
+/**
+ * A heat map (SVG) with its colour scale: part.values holds rows × cols numbers in [0, 1], row by
+ * row; part.box = [row, col, size] outlines a square; part.scale names the colour bar.
+ */
+export function heatmap(part) {
+  const {rows, cols} = part, cs = Math.max(4, Math.min(18, Math.floor(300 / Math.max(rows, cols))));
+  const w = cols * cs, h = rows * cs, bx = w + 14, W = w + 110;
+  const o = [`<svg class="cb-heat" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${h}" ` +
+    `viewBox="0 0 ${W} ${h}" role="img" aria-label="${esc(part.title)}">`];
+  part.values.forEach((v, i) => {
+    o.push(`<rect x="${(i % cols) * cs}" y="${Math.floor(i / cols) * cs}" width="${cs}" height="${cs}" fill="${viridis(v)}"/>`);
+  });
+  if (part.box) {
+    const [r, c, n] = part.box;
+    o.push(`<rect class="cb-hbox" x="${c * cs}" y="${r * cs}" width="${n * cs}" height="${n * cs}"/>`);
+  }
+  for (let k = 0; k < 20; k++) {
+    o.push(`<rect x="${bx}" y="${h - (k + 1) * h / 20}" width="14" height="${h / 20 + 0.5}" fill="${viridis((k + 0.5) / 20)}"/>`);
+  }
+  for (const t of [0, 0.5, 1]) {
+    o.push(`<text class="cb-tick" x="${bx + 18}" y="${Math.min(h - 2, Math.max(10, h - t * h + 4))}">${t}</text>`);
+  }
+  o.push(`<text class="cb-tick" x="${bx + 44}" y="${h / 2}" text-anchor="middle" transform="rotate(90 ${bx + 44} ${h / 2})">${esc(part.scale)}</text>`);
+  return o.join("") + "</svg>";
+}
+
+/** Line plot (SVG): part.x, part.series = [{name, values}], part.xlabel, part.ylabel. */
+export function lines(part) {
+  const W = 420, H = 240, L = 50, R = 10, T = 24, B = 36, x = part.x;
+  const y1 = Math.max(...part.series.flatMap((s) => s.values)) * 1.08 || 1;
+  const px = (v) => L + (v - x[0]) / (x[x.length - 1] - x[0] || 1) * (W - L - R);
+  const py = (v) => T + (1 - v / y1) * (H - T - B);
+  const c1 = (v) => round(v, 10) / 10;
+  const o = [`<svg class="cb-lines-plot" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" ` +
+    `viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(part.title)}">`,
+    `<path class="cb-axis" d="M${L} ${T}V${H - B}H${W - R}"/>`];
+  const step = Math.max(1, Math.ceil((x[x.length - 1] - x[0]) / 8));
+  for (let v = Math.ceil(x[0] / step) * step; v <= x[x.length - 1]; v += step) {
+    o.push(`<text class="cb-tick" x="${c1(px(v))}" y="${H - B + 14}" text-anchor="middle">${v}</text>`);
+  }
+  for (const f of [0, 0.5, 1]) {
+    o.push(`<text class="cb-tick" x="${L - 4}" y="${c1(py(f * y1 / 1.08) + 4)}" text-anchor="end">${fmt(f * y1 / 1.08, "ratio")}</text>`);
+  }
+  o.push(`<text class="cb-tick" x="${(L + W - R) / 2}" y="${H - 4}" text-anchor="middle">${esc(part.xlabel)}</text>`,
+    `<text class="cb-tick" x="12" y="${(T + H - B) / 2}" text-anchor="middle" transform="rotate(-90 12 ${(T + H - B) / 2})">${esc(part.ylabel)}</text>`);
+  part.series.forEach((s, i) => {
+    const d = s.values.map((v, j) => `${j ? "L" : "M"}${c1(px(x[j]))} ${c1(py(v))}`).join("");
+    o.push(`<path class="cb-line cb-s${i}" d="${d}"/>`,
+      `<text class="cb-tick cb-ls${i}" x="${L + 8 + i * 150}" y="14">— ${esc(s.name)}</text>`);
+  });
+  return o.join("") + "</svg>";
+}
+
+const PARTS = {grid, bars, table, scatter, heatmap, lines};
 
 /** HTML of one evaluation: the error (if any), the outputs, the formulas, the figure parts. */
 export function renderView(spec, res) {
