@@ -328,23 +328,23 @@ def erf_viewer(v: dict, data) -> dict:
     mean, var = E.moments(torch.tensor(w, dtype=torch.float64))
     gauss = [math.exp(-((i - mean) ** 2) / (2 * var)) for i in range(n)]
     half, most = E.mass_classes(vals)
-    ranked = sorted(vals, reverse=True)
-    t50, t95, lo = ranked[half - 1], ranked[most - 1], (n - r) // 2
-    cells = [[a, b, "hl" if vals[a * n + b] >= t50 and vals[a * n + b] > 0 else
-              ("padhl" if vals[a * n + b] >= t95 and vals[a * n + b] > 0 else "dim")]
-             for a in range(lo, lo + r) for b in range(lo, lo + r)]
-    rows = [{"label": str(b - (n - 1) // 2), "values": [w[b], gauss[b] / sum(gauss)]}
-            for b in range(lo, lo + r)]
+    lo = (n - r) // 2
+    top = max(vals)
+    offsets = [b - (n - 1) // 2 for b in range(n)]
     return {"outputs": {"rf": r, "std": math.sqrt(var), "half": half, "most": most,
                         "share": most / (r * r)},
             "figure": [
-                {"kind": "grid", "title": f"input {n}×{n}: where the gradient of the central unit goes",
-                 "rows": n, "cols": n, "cells": cells,
-                 "caption": "Dark: the pixels holding half of the squared gradient; medium: 95 %; "
-                            "light: the rest of the theoretical field."},
-                {"kind": "bars", "title": "profile along one axis (summed over rows) and the "
-                                          "Gaussian with its mean and variance",
-                 "series": ["measured", "Gaussian"], "fmts": ["ratio", "ratio"], "rows": rows}]}
+                {"kind": "heatmap", "title": f"input {n}×{n}: squared gradient of the central unit",
+                 "rows": n, "cols": n, "values": [a / top for a in vals], "box": [lo, lo, r],
+                 "scale": "share of the largest value",
+                 "caption": "Colour: the squared gradient at each input pixel, as a share of the "
+                            "largest. Orange square: the theoretical field."},
+                {"kind": "lines", "title": "profile along one axis (the map summed over rows) and "
+                                           "the Gaussian with its mean and variance",
+                 "x": offsets, "xlabel": "offset from the centre [pixels]",
+                 "ylabel": "share of the gradient",
+                 "series": [{"name": "measured", "values": w},
+                            {"name": "Gaussian", "values": [g / sum(gauss) for g in gauss]}]}]}
 
 
 def dilation_explorer(v: dict, data) -> dict:
@@ -368,6 +368,15 @@ def dilation_explorer(v: dict, data) -> dict:
         if fm.hdc_ok(rates, k) and rates[0] > 1:
             verdict += f" (here r1 = {rates[0]})"
     outputs["verdict"] = verdict
+    wide = 81                                      # wider fields: one axis, 81 pixels per row
+    if r > wide:
+        return {"outputs": outputs, "figure": [
+            {"kind": "grid", "title": f"one axis of the field of the top unit: {r} pixels, {wide} "
+                                      f"per row, rates {', '.join(map(str, rates))}",
+             "rows": -(-r // wide), "cols": wide,
+             "cells": [[i // wide, i % wide, "hl" if c else "sel"] for i, c in enumerate(counts)],
+             "caption": "The field is too wide to draw as a square; its 2-D mask is this axis "
+                        "times itself. Blue: pixels with a path to the unit. Orange: holes."}]}
     cells = [[a + 1, b + 1, "hl" if counts[a] and counts[b] else "sel"]
              for a in range(r) for b in range(r)]
     return {"outputs": outputs, "figure": [

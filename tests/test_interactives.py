@@ -597,7 +597,8 @@ def test_dilation_explorer_agrees_with_gradients(tmp_path):
     import torch
     raws = [{"layers": 3, "k": 3, "d1": 2, "d2": 2, "d3": 2},
             {"layers": 4, "k": 2, "d1": 1, "d2": 3, "d3": 2, "d4": 5},
-            {"layers": 3, "k": 3, "d1": 1, "d2": 2, "d3": 5}]
+            {"layers": 3, "k": 3, "d1": 1, "d2": 2, "d3": 5},
+            {"layers": 4, "k": 3, "d1": 1, "d2": 3, "d3": 9, "d4": 27}]     # the text's example
     for raw, got in zip(raws, run_node(example("dilation_explorer"), raws, tmp_path)):
         res = got["res"]
         r = res["outputs"]["rf"]

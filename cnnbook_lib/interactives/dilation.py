@@ -6,6 +6,8 @@ from .. import formulas as fm
 from .core import Formula, Interactive, Output, Param
 
 MAX_LAYERS = 5
+#: the largest rate a control takes: enough for schedules such as 1, 3, 9, 27
+MAX_RATE = 27
 
 
 def dilation_explorer() -> Interactive:
@@ -16,14 +18,14 @@ def dilation_explorer() -> Interactive:
     ]
     defaults = {1: 2, 2: 2, 3: 2}
     for i in range(1, MAX_LAYERS + 1):
-        params.append(Param(f"d{i}", f"rate r{i}", defaults.get(i, 1), 1, 8,
+        params.append(Param(f"d{i}", f"rate r{i}", defaults.get(i, 1), 1, MAX_RATE,
                             visible_when=("layers", ">=", i)))
     return Interactive(
         name="dilation_explorer", title="Dilation-rate explorer",
         minutes=3,
         description="Stride-1 layers of a K×K kernel with dilation rates r1 (bottom) to rn (top). "
                     "The grid is the field of the top unit: blue pixels have a path to it, "
-                    "orange ones are holes.",
+                    "orange ones are holes (a field wider than 81 pixels is drawn along one axis).",
         params=params,
         outputs=[Output("rf", "receptive field (pixels per side)"),
                  Output("reached", "pixels reaching the unit"),

@@ -51,9 +51,9 @@ def erf_viewer() -> Interactive:
         name="erf_viewer", title="Effective receptive field viewer",
         minutes=3,
         description="A stack of 3x3 convolutions (8 channels) at initialization: the squared "
-                    "gradient of the central unit, averaged over random weights and inputs. "
-                    "Dark: the pixels holding half of it; medium: 95 %; light: the rest of the "
-                    "theoretical field.",
+                    "gradient of the central unit, averaged over random weights and inputs, as a "
+                    "heat map with its colour scale (the orange square is the theoretical field) "
+                    "and as a profile along one axis beside the Gaussian of the same variance.",
         params=[Param("depth", "layers", "8", control="select", choices=[str(d) for d in DEPTHS]),
                 Param("act", "non-linearity", "relu", control="select",
                       choices=[("relu", "ReLU"), ("none", "none")]),

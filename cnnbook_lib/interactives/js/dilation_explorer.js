@@ -3,6 +3,9 @@
 import { widget } from "./cb.js";
 import { hdc_step, rf_size } from "./formulas.js";
 
+/** Fields wider than this are drawn along one axis, WIDE pixels per row. */
+export const WIDE = 81;
+
 export function compute(v) {
   const k = v.k, rates = [];
   for (let i = 1; i <= v.layers; i++) { rates.push(v["d" + i]); }
@@ -31,6 +34,14 @@ export function compute(v) {
     if (m <= k && rates[0] > 1) { verdict += ` (here r1 = ${rates[0]})`; }
   }
   outputs.verdict = verdict;
+  if (r > WIDE) {                       // too many cells for a square: one axis, WIDE per row
+    const cells = counts.map((c, i) => [Math.floor(i / WIDE), i % WIDE, c > 0 ? "hl" : "sel"]);
+    return {outputs, figure: [
+      {kind: "grid", title: `one axis of the field of the top unit: ${r} pixels, ${WIDE} per row, ` +
+        `rates ${rates.join(", ")}`, rows: Math.ceil(r / WIDE), cols: WIDE, cells,
+        caption: "The field is too wide to draw as a square; its 2-D mask is this axis times " +
+          "itself. Blue: pixels with a path to the unit. Orange: holes."}]};
+  }
   const n = r + 2, cells = [];
   for (let a = 0; a < r; a++) {
     for (let b = 0; b < r; b++) {

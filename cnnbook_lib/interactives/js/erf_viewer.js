@@ -33,24 +33,19 @@ export function compute(v, data) {
   const gsum = gauss.reduce((s, x) => s + x, 0);
   const sorted = [...vals].sort((a, b) => b - a);
   const [half, most] = massCounts(sorted, total);
-  const t50 = sorted[half - 1], t95 = sorted[most - 1], lo = (n - r) / 2, cells = [], rows = [];
-  for (let a = lo; a < lo + r; a++) {
-    for (let b = lo; b < lo + r; b++) {
-      const x = vals[a * n + b];
-      cells.push([a, b, x >= t50 && x > 0 ? "hl" : (x >= t95 && x > 0 ? "padhl" : "dim")]);
-    }
-  }
-  for (let b = lo; b < lo + r; b++) {
-    rows.push({label: String(b - (n - 1) / 2), values: [w[b], gauss[b] / gsum]});
-  }
+  const top = sorted[0], lo = (n - r) / 2, x = [], measured = [], fitted = [];
+  for (let b = 0; b < n; b++) { x.push(b - (n - 1) / 2); measured.push(w[b]); fitted.push(gauss[b] / gsum); }
   return {outputs: {rf: r, std: Math.sqrt(variance), half, most, share: most / (r * r)},
     figure: [
-      {kind: "grid", title: `input ${n}×${n}: where the gradient of the central unit goes`,
-        rows: n, cols: n, cells,
-        caption: "Dark: the pixels holding half of the squared gradient; medium: 95 %; light: the " +
-          "rest of the theoretical field."},
-      {kind: "bars", title: "profile along one axis (summed over rows) and the Gaussian with its mean and variance",
-        series: ["measured", "Gaussian"], fmts: ["ratio", "ratio"], rows}]};
+      {kind: "heatmap", title: `input ${n}×${n}: squared gradient of the central unit`,
+        rows: n, cols: n, values: vals.map((a) => a / top), box: [lo, lo, r],
+        scale: "share of the largest value",
+        caption: "Colour: the squared gradient at each input pixel, as a share of the largest. " +
+          "Orange square: the theoretical field."},
+      {kind: "lines", title: "profile along one axis (the map summed over rows) and the Gaussian " +
+        "with its mean and variance", x, xlabel: "offset from the centre [pixels]",
+        ylabel: "share of the gradient",
+        series: [{name: "measured", values: measured}, {name: "Gaussian", values: fitted}]}]};
 }
 
 export default widget(compute);
