@@ -415,3 +415,24 @@ def test_downloaded_notebooks_run_with_the_wheel_alone(tmp_path):
                          cwd=work, env=env, capture_output=True, text=True, timeout=170)
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
     assert run.stdout.count(" ran") == len(FRESH_PAGES)
+
+
+def test_pages_import_only_what_the_wheel_brings():
+    """A page's code imports the standard library, cnnbook_lib and what the library declares
+    (myst-nb only as ``from myst_nb import glue``, which the download rewrites)."""
+    import importlib.metadata as md
+    import sys
+    from packaging.utils import canonicalize_name
+    from cnnbook_lib.glue import without_myst_nb
+    provided = md.packages_distributions()
+    closure = set(_closure(_declared()))
+    bad = []
+    for path in sorted((ROOT / "chapters").rglob("*.md")) + [ROOT / "intro.md"]:
+        text = path.read_text(encoding="utf-8")
+        for cell in re.findall(r"^```\{code-cell\}[^\n]*\n(.*?)^```", text, re.S | re.M):
+            for module in re.findall(r"^\s*(?:import|from)\s+([A-Za-z_]\w*)", without_myst_nb(cell), re.M):
+                if module in sys.stdlib_module_names or module in ("cnnbook_lib", "__future__"):
+                    continue
+                if module in provided and not {canonicalize_name(d) for d in provided[module]} & closure:
+                    bad.append(f"{path.relative_to(ROOT)}: import {module}")
+    assert not bad, bad
