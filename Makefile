@@ -2,7 +2,7 @@
 #   make book   create .venv, install everything, build the HTML book into _build/html
 #   make test   the test suite, including a book build with warnings as errors (the library's
 #               tests marked slow left out: make test-all runs them too)
-# Other targets: make test-all, make test-slow, make install, make lab, make student, make pdf, make handouts,
+# Other targets: make test-all, make test-slow, make install, make lab, make lab-student, make student, make pdf, make handouts,
 # make assignments, make clean.
 
 PYTHON ?= python3
@@ -14,7 +14,7 @@ STAMP  := $(VENV)/.installed
 TORCH_INDEX ?=
 TORCH_VERSION := $(shell sed -n 's/^torch==\([^ ]*\).*/\1/p' requirements.txt)
 
-.PHONY: book student test test-all test-slow install lab pdf handouts assignments clean browser-deps
+.PHONY: book student test test-all test-slow install lab lab-student pdf handouts assignments clean browser-deps
 
 install: $(STAMP)
 
@@ -77,9 +77,17 @@ test-slow: $(STAMP)
 
 # JupyterLab on the chapters as notebooks that read like the book (numbers, equations, figures,
 # citations in place; plumbing cells collapsed), made by the HTML build into _build/notebooks.
+# Each solution is folded under its exercise (click to show). make lab-student: the student
+# edition's notebooks, with no solution at all (copied from its downloadable notebooks).
 lab: $(STAMP)
 	test -d _build/notebooks/chapters || $(MAKE) book
 	$(VENV)/bin/jupyter lab _build/notebooks/chapters
+
+lab-student: $(STAMP)
+	test -d _build/student/html/_sources/chapters || $(MAKE) student
+	rm -rf _build/student/notebooks && mkdir -p _build/student/notebooks
+	cd _build/student/html/_sources && find . -name '*.ipynb' -exec cp --parents {} ../../notebooks/ \;
+	$(VENV)/bin/jupyter lab _build/student/notebooks/chapters
 
 # Chromium for the browser tests (Debian or Ubuntu, as root). Without it they are skipped.
 browser-deps:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from .glue import without_myst_nb
 from .myst import Directive, References, Renderer
-from .teaching.solutions import strip_notebook
+from .teaching.solutions import split_notebook, strip_notebook
 
 #: Output types JupyterLab, VS Code and Colab display without a kernel.
 DISPLAYABLE = {"text/plain", "text/html", "text/markdown", "text/latex", "image/png", "image/jpeg",
@@ -222,6 +222,13 @@ def _output(out: dict, where: str | None = None) -> dict | None:
     return new
 
 
+def fold_solution(markdown: str) -> str:
+    """A solution's Markdown folded: an HTML ``<details>`` a reader opens with a click (JupyterLab,
+    VS Code and Colab render it; the Markdown and math inside are rendered as usual)."""
+    return (f"<details>\n<summary><b>Solution</b> (click to show)</summary>\n\n{markdown.strip()}\n\n"
+            "</details>")
+
+
 def _source(cell: dict) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else src
@@ -238,14 +245,15 @@ def render(nb: dict, index: PageIndex | None = None, hide_solutions: bool = Fals
     where = page_address(index.docname, index.address) if index.docname else None
     index.glued = {**glue_store(nb), **{k: (v.get("data", v) if isinstance(v, dict) else v)
                                         for k, v in (glue or {}).items()}}
-    if hide_solutions:
-        nb = strip_notebook(nb)
+    nb = strip_notebook(nb) if hide_solutions else split_notebook(nb)
     out_cells, exercises = [], 0
     for cell in nb.get("cells", []):
         cell = copy.deepcopy(cell)
         if cell["cell_type"] == "markdown":
             r = Renderer(index, exercises=exercises, directives=PAGE_DIRECTIVES)
             cell["source"] = r.markdown(_source(cell))
+            if cell.get("metadata", {}).pop("cnnbook_solution", False):
+                cell["source"] = fold_solution(cell["source"])
             exercises = r.exercises
             if r.attachments:
                 cell["attachments"] = r.attachments
@@ -255,11 +263,14 @@ def render(nb: dict, index: PageIndex | None = None, hide_solutions: bool = Fals
             tags = set(cell.get("metadata", {}).get("tags", []))
             outputs = [o for o in (_output(o, where) for o in cell.get("outputs", [])) if o is not None]
             cell["outputs"] = outputs
-            jup = cell.setdefault("metadata", {}).setdefault("jupyter", {})
-            if tags & _HIDE_SOURCE:
+            solution = cell.setdefault("metadata", {}).pop("cnnbook_solution", False)
+            jup = cell["metadata"].setdefault("jupyter", {})
+            if tags & _HIDE_SOURCE or solution:             # a solution's code: folded, click to show
                 jup["source_hidden"] = True
-            if tags & _HIDE_OUTPUT and outputs:
+            if (tags & _HIDE_OUTPUT or solution) and outputs:
                 jup["outputs_hidden"] = True
+            if solution:
+                cell["metadata"]["tags"] = sorted(set(cell["metadata"].get("tags", [])) | {"solution"})
         out_cells.append(cell)
     meta = {k: v for k, v in nb.get("metadata", {}).items() if k not in ("jupytext", "mystnb", "widgets")}
     meta.setdefault("kernelspec", {"display_name": "Python 3", "language": "python", "name": "python3"})

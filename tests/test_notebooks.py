@@ -78,11 +78,37 @@ def test_myst_becomes_markdown():
     assert "*Fig. 1.1: The edge detector, 73,856.*" in text[1]
     assert out["cells"][1]["attachments"] == {"fig.png": {"image/png": "iVBORw0KGgo="}}
     assert text[2].startswith("> **Learning objectives**") and "> * one" in text[2]
-    assert "### Exercise 1.1" in text[3] and "**Solution**" in text[3] and "Because 3." in text[3]
-    assert "After the solution." in text[5] and "solution-end" not in text[5]
-    assert "[DV16] Vincent Dumoulin and Francesco Visin" in text[6]
+    assert text[3] == "### Exercise 1.1\n\nHow many? Check with `check(\"x\", a)`."
+    assert text[4].startswith("<details>\n<summary><b>Solution</b>") and "Because 3." in text[4]
+    assert text[4].endswith("</details>")
+    assert out["cells"][5]["metadata"]["jupyter"] == {"source_hidden": True}    # no output to fold
+    assert text[6] == "After the solution." and "solution-end" not in "".join(text)
+    assert "[DV16] Vincent Dumoulin and Francesco Visin" in text[7]
     assert "jupytext" not in out["metadata"]
     assert N.problems(out) == []
+
+
+def test_solutions_are_folded_under_their_exercise():
+    """Full edition: a gated solution's Markdown is one folded ``<details>`` per cell, its code
+    cells folded (source and outputs) and tagged, a ``{solution}`` directive folded too; the text
+    around them stays open."""
+    shown = {"output_type": "stream", "name": "stdout", "text": "3\n"}
+    nb = _nb(md("```{exercise}\n:label: ex-a\n\nHow many?\n```\n\n```{solution-start} ex-a\n:class: dropdown\n```\n\n"
+                "Because $k = 3$."),
+             code("print(3)", [shown]),
+             md("So 3.\n\n```{solution-end}\n```\n\nNext exercise.\n\n"
+                "````{solution} ex-a\n:class: dropdown\n\nShort: 4.\n```python\nx = 4\n```\n````\n\nThe end."))
+    cells = N.render(nb, N.PageIndex(PAGE))["cells"]
+    kinds = [(c["cell_type"], c["source"].split("\n")[0]) for c in cells]
+    assert kinds == [("markdown", "### Exercise 1.1"), ("markdown", "<details>"), ("code", "print(3)"),
+                     ("markdown", "<details>"), ("markdown", "Next exercise."), ("markdown", "<details>"),
+                     ("markdown", "The end.")]
+    assert "Because $k = 3$." in cells[1]["source"] and "solution-start" not in cells[1]["source"]
+    assert cells[2]["metadata"]["jupyter"] == {"source_hidden": True, "outputs_hidden": True}
+    assert cells[2]["metadata"]["tags"] == ["solution"] and cells[2]["outputs"] == [shown]
+    assert "So 3." in cells[3]["source"] and "Short: 4." in cells[5]["source"]
+    assert "```python\nx = 4\n```" in cells[5]["source"] and ":class:" not in cells[5]["source"]
+    assert N.problems({"cells": cells}) == []
 
 
 def test_student_notebook_has_no_solution():

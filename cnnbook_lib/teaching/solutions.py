@@ -114,3 +114,88 @@ def has_solutions(text: str) -> bool:
     """Whether a MyST text holds a solution directive."""
     return any((m := OPENING.match(line)) and m["name"] in SOLUTION_DIRECTIVES | {GATE_START}
                for line in text.splitlines())
+
+
+class _Splitter:
+    """Splits MyST text into solution and non-solution parts; its state carries over from one
+    cell to the next (a gated solution spans cells). The solution directives' own lines (their
+    fences and options) belong to neither part."""
+
+    def __init__(self) -> None:
+        self.skip: str | None = None      # fence of a solution-start/solution-end being skipped
+        self.ending = False               # ... and it is the solution-end
+        self.gated = False                # between a solution-start and its solution-end
+        self.single: str | None = None    # fence of a {solution} directive whose body this is
+        self.options = False              # just after a solution directive's opening: its options
+
+    @property
+    def inside(self) -> bool:
+        return self.gated or self.single is not None
+
+    def parts(self, text: str) -> list[tuple[bool, str]]:
+        """``text`` as (is a solution, text) parts, in order."""
+        out: list[tuple[bool, list[str]]] = []
+
+        def add(solution: bool, line: str) -> None:
+            if out and out[-1][0] == solution:
+                out[-1][1].append(line)
+            else:
+                out.append((solution, [line]))
+
+        for line in text.splitlines(keepends=True):
+            if self.skip is not None:
+                if closes(line, self.skip):
+                    self.skip = None
+                    if self.ending:
+                        self.gated = self.ending = False
+                continue
+            if self.options:
+                if re.match(r"^\s*:[\w-]+:", line):
+                    continue
+                self.options = False
+            if self.single is not None:
+                if closes(line, self.single):
+                    self.single = None
+                else:
+                    add(True, line)
+                continue
+            match = OPENING.match(line)
+            name = match["name"] if match else None
+            if self.gated:
+                if name == GATE_END:
+                    self.skip, self.ending = match["fence"], True
+                else:
+                    add(True, line)
+                continue
+            if name == GATE_START:
+                self.gated, self.skip = True, match["fence"]
+            elif name in SOLUTION_DIRECTIVES:
+                self.single, self.options = match["fence"], True
+            else:
+                add(False, line)
+        return [(solution, "".join(lines)) for solution, lines in out if "".join(lines).strip()]
+
+
+def split_notebook(nb: dict) -> dict:
+    """A copy of notebook ``nb`` whose Markdown cells are split where solutions start and end:
+    each cell of a solution (its Markdown, and the code cells of a gated solution) gets
+    ``metadata["cnnbook_solution"] = True`` and loses the solution directives' own lines."""
+    out = copy.deepcopy(nb)
+    splitter = _Splitter()
+    cells = []
+    for cell in out.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            for solution, text in splitter.parts(_source(cell)):
+                new = copy.deepcopy(cell)
+                new["source"] = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
+                if solution:
+                    new.setdefault("metadata", {})["cnnbook_solution"] = True
+                cells.append(new)
+        else:
+            if splitter.inside:
+                cell.setdefault("metadata", {})["cnnbook_solution"] = True
+            cells.append(cell)
+    if splitter.inside:
+        raise ValueError("a solution is not closed in the notebook")
+    out["cells"] = cells
+    return out
