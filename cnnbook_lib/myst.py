@@ -20,6 +20,7 @@ How each construct is rendered:
 =====================  ==========================================================================
 ``{glue:text}`k:fmt``  the glued value (formatted with ``fmt``), or "(see the book)"
 ``{glue:math}`` role   the glued equation in ``$...$``
+glue:md                the glued Markdown (its MyST rendered too with ``:format: myst``)
 ``{cite}`a,b```        the labels the book shows, ``[DV16; HZRS16]`` (the keys if unknown)
 ``{eq}`label```        the equation's number ``(1.6)``; else its LaTeX ``$...$``; else "the book's
                        equation"
@@ -457,6 +458,13 @@ class Renderer:
         value = glue_text(self.refs.glue(d.arg))
         return value if value is not None else MISSING
 
+    def _glue_markdown(self, d: Directive) -> str:
+        bundle = self.refs.glue(d.arg) or {}
+        if "text/markdown" not in bundle:
+            return MISSING
+        text = _joined(bundle["text/markdown"])
+        return self.markdown(text) if d.options.get("format", "commonmark") == "myst" else text
+
     def _bibliography(self, d: Directive) -> str:
         if not self.refs.cited:
             return "*The references are listed on the book's References page.*"
@@ -471,6 +479,7 @@ class Renderer:
         "exercise": _exercise,
         "code-block": _code, "code": _code, "sourcecode": _code,
         "glue": _glue_directive, "glue:any": _glue_directive, "glue:text": _glue_directive,
+        "glue:md": _glue_markdown,
         "bibliography": _bibliography,
         "solution": _solution, "solution-start": lambda self, d: "**Solution**",
         "solution-end": lambda self, d: "",

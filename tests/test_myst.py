@@ -211,3 +211,15 @@ def test_doc_links_to_the_online_page_when_its_address_is_known():
         "See [Shapes](https://book.example.org/chapters/03_shapes.html) and " \
         "[that page](https://book.example.org/chapters/03_shapes.html)."
     assert myst.render("{doc}`../99_unknown`", Online()) == "../99_unknown"
+
+
+def test_glued_markdown():
+    class Glued(Known):
+        def glue(self, key):
+            return {"table": {"text/plain": "<Markdown>",
+                              "text/markdown": "| a |\n| --- |\n| {numref}`ex-a`, {cite}`he2016deep` |"}}.get(key)
+
+    assert myst.render("```{glue:md} table\n:format: myst\n```", Glued()) == \
+        "| a |\n| --- |\n| Exercise 1.1, [HZRS16] |"
+    assert myst.render("```{glue:md} table\n```", Glued()).endswith("| {numref}`ex-a`, {cite}`he2016deep` |")
+    assert myst.render("```{glue:md} nothing\n```", Glued()) == "(see the book)"
