@@ -203,6 +203,20 @@ def test_downloadable_notebooks_read_like_the_page(path):
     assert missing == [], f"glued values of the page missing from its notebook: {missing[:5]}"
     copy = ROOT / "_build" / "notebooks" / doc.with_suffix(".ipynb")
     assert copy.exists() and json.loads(copy.read_text(encoding="utf-8")) == nb
+    # opens with the install cell; imports no myst-nb; every solution folded; interactives named
+    assert nb["cells"][0]["metadata"].get("tags") == ["install"] and "pip" in nb["cells"][0]["source"]
+    sources = [c["source"] if isinstance(c["source"], str) else "".join(c["source"]) for c in nb["cells"]]
+    assert not any("myst_nb" in s for c, s in zip(nb["cells"], sources) if c["cell_type"] == "code")
+    for c, s in zip(nb["cells"], sources):
+        if "solution" in c["metadata"].get("tags", []):
+            assert c["metadata"]["jupyter"].get("source_hidden"), s[:80]
+        if c["cell_type"] == "markdown":
+            assert not re.search(r"^\*\*Solution\*\*", s, re.M), s[:80]
+        for out in c.get("outputs", []):
+            note = out.get("data", {}).get("text/markdown", "")
+            note = note if isinstance(note, str) else "".join(note)
+            if "The interactive “" in note:
+                assert f"{doc.as_posix()}.html" in note and "Widget" not in note, note
 
 
 @pytest.mark.book
