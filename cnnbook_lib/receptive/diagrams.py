@@ -22,7 +22,7 @@ __all__ = ["paths_1d", "growth", "growth_curves", "dilation_holes", "branch_alig
            "branch_union", "fields_on_photo", "fields_by_stage", "FONT"]
 
 #: text size of the diagrams (points): legible when a figure is shown 390 pixels wide
-FONT = 11
+FONT = 13
 _EMPTY, _FIELD = "#f2f2f2", plots.COLORS["formula"]
 
 
@@ -50,7 +50,7 @@ def growth(layers: Sequence[tuple[int, int, int, int]], n: int = 23):
     Returns ``(fig, rows)``, rows holding each map's (size, jump) and field width in the input."""
     from . import receptive_field
     counts, top = paths_1d(layers, n)
-    fig, ax = plots.figure(width=7.0, height=0.75 * (len(layers) + 1) + 0.9)
+    fig, ax = plots.figure(width=6.4, height=0.75 * (len(layers) + 1) + 1.0)
     rows = []
     for depth, count in enumerate(counts):
         rf = receptive_field(list(layers[:depth])) if depth else None
@@ -62,19 +62,19 @@ def growth(layers: Sequence[tuple[int, int, int, int]], n: int = 23):
         if depth == len(layers):
             ax.scatter(xs[top], depth, marker="*", s=380, color=plots.COLORS["highlight"],
                        zorder=4, edgecolor="black", linewidth=0.6)
-        ax.text(n + 0.6, depth, f"r = {size}, j = {jump}", va="center", fontsize=FONT)
+        ax.text(n + 0.4, depth, f"r={size}, j={jump}", va="center", fontsize=FONT)
         rows.append({"size": size, "jump": jump, "used": int(on.sum())})
     field = np.flatnonzero(counts[0] > 0)
     ax.axvspan(field[0] - 0.5, field[-1] + 0.5, color=plots.COLORS["highlight"], alpha=0.15,
                zorder=0)
-    names = ["input"] + [f"layer {i} (k={k}, s={s})" for i, (k, s, _, _) in
+    names = ["input"] + [f"layer {i}" + (f", s={s}" if s > 1 else "") for i, (k, s, _, _) in
                          enumerate(layers, 1)]
     ax.set_yticks(range(len(counts)), names, fontsize=FONT)
-    ax.set_xlim(-1, n + 5.5)
+    ax.set_xlim(-1, n + 6.5)
     ax.set_ylim(-0.6, len(layers) + 0.6)
     ax.tick_params(axis="x", labelsize=FONT)
     ax.grid(False)
-    ax.set_xlabel("position in the input [pixels]", fontsize=FONT)
+    ax.set_xlabel("input position [pixels]", fontsize=FONT)
     return fig, rows
 
 
@@ -210,10 +210,10 @@ def branch_union(n: int = 15):
         total += g[0, 0]
     hit = np.argwhere(total.numpy() > 0)
     fields["concatenation"] = int(hit[:, 0].max() - hit[:, 0].min() + 1)
-    fig, ax = plots.figure(width=5.6, height=5.4)
+    fig, ax = plots.figure(width=5.8, height=6.2)
     image = ax.imshow(total.numpy(), cmap="viridis")
     styles = ["-", "-", "--", ":"]
-    colours = [plots.COLORS["highlight"], "white", plots.COLORS["measured"], "#ff66cc"]
+    colours = [plots.COLORS["highlight"], "#00e5ff", plots.COLORS["measured"], "#ff66cc"]
     insets = [0.0, 0.0, 0.0, -0.15]
     for (name, r), ls, col, inset in zip([(k, v) for k, v in fields.items()
                                           if k != "concatenation"], styles, colours, insets):
@@ -296,7 +296,7 @@ def fields_by_stage(networks: Sequence[str]):
     from .. import architectures
     from . import receptive_field
     from .stages import stages as stage_list
-    fig, ax = plots.figure(width=6.8, height=4.0)
+    fig, ax = plots.figure(width=7.4, height=3.8)
     fields = {}
     for name in networks:
         with torch.device("meta"):
@@ -306,12 +306,12 @@ def fields_by_stage(networks: Sequence[str]):
         fields[name] = [(max(a.size for a in l.axes), max(a.jump for a in l.axes))
                         for l in stage_list(rf)]
         line, = ax.plot(range(len(fields[name])), [f for f, _ in fields[name]], marker="o",
-                        label=f"{name} ({size[-1]} px input)")
+                        label=name)
     ax.axhline(224, color=plots.COLORS["neutral"], ls="--", lw=1)
-    ax.text(0, 224 * 1.12, "224 pixels", fontsize=FONT)
+    ax.text(0, 224 * 1.1, "224 pixels", fontsize=FONT, ha="left", va="bottom")
     ax.set_yscale("log")
     ax.tick_params(labelsize=FONT)
-    ax.legend(fontsize=FONT - 1, loc="upper left")
+    ax.legend(fontsize=FONT - 1, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_xlabel("stage (each halves the map: the jump doubles)", fontsize=FONT)
     ax.set_ylabel("field of the stage's last unit [pixels]", fontsize=FONT)
     return fig, fields

@@ -49,7 +49,7 @@ class DigitNet(nn.Module):
     ``1 + 2 (depth + 1)`` pixels.
     """
 
-    def __init__(self, depth: int = 6, channels: int = 12, residual: bool = False,
+    def __init__(self, depth: int = 6, channels: int = 16, residual: bool = False,
                  batchnorm: bool = False):
         super().__init__()
         self.residual = bool(residual)
@@ -85,7 +85,7 @@ class _Features(nn.Module):
         return self.net.features(x)
 
 
-def digit_net(variant: str, seed: int, depth: int = 6, channels: int = 12) -> DigitNet:
+def digit_net(variant: str, seed: int, depth: int = 6, channels: int = 16) -> DigitNet:
     """The network of ``variant`` (a key of :data:`VARIANTS`) with initial weights from
     ``seed`` (the caller's random state is left as it was)."""
     if variant not in VARIANTS:
@@ -112,8 +112,8 @@ def erf_width(net: DigitNet, images: torch.Tensor) -> dict[str, Any]:
     return {"map": erf, "std": std, "share95": erf_fraction(erf.float(), box), "field": r}
 
 
-def run(variant: str, seed: int, train: tuple, test: tuple, *, epochs: int = 3,
-        lr: float = 3e-3, depth: int = 6, channels: int = 12, probe: int = 200,
+def run(variant: str, seed: int, train: tuple, test: tuple, *, epochs: int = 8,
+        lr: float = 3e-3, depth: int = 6, channels: int = 16, probe: int = 200,
         threads: int | None = 1) -> dict[str, Any]:
     """Train one network and measure its ERF before and after, on the first ``probe`` test
     digits. Returns the accuracies, ERF widths, maps and training time."""
