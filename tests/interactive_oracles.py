@@ -494,24 +494,45 @@ _MEMORY: dict = {}
 
 
 def training_memory(v: dict, data) -> dict:
-    """``Summary.training_memory()`` of the library, traced in the chosen dtype."""
-    s = _memory_summary(v["network"], v["dtype"])
-    parts = s.training_memory(batch_size=v["batch"], dtype=v["dtype"], optimizer=v["optimizer"])
-    per_image = s.training_memory(batch_size=1, dtype=v["dtype"])["activations"]
-    fixed = parts["weights"] + parts["gradients"] + parts["optimizer_state"]
+    """``Summary.training_memory()`` of the library traced in the chosen dtype, or, for a mixed
+    precision, ``analysis.mixed_precision_memory`` (traced in the half dtype)."""
+    import torch
+    from cnnbook_lib import analysis, architectures
+    mixed = v["dtype"].startswith("mixed ")
+    half = v["dtype"].split()[-1]
+    s = _memory_summary(v["network"], half)
+    if mixed:
+        key = ("mixed", v["network"], half, v["optimizer"])
+        if key not in _MEMORY:                     # one trace per network, batch 1
+            with torch.device("meta"):
+                model = architectures.build(v["network"])
+            _MEMORY[key] = analysis.mixed_precision_memory(
+                model, architectures.input_size(v["network"]), optimizer=v["optimizer"], half=half)
+        one = _MEMORY[key]
+        parts = dict(one, activations=one["activations"] * v["batch"])   # the input's batch is 1
+        parts["total"] = one["total"] + one["activations"] * (v["batch"] - 1)
+    else:
+        parts = dict(s.training_memory(batch_size=v["batch"], dtype=half, optimizer=v["optimizer"]),
+                     half_weight_copies=0)
+    per_image = s.training_memory(batch_size=1, dtype=half)["activations"]
+    fixed = parts["weights"] + parts["gradients"] + parts["optimizer_state"] + parts["half_weight_copies"]
     budget = v["budget_gib"] * 1024 ** 3
     if fixed > budget:
-        raise ValueError(f"weights, gradients and optimizer state alone need {fixed / 1024 ** 3:.2f} "
-                         f"GiB, more than the {v['budget_gib']} GiB budget")
+        raise ValueError(f"weights, gradients, optimizer state{' and weight copies' if mixed else ''} "
+                         f"alone need {fixed / 1024 ** 3:.2f} GiB, more than the {v['budget_gib']} "
+                         f"GiB budget")
     total = parts["total"]
     outputs = {"params": s.params, "states": fm.optimizer_states(v["optimizer"]),
-               "elem_bytes": fm.bytes_per_element(v["dtype"]),
-               **{k: parts[k] for k in ("weights", "gradients", "optimizer_state", "activations")},
+               "elem_bytes": fm.bytes_per_element(half),
+               **{k: parts[k] for k in ("weights", "gradients", "optimizer_state",
+                                        "half_weight_copies", "activations")},
                "total": total, "per_image": per_image, "fits": (budget - fixed) // per_image,
                "share": parts["activations"] / total}
     rows = [("weights", parts["weights"]), ("gradients", parts["gradients"]),
-            ("optimizer state", parts["optimizer_state"]), ("saved activations", parts["activations"]),
-            ("total", total)]
+            ("optimizer state", parts["optimizer_state"])]
+    if mixed:
+        rows.append(("half-precision weight copies", parts["half_weight_copies"]))
+    rows += [("saved activations", parts["activations"]), ("total", total)]
     return {"outputs": outputs,
             "figure": [{"kind": "bars", "title": f"{v['network']}, batch {v['batch']}, "
                                                  f"{v['optimizer']}, {v['dtype']}",

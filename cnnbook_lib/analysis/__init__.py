@@ -39,12 +39,13 @@ from torch import nn
 
 from ._checks import (check_bool, check_device, check_shape, check_trace_dtype)
 from .costs import COSTS, OP_COSTS, Cost, OpCost, register, register_op
+from .memory import autocast_weight_elements, mixed_precision_memory
 from .summary import LayerRow, Summary
 from .table import layer_table
 from .trace import Tracer, traced_copy
 
 __all__ = ["summarize", "Summary", "LayerRow", "Cost", "OpCost", "COSTS", "OP_COSTS", "register",
-           "register_op", "layer_table"]
+           "register_op", "layer_table", "autocast_weight_elements", "mixed_precision_memory"]
 
 #: layer types whose first call tells whether the input has a batch dimension
 _CONVS = {nn.Conv1d: 1, nn.Conv2d: 2, nn.Conv3d: 3, nn.ConvTranspose1d: 1, nn.ConvTranspose2d: 2,

@@ -58,7 +58,10 @@ try:                                   # Linux: reset the peak (VmHWM) to the cu
     method, base = "VmHWM after clear_refs", status("VmRSS")
 except OSError:
     method, base = "ru_maxrss", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-with torch.autograd.graph.saved_tensors_hooks(pack, unpack):
+import contextlib
+mixed = (torch.autocast(dev.type, dtype=getattr(torch, args["autocast"])) if args["autocast"]
+         else contextlib.nullcontext())
+with torch.autograd.graph.saved_tensors_hooks(pack, unpack), mixed:
     out = model(x)
     if isinstance(out, tuple):
         out = out[0]
@@ -85,9 +88,12 @@ OPTIMIZERS = ("adam", "sgd_momentum", "sgd")
 
 
 def training_step_memory(name: str, shape, *, optimizer: str = "adam", device: str = "cpu",
-                         threads: int = 1, timeout: float = 300) -> dict[str, Any]:
+                         threads: int = 1, timeout: float = 300,
+                         autocast: str | None = None) -> dict[str, Any]:
     """Memory of one training step of network ``name`` on an input of ``shape`` (batch first),
-    measured in a fresh process; see the module docstring for the keys."""
+    measured in a fresh process; see the module docstring for the keys. ``autocast``
+    (``"float16"`` or ``"bfloat16"``) runs the forward pass and the loss under ``torch.autocast``
+    in that dtype (automatic mixed precision: the parameters stay float32)."""
     from .. import architectures
     if name not in architectures.names():
         raise ValueError(f"unknown network {name!r}; valid: {', '.join(architectures.names())}")
@@ -98,7 +104,10 @@ def training_step_memory(name: str, shape, *, optimizer: str = "adam", device: s
     if (not isinstance(shape, (list, tuple)) or len(shape) != 4
             or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)):
         raise ValueError(f"shape must be four positive integers (N, C, H, W), got {shape!r}")
-    args = dict(name=name, shape=list(shape), optimizer=optimizer, device=device, threads=threads)
+    if autocast is not None and autocast not in ("float16", "bfloat16"):
+        raise ValueError(f"autocast must be None, 'float16' or 'bfloat16', got {autocast!r}")
+    args = dict(name=name, shape=list(shape), optimizer=optimizer, device=device, threads=threads,
+                autocast=autocast)
     proc = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(args)], capture_output=True,
                           text=True, timeout=timeout)
     if proc.returncode != 0:

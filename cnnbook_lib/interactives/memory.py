@@ -1,5 +1,6 @@
 """Training-memory calculator: weights, gradients, optimizer state and saved activations of one
-training step, by network, batch size, optimizer and dtype; the largest batch under a budget.
+training step, by network, batch size, optimizer and precision (one dtype for every tensor, or automatic mixed
+precision); the largest batch under a budget.
 
 The data is computed once per process by :func:`cnnbook_lib.analysis.summarize` in training mode
 at each network's own input, batch 1, traced in float32 and in float16: the saved bytes that halve
@@ -19,6 +20,11 @@ from .core import Formula, Interactive, Output, Param
 NETWORKS = ("alexnet", "vgg16", "resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0",
             "convnext_tiny", "vit_b_16")
 DTYPES = ("float32", "float16", "bfloat16")
+#: the precisions the calculator offers: every tensor in one dtype, or automatic mixed precision
+#: (``torch.autocast``: float32 parameters, gradients and optimizer state, half-precision copies of
+#: the convolution and linear weights, half-precision activations; see
+#: :mod:`cnnbook_lib.analysis.memory`)
+PRECISIONS = ("float32", "mixed float16", "mixed bfloat16", "float16", "bfloat16")
 
 
 @lru_cache(maxsize=None)
@@ -37,7 +43,7 @@ def network_memory(name: str) -> dict:
     if (a32 - a16) % 2 or other < 0:
         raise ValueError(f"{name}: saved bytes {a32} (float32) and {a16} (float16) do not split")
     return {"params": s32.params, "float_saved": float_saved, "other_saved": other,
-            "input": list(size)}
+            "cast_weights": analysis.autocast_weight_elements(model), "input": list(size)}
 
 
 def memory_data(names=NETWORKS) -> dict:
@@ -54,21 +60,25 @@ def training_memory(names=NETWORKS) -> Interactive:
     return Interactive(
         name="training_memory", title="Training-memory calculator",
         minutes=3,
-        description="One training step, float tensors in the chosen dtype: weights, their "
-                    "gradients, the optimizer's state and the activations autograd saves (traced "
-                    "by cnnbook_lib.analysis at the network's own input). Leaves out temporary "
-                    "buffers and the allocator's slack, which a real process adds.",
+        description="One training step: weights, their gradients, the optimizer's state and the "
+                    "activations autograd saves (traced by cnnbook_lib.analysis at the network's "
+                    "own input). 'float16' and 'bfloat16' put every tensor in that dtype; 'mixed' "
+                    "is automatic mixed precision as torch.autocast runs it: float32 weights, "
+                    "gradients and optimizer state, half-precision copies of the convolution and "
+                    "linear weights, half-precision activations. Leaves out temporary buffers and "
+                    "the allocator's slack, which a real process adds.",
         params=[Param("network", "network", "resnet50" if "resnet50" in names else names[0],
                       control="select", choices=names),
                 Param("batch", "batch size", 32, 1, 512),
                 Param("optimizer", "optimizer", "adam", control="select",
                       choices=list(fm.OPTIMIZER_STATES)),
-                Param("dtype", "dtype", "float32", control="select", choices=list(DTYPES)),
+                Param("dtype", "precision", "float32", control="select", choices=list(PRECISIONS)),
                 Param("budget_gib", "memory budget (GiB)", 16, 1, 192, control="number")],
         outputs=[Output("params", "parameters"), Output("states", "optimizer values per parameter"),
-                 Output("elem_bytes", "bytes per value"),
+                 Output("elem_bytes", "bytes per activation value"),
                  Output("weights", "weights", "bytes"), Output("gradients", "gradients", "bytes"),
                  Output("optimizer_state", "optimizer state", "bytes"),
+                 Output("half_weight_copies", "half-precision weight copies", "bytes"),
                  Output("activations", "saved activations", "bytes"),
                  Output("total", "total", "bytes"),
                  Output("per_image", "saved activations per image", "bytes"),
