@@ -26,6 +26,22 @@ import sympy as sp
 from . import formulas
 from .formulas.display import Display, check_same
 
+#: Decimals a page's tables show for floats (pandas prints six by default, which reads as noise
+#: in a table of ratios and megabytes); a column that needs more formats itself.
+TABLE_DECIMALS = 3
+
+
+def _table_style() -> None:
+    try:
+        import pandas as pd
+    except ImportError:                     # pandas is optional for the library
+        return
+    pd.set_option("display.precision", TABLE_DECIMALS)
+    pd.set_option("styler.format.precision", TABLE_DECIMALS)
+
+
+_table_style()
+
 __all__ = ["Check", "CHECKS", "check", "check_equal", "equation", "glue_equation", "glue_text",
            "checked_box", "checked_html", "reset"]
 

@@ -60,3 +60,13 @@ def test_draw_shares_draws_each_rows_share(lenet_table):
     assert params_pct[0] == pytest.approx(100 * weighted.params.iloc[0] / weighted.params.sum())
     assert [t.get_text() for t in ax.get_yticklabels()] == list(weighted.layer)
     matplotlib.pyplot.close(fig)
+
+
+def test_pages_show_floats_with_three_decimals():
+    """Tables on a page print floats to TABLE_DECIMALS places, not pandas' six."""
+    import pandas as pd
+    from cnnbook_lib import page
+    df = pd.DataFrame({"ratio": [1 / 3]})
+    assert page.TABLE_DECIMALS == 3
+    assert "0.333" in df.style.to_html() and "0.333333" not in df.style.to_html()
+    assert "0.333333" not in df.to_html()
