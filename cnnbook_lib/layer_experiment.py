@@ -86,8 +86,17 @@ def net_macs(kind: str, width: int) -> int:
 
 
 def matched_width(kind: str, budget: int, widths: Sequence[int] = range(4, 257, 4)) -> int:
-    """The width of ``kind`` whose :func:`net_macs` is closest to ``budget``."""
-    return min(widths, key=lambda w: abs(net_macs(kind, w) - budget))
+    """The width of ``kind`` (from ``widths``, ascending) whose :func:`net_macs` is closest to
+    ``budget``. The MACs grow with the width, so the search stops at the first width over the
+    budget."""
+    best, best_gap = None, None
+    for w in widths:
+        macs = net_macs(kind, w)
+        if best_gap is None or abs(macs - budget) < best_gap:
+            best, best_gap = w, abs(macs - budget)
+        if macs > budget:
+            break
+    return best
 
 
 def hard_digits(split: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
