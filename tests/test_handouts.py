@@ -211,6 +211,9 @@ def test_equation_numbers_and_links_from_the_built_book(tmp_path):
         '<span class="caption-number">Exercise 7.5 </span></p></div>', encoding="utf-8")
     nb = nbformat.read(handouts.write_handouts(tmp_path / "out", root)[0], as_version=4)
     markdown = _markdown(nb)
+    install = nb.cells[1].source                 # the install cell, as in the downloaded notebooks
+    assert "git+https://github.com/someone/cnn" in install and "--index-url" in install
+    assert "from cnnbook_lib.exercises import check" in install
     assert "### Exercise 7.5" in markdown
     assert "With (7.3) and (7.4), see [The other page](https://someone.github.io/cnn/chapters/07/other.html) " \
            "and [Far away](https://someone.github.io/cnn/chapters/06/01_far.html)." in markdown

@@ -13,7 +13,8 @@ For each exercises page (``chapters/*/*exercises*.md``, or ``chapters/*exercises
   build shows it (``_build/html``; without a build its LaTeX, or the section that holds it),
   ``{doc}`` and ``{ref}`` the title or text (a ``{doc}`` a link to the page in the online book when
   ``_config.yml`` gives its address), ``{cite}`` the labels the book shows;
-- a first cell that imports the library (``import cnnbook_lib`` is all it needs: no path into the
+- a first cell that installs the library where it is missing, as the downloaded notebooks' first
+  cell does, and imports it (``import cnnbook_lib`` is all it needs: no path into the
   repository), the page's setup cells kept (myst-nb's ``glue`` replaced by
   :func:`cnnbook_lib.glue.glue`, which records nothing without myst-nb), and under
   each exercise one answer cell per automatic check, which runs as handed out.
@@ -170,6 +171,16 @@ def _address(root: pathlib.Path) -> str | None:
     return book_address((config.get("html") or {}).get("baseurl"), (config.get("repository") or {}).get("url"))
 
 
+def _install_cell(root: pathlib.Path) -> str:
+    """The handout's first code cell: the downloaded notebooks' install cell (the library at this
+    version, from the book's repository at this checkout's commit, unless it is installed)."""
+    from .. import __version__
+    from ..notebooks import _commit, install_source
+
+    repository = _config(root).get("repository") or {}
+    return install_source(__version__, repository.get("url"), _commit(root) or repository.get("branch"))
+
+
 def _built_numbers(root: pathlib.Path):
     """The equation, figure and exercise numbers of the book's last HTML build (``_build/html``), as
     a :class:`~cnnbook_lib.notebooks.PageIndex`; ``None`` without a build."""
@@ -222,9 +233,7 @@ def handout(page: pathlib.Path, root: pathlib.Path | None = None, *, glue: dict 
         + "A handout without solutions. Run the cells from the top; under each exercise with an "
         "automatic check, put your number in place of `...` and run the cell: the check says "
         "whether it is right and, if not, which typical mistake it matches."),
-        nbformat.v4.new_code_cell(
-            "# The book's library is all this notebook needs: pip install it if this fails.\n"
-            "import cnnbook_lib\nfrom cnnbook_lib.exercises import check")]
+        nbformat.v4.new_code_cell(_install_cell(root) + "\nfrom cnnbook_lib.exercises import check")]
     for cell in nb["cells"]:
         source = "".join(cell["source"])
         if cell["cell_type"] == "code":
