@@ -65,6 +65,11 @@ TORCHVISION = {
     "efficientnet_b7": (66_347_960, 5_169_865_152, "843f8625962ab918"),
     "vit_b_16": (86_567_656, 17_563_828_224, "75b1888355976d4e"),
     "convnext_tiny": (28_589_128, 4_455_531_264, "5befc016ffed5d4e"),
+    # same source; densenet121 on the meta device, the two RegNets built on the CPU (their width
+    # rule computes with tensors, which the meta device cannot) and counted on a zero input
+    "densenet121": (7_978_856, 2_834_161_664, "9f37206a83d29e81"),
+    "regnet_x_400mf": (5_495_976, 413_812_608, "f40387d5049fbe48"),
+    "regnet_y_400mf": (4_344_144, 401_842_848, "66471a7d4bf82f76"),
 }
 #: torchvision networks with options: our name and options -> reference key above/below.
 TORCHVISION_OPTIONS = {
@@ -162,13 +167,16 @@ PUBLISHED = {
     "inception_v3": (2015, 12),   # arXiv:1512.00567
     "resnet": (2015, 12),         # arXiv:1512.03385 (after Inception v3's, the same month)
     "squeezenet": (2016, 2),      # arXiv:1602.07360
+    "densenet": (2016, 8),        # arXiv:1608.06993
     "xception": (2016, 10),       # arXiv:1610.02357
     "resnext": (2016, 11),        # arXiv:1611.05431
     "mobilenet_v1": (2017, 4),    # arXiv:1704.04861
     "shufflenet_v1": (2017, 7),   # arXiv:1707.01083
+    "se_resnet": (2017, 9),       # arXiv:1709.01507
     "mobilenet_v2": (2018, 1),    # arXiv:1801.04381
     "shufflenet_v2": (2018, 7),   # arXiv:1807.11164
     "efficientnet": (2019, 5),    # arXiv:1905.11946
+    "regnet": (2020, 3),          # arXiv:2003.13678
     "vit": (2020, 10),            # arXiv:2010.11929
     "convnext": (2022, 1),        # arXiv:2201.03545
 }
@@ -948,3 +956,61 @@ def test_residual_stochastic_depth():
     kept = out != 1
     assert torch.allclose(out[kept], torch.tensor(1 + 1 / 0.75))   # kept bodies rescaled
     assert abs(kept.float().mean().item() - 0.75) < 0.03
+
+
+# ---------------------------------------------------------------------------------------------
+# DenseNet, SE-ResNet, RegNet: what makes each one
+# ---------------------------------------------------------------------------------------------
+
+
+def test_se_resnet50_against_the_paper():
+    """Hu et al. (2018), Table 2: SE-ResNet-50 has 28.1 M parameters and 3.87 GFLOPs
+    (multiply-adds) against ResNet-50's 25.6 M and 3.86. The gates add, per block with C output
+    channels, 2 C^2 / 16 weights and C / 16 + C biases (their Eq. 5 counts the weights only)."""
+    se, base = counted("se_resnet50"), counted("resnet50", variant="paper")
+    assert round(se[0] / 1e6, 1) == 28.1 and round(base[0] / 1e6, 1) == 25.6
+    assert abs(se[1] / 1e9 - 3.87) / 3.87 < 0.005
+    blocks = [(256, 3), (512, 4), (1024, 6), (2048, 3)]
+    assert se[0] - base[0] == sum(n * (2 * c * c // 16 + c // 16 + c) for c, n in blocks)
+    gates = [m for m in meta("se_resnet50").modules() if isinstance(m, A.SqueezeExcitation)]
+    assert len(gates) == 16 and A.variants("se_resnet50") == ("paper",)
+
+
+def test_densenet_concatenates():
+    """Each dense layer adds 32 channels to what it receives: the blocks of DenseNet-121 end with
+    64 + 6*32, then half of that plus 12*32, ... (Huang et al. 2017, Table 1: 6, 12, 24, 16 layers),
+    and its classifier reads 1024 features."""
+    model = meta("densenet121")
+    blocks = [m for m in model.modules() if isinstance(m, A.DenseBlock)]
+    assert [len(b.layers) for b in blocks] == [6, 12, 24, 16]
+    outs = []
+    hooks = [b.register_forward_hook(lambda m, i, o: outs.append(o.shape[1])) for b in blocks]
+    model(torch.empty(1, 3, 224, 224, device="meta"))
+    for h in hooks:
+        h.remove()
+    c, expected = 64, []
+    for n in (6, 12, 24, 16):
+        c += 32 * n
+        expected.append(c)
+        c //= 2
+    assert outs == expected == [256, 512, 1024, 1024]
+
+
+def test_regnet_widths_follow_the_quantized_linear_rule():
+    """Radosavovic et al. (2020), Eq. 2-4 evaluated here in float64 (independent of the float32
+    implementation): u_j = w_0 + w_a j, s_j = round(log(u_j / w_0) / log w_m), widths
+    w_0 w_m^s_j rounded to multiples of 8, equal widths forming a stage; torchvision's parameter
+    counts (above) confirm the result."""
+    import math
+    for config, (d, w0, wa, wm, g, _) in A.REGNET_CONFIGS.items():
+        widths = [round(w0 * wm ** round(math.log((w0 + wa * j) / w0) / math.log(wm)) / 8) * 8
+                  for j in range(d)]
+        stages = sorted(set(widths))
+        # then each stage's width becomes a multiple of its group width (the nearest, not more
+        # than 10% down), as the reference code does; for the 400 MF models that only ever rounds up
+        gs = [min(g, w) for w in stages]
+        compatible = [w if w % gw == 0 else (w // gw + 1) * gw for w, gw in zip(stages, gs)]
+        got_widths, depths, groups = A.regnet_widths(d, w0, wa, wm, g)
+        assert got_widths == compatible and depths == [widths.count(w) for w in stages], config
+        assert groups == gs
+        assert sum(depths) == d and all(w % gw == 0 for w, gw in zip(got_widths, groups))

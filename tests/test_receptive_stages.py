@@ -95,7 +95,8 @@ FAMILIES = {"lenet": "lenet5", "alexnet": "alexnet", "zfnet": "alexnet", "vgg": 
             "googlenet": "googlenet", "inception": "googlenet", "resnet": "resnet18",
             "resnext": "resnet18", "squeezenet": "squeezenet1_1", "xception": "xception",
             "mobilenet": "mobilenet_v2", "shufflenet": "shufflenet_v2_x0_5",
-            "efficientnet": "efficientnet_b0", "vit": None, "convnext": "convnext_tiny"}
+            "efficientnet": "efficientnet_b0", "vit": None, "convnext": "convnext_tiny",
+            "densenet": "densenet121", "se_resnet": "se_resnet50", "regnet": "regnet_y_400mf"}
 SAMPLE = sorted({name for name in FAMILIES.values() if name})
 
 

@@ -53,11 +53,14 @@ from .shufflenet import *  # noqa: F401,F403
 from .efficientnet import *  # noqa: F401,F403
 from .vit import *  # noqa: F401,F403
 from .convnext import *  # noqa: F401,F403
+from .densenet import *  # noqa: F401,F403
+from .regnet import *  # noqa: F401,F403
 from .registry import NETWORKS, Network, build, input_size, names, options, variants  # noqa: F401
 
 __all__ = [
     "names", "build", "options", "variants", "input_size", "ConvBNAct", "Residual", "Inception",
     "SqueezeExcitation", "ChannelShuffle", "EFFICIENTNET_SCALING", "compound_scaling",
     "make_divisible", "Fire", "Parallel", "SeparableConv", "ShuffleV1Block", "ShuffleV2Block",
-    "EncoderBlock", "VisionTransformer", "ConvNeXtBlock", "LayerNorm2d", "Permute",
+    "EncoderBlock", "VisionTransformer", "ConvNeXtBlock", "LayerNorm2d", "Permute", "DenseLayer",
+    "DenseBlock", "DENSENET_CONFIGS", "RegNetBlock", "REGNET_CONFIGS", "regnet_widths",
 ]

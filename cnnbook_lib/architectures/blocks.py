@@ -81,18 +81,23 @@ def basic_block(c_in: int, width: int, stride: int = 1, stride_in_1x1: bool = Fa
 
 
 def bottleneck(c_in: int, width: int, stride: int = 1, stride_in_1x1: bool = False,
-               groups: int = 1, inner: int | None = None) -> Residual:
+               groups: int = 1, inner: int | None = None, se_reduction: int = 0) -> Residual:
     """ResNet's bottleneck block: 1x1 reduce to ``width``, 3x3, 1x1 expand to ``4 * width``.
 
     torchvision (ResNet "v1.5") strides in the 3x3 convolution; the paper (``stride_in_1x1``)
     strides in the first 1x1, which skips three quarters of the input and of the 3x3's work.
     ResNeXt's block (Xie et al. 2017, Figure 3c) reduces to ``inner`` channels instead and splits
-    the 3x3 convolution into ``groups`` groups; the output stays ``4 * width``.
+    the 3x3 convolution into ``groups`` groups; the output stays ``4 * width``. ``se_reduction``
+    r > 0 appends squeeze-and-excitation to the body, before the sum (SE-ResNet, Hu et al. 2018,
+    Figure 3: a gate with a bottleneck of ``4 * width / r`` channels).
     """
     s1, s3 = (stride, 1) if stride_in_1x1 else (1, stride)
     mid = width if inner is None else inner
-    body = nn.Sequential(ConvBNAct(c_in, mid, 1, s1), ConvBNAct(mid, mid, 3, s3, groups=groups),
-                         ConvBNAct(mid, 4 * width, 1, act=None))
+    layers = [ConvBNAct(c_in, mid, 1, s1), ConvBNAct(mid, mid, 3, s3, groups=groups),
+              ConvBNAct(mid, 4 * width, 1, act=None)]
+    if se_reduction:
+        layers.append(SqueezeExcitation(4 * width, 4 * width // se_reduction, act=nn.ReLU))
+    body = nn.Sequential(*layers)
     return Residual(body, _projection(c_in, 4 * width, stride), nn.ReLU())
 
 

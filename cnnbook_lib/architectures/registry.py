@@ -15,12 +15,14 @@ from torch import nn
 from ..validation import check_flag, check_int, check_number, check_str
 from .alexnet import alexnet, zfnet
 from .convnext import convnext_tiny
+from .densenet import DENSENET_CONFIGS, densenet
 from .efficientnet import EFFICIENTNET_SCALING, efficientnet
 from .googlenet import googlenet
 from .inception_v3 import inception_v3
 from .lenet import lenet5
 from .mobilenet import mobilenet_v1, mobilenet_v2
-from .resnet import RESNET_CONFIGS, resnet, resnext
+from .regnet import REGNET_CONFIGS, regnet
+from .resnet import RESNET_CONFIGS, resnet, resnext, se_resnet
 from .shufflenet import SHUFFLENET_V2_CHANNELS, shufflenet_v1, shufflenet_v2
 from .squeezenet import SQUEEZENET_CONFIGS, squeezenet
 from .vgg import VGG_CONFIGS, vgg
@@ -64,15 +66,18 @@ NETWORKS: dict[str, Network] = {
     **{f"resnet{d}": Network(resnet, {"depth": d}, _BOTH if d >= 50 else _TV)
        for d in RESNET_CONFIGS},
     **{f"squeezenet{v}": Network(squeezenet, {"version": v}, _TV) for v in SQUEEZENET_CONFIGS},
+    "densenet121": Network(densenet, {"depth": 121}, _TV),
     "xception": Network(xception, {}, _PAPER, _image(299)),
     "resnext50_32x4d": Network(resnext, {"depth": 50, "groups": 32, "width_per_group": 4}, _TV),
     "mobilenet_v1": Network(mobilenet_v1, {}, _PAPER),
     "shufflenet_v1": Network(shufflenet_v1, {}, _PAPER),
+    "se_resnet50": Network(se_resnet, {"depth": 50}, _PAPER),
     "mobilenet_v2": Network(mobilenet_v2, {}, _TV),
     **{f"shufflenet_v2_{s}": Network(shufflenet_v2, {"scale": s}, _TV)
        for s in SHUFFLENET_V2_CHANNELS},
     **{f"efficientnet_{s}": Network(efficientnet, {"scale": s}, _TV, _image(scaling[2]))
        for s, scaling in EFFICIENTNET_SCALING.items()},
+    **{f"regnet_{c}": Network(regnet, {"config": c}, _TV) for c in REGNET_CONFIGS},
     "vit_b_16": Network(vit_b_16, {}, _TV),
     "convnext_tiny": Network(convnext_tiny, {}, _TV),
 }
