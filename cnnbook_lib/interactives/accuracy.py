@@ -16,10 +16,10 @@ from .core import Interactive, Output, Param
 
 #: Families the reader can restrict the chart to, by network name prefix.
 FAMILIES = {"plain": ("alexnet", "vgg", "googlenet", "inception"),
-            "residual": ("resnet", "resnext", "convnext", "vit"),
+            "residual": ("resnet", "resnext", "densenet", "regnet", "convnext", "vit"),
             "mobile": ("squeezenet", "mobilenet", "shufflenet"), "efficientnet": ("efficientnet",)}
 FAMILY_NAMES = {"plain": "AlexNet, VGG, GoogLeNet, Inception-v3",
-                "residual": "ResNet, ResNeXt, ConvNeXt, ViT",
+                "residual": "ResNet, ResNeXt, DenseNet, RegNet, ConvNeXt, ViT (skip connections)",
                 "mobile": "SqueezeNet, MobileNet, ShuffleNet", "efficientnet": "EfficientNet"}
 
 
