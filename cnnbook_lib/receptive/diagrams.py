@@ -248,7 +248,7 @@ def photo_224(name: str = "chelsea") -> np.ndarray:
     return x[:, top:top + 224, left:left + 224].permute(1, 2, 0).clamp(0, 1).numpy()
 
 
-def fields_on_photo(network: str = "resnet18", photo_name: str = "chelsea"):
+def fields_on_photo(network: str = "resnet18", photo_name: str = "chelsea", cols: int = 3):
     """The field of the central unit of each stage of ``network`` drawn on a 224-pixel
     photograph, one panel per stage; the dots are the centres of the neighbouring units of the
     stage (the jump). Returns ``(fig, stages)``: per stage its name, field, jump and padding."""
@@ -262,9 +262,9 @@ def fields_on_photo(network: str = "resnet18", photo_name: str = "chelsea"):
     rf = receptive_field(model, (1, 3, 224, 224))
     found = [{"name": l.name, "field": l.axes[0].size, "jump": l.axes[0].jump,
               "padding": l.axes[0].padding} for l in stage_list(rf)]
-    cols = 3
     rows_ = -(-len(found) // cols)
-    fig, axes = plots.figure(cols, rows_, width=7.2, height=2.75 * rows_ + 0.3)
+    width = 7.2 if cols >= 3 else 6.0
+    fig, axes = plots.figure(cols, rows_, width=width, height=width / cols * rows_ + 0.35 * rows_)
     axes = np.atleast_1d(axes).ravel()
     centre = 111.5
     for i, (ax, st) in enumerate(zip(axes, found)):
