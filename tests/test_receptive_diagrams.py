@@ -72,3 +72,12 @@ def test_branch_alignment_and_union():
 def test_photo_is_224_pixels():
     image = D.photo_224("chelsea")
     assert image.shape == (224, 224, 3) and 0 <= image.min() and image.max() <= 1
+
+
+def test_photo_draws_the_central_unit_where_its_field_is():
+    fig, found = D.fields_on_photo("resnet18", "chelsea", cols=2)
+    drawn = [p.get_x() + p.get_width() / 2 for ax in fig.axes for p in ax.patches]
+    for st, x in zip(found, drawn):
+        lo, hi = st["span"]
+        assert st["map"] == 224 // st["jump"] and st["unit"] == (st["map"] - 1) // 2
+        assert x == st["centre"] == (lo + hi) / 2 and hi - lo + 1 == st["field"]

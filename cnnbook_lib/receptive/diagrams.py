@@ -251,7 +251,10 @@ def photo_224(name: str = "chelsea") -> np.ndarray:
 def fields_on_photo(network: str = "resnet18", photo_name: str = "chelsea", cols: int = 3):
     """The field of the central unit of each stage of ``network`` drawn on a 224-pixel
     photograph, one panel per stage; the dots are the centres of the neighbouring units of the
-    stage (the jump). Returns ``(fig, stages)``: per stage its name, field, jump and padding."""
+    stage (the jump). The drawn unit is unit ``(m - 1) // 2`` of the stage's ``m``-unit map (its
+    size read from a forward pass on the meta device), centred at ``start + unit * jump``.
+    Returns ``(fig, stages)``: per stage its name, field, jump, padding, map size, unit, centre
+    and span (first and last input pixel, inclusive)."""
     import matplotlib.patches as mpatches
     from .. import architectures
     from . import receptive_field
@@ -259,31 +262,47 @@ def fields_on_photo(network: str = "resnet18", photo_name: str = "chelsea", cols
     image = photo_224(photo_name)
     with torch.device("meta"):
         model = architectures.build(network)
-    rf = receptive_field(model, (1, 3, 224, 224))
-    found = [{"name": l.name, "field": l.axes[0].size, "jump": l.axes[0].jump,
-              "padding": l.axes[0].padding} for l in stage_list(rf)]
+        rf = receptive_field(model, (1, 3, 224, 224))
+        layers = stage_list(rf)
+        sizes = {}
+
+        def keep(name):
+            def hook(module, inputs, output):
+                sizes.setdefault(name, output.shape[-1])
+            return hook
+        hooks = [model.get_submodule(l.name).register_forward_hook(keep(l.name)) for l in layers]
+        model(torch.empty(1, 3, 224, 224))
+        for h in hooks:
+            h.remove()
+    found = []
+    for l in layers:
+        ax_ = l.axes[0]
+        unit = (sizes[l.name] - 1) // 2
+        found.append({"name": l.name, "field": ax_.size, "jump": ax_.jump, "padding": ax_.padding,
+                      "map": sizes[l.name], "unit": unit,
+                      "centre": float(ax_.start + unit * ax_.jump), "span": ax_.span(unit)})
     rows_ = -(-len(found) // cols)
     width = 7.2 if cols >= 3 else 6.0
     fig, axes = plots.figure(cols, rows_, width=width, height=width / cols * rows_ + 0.35 * rows_)
     axes = np.atleast_1d(axes).ravel()
-    centre = 111.5
     for i, (ax, st) in enumerate(zip(axes, found)):
         ax.imshow(image, extent=(-0.5, 223.5, 223.5, -0.5))
-        r, j = st["field"], st["jump"]
-        ax.add_patch(mpatches.Rectangle((centre - r / 2, centre - r / 2), r, r, fill=False,
+        r, j, c = st["field"], st["jump"], st["centre"]
+        ax.add_patch(mpatches.Rectangle((c - r / 2, c - r / 2), r, r, fill=False,
                                         lw=2.5, color=plots.COLORS["highlight"]))
         offsets = j * np.arange(-2, 3)
-        gx, gy = np.meshgrid(centre + offsets, centre + offsets)
-        inside = (abs(gx - centre) < 112) & (abs(gy - centre) < 112)
+        gx, gy = np.meshgrid(c + offsets, c + offsets)
+        inside = (gx >= 0) & (gx <= 223) & (gy >= 0) & (gy <= 223)
         ax.scatter(gx[inside], gy[inside], s=9, color="white", edgecolor="black", lw=0.4)
-        reach = max(112.0, r / 2 + 4)                   # show the whole field
-        ax.set_xlim(centre - reach, centre + reach)
-        ax.set_ylim(centre + reach, centre - reach)
+        lo, hi = min(-0.5, c - r / 2 - 4), max(223.5, c + r / 2 + 4)   # show the whole field
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(hi, lo)
         ax.set_xticks([]), ax.set_yticks([])
         for spine in ax.spines.values():
             spine.set_visible(False)
         ax.grid(False)
-        ax.set_title(f"stage {i}: r = {r}, j = {j}", fontsize=FONT)
+        ax.set_title(f"stage {i}: r = {r}, j = {j}\nunit {st['unit']} of {st['map']}",
+                     fontsize=FONT)
     for ax in axes[len(found):]:
         ax.axis("off")
     return fig, found
