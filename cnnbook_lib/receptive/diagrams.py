@@ -131,14 +131,14 @@ def dilation_holes(rate_sets: Sequence[Sequence[int]], k: int = 3):
         lo, hi = hit[0] - 1, hit[-1] + 2
         all_counts.append([c[lo:hi] for c in counts])
     vmax = max(c.max() for counts in all_counts for c in counts)
-    fig, axes = plots.figure(1, len(rate_sets), width=7.0, height=1.6 * len(rate_sets) + 0.8)
+    fig, axes = plots.figure(1, len(rate_sets), width=6.0, height=2.0 * len(rate_sets) + 1.4)
     axes = np.atleast_1d(axes)
     for ax, counts, res in zip(axes, all_counts, results):
         image = _path_rows(ax, counts, f"rates {', '.join(map(str, res['rates']))}: field "
-                           f"{res['field']} pixels, {res['reached']} of them reached", vmax)
+                           f"{res['field']},\n{res['reached']} pixels reached", vmax)
         ax.set_yticks(range(len(counts)), ["input"] + [f"d={d}" for d in res["rates"]])
-    axes[-1].set_xlabel("position in the input (within the field) [pixels]", fontsize=FONT)
-    bar = fig.colorbar(image, ax=list(axes), shrink=0.9)
+    axes[-1].set_xlabel("input position in the field [pixels]", fontsize=FONT)
+    bar = fig.colorbar(image, ax=list(axes), shrink=0.9, location="bottom", pad=0.12)
     bar.set_label("paths to the top unit", fontsize=FONT)
     bar.ax.tick_params(labelsize=FONT)
     return fig, results
