@@ -588,3 +588,29 @@ def test_chapter4_budget_answer_does_not_hang_on_the_records_noise():
     budget = ch4.PICK_LATENCY_MS / 1e3
     straddle = [n for n in NETWORKS if abs(rows[n]["median_s"] - budget) <= rows[n]["iqr_s"]]
     assert not straddle, f"recorded latency too close to the {ch4.PICK_LATENCY_MS} ms budget: {straddle}"
+
+
+def test_chapter4_googlenet_densenet_convnext_vit_checks_against_torch():
+    """The four architecture checks against plain torch modules and the papers' descriptions:
+    GoogLeNet 3a (Szegedy et al. 2015, Table 1: 192 in, 3x3 reduce 96, 3x3 128 at 28x28), DenseNet-121
+    (Huang et al. 2017: 64 channels into the first block, growth 32), a ConvNeXt block (Liu et al.
+    2022, Figure 4: 7x7 depthwise, LayerNorm, 1x1 to 4C, 1x1 back, layer scale), ViT-B/16
+    (Dosovitskiy et al. 2021: 16x16 patches plus a class token)."""
+    from torch import nn
+    with FlopCounterMode(display=False) as counter:
+        nn.Conv2d(192, 128, 3, padding=1, bias=False, device="meta")(
+            torch.empty(1, 192, 28, 28, device="meta"))
+    assert check("googlenet-3a-unreduced-macs-1", counter.get_total_flops() // 2)
+    assert "reduction" in check("googlenet-3a-unreduced-macs-1", 96 * 128 * 9 * 28 * 28).message
+    assert check("densenet121-block1-last-input-1", 64 + 5 * 32)
+    assert "output" in check("densenet121-block1-last-input-1", 64 + 6 * 32).message
+    c = 96
+    block = [nn.Conv2d(c, c, 7, padding=3, groups=c), nn.LayerNorm(c), nn.Linear(c, 4 * c),
+             nn.Linear(4 * c, c)]
+    params = sum(p.numel() for m in block for p in m.parameters()) + c      # + layer scale
+    assert check("convnext-block-params-1", params)
+    assert "depthwise" in check("convnext-block-params-1",
+                                params + c * c * 49 - c * 49).message
+    patches = nn.Conv2d(3, 768, 16, 16, device="meta")(torch.empty(1, 3, 384, 384, device="meta"))
+    assert check("vit-b16-tokens-384-1", patches.shape[-1] * patches.shape[-2] + 1)
+    assert "class token" in check("vit-b16-tokens-384-1", 576).message

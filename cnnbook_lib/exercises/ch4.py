@@ -405,3 +405,116 @@ register(Check(
             lambda: _pick_top1(latency=False, memory=False),
     },
 ))
+
+
+# ---------------------------------------------------------------------------------------------
+# GoogLeNet, DenseNet, ConvNeXt, ViT
+# ---------------------------------------------------------------------------------------------
+
+def _googlenet_3a_3x3_macs(reduced: bool = False, per_pixel: bool = False) -> int:
+    """MACs of inception 3a's 3x3 convolution on its 28x28 map, fed straight from the module's
+    input (192 channels) or, ``reduced``, from its 1x1 reduction (96 channels)."""
+    from ..architectures import GOOGLENET_STAGES
+    specs = {name: rest for stage in GOOGLENET_STAGES for name, *rest in stage}
+    c_in, _, c3r, c3, _, _, _ = specs["3a"]
+    source = c3r if reduced else c_in
+    return F.conv_macs(source, c3, 3, 1 if per_pixel else 28)
+
+
+register(Check(
+    id="googlenet-3a-unreduced-macs-1", chapter=4, difficulty="easy",
+    question="GoogLeNet's module 3a receives 192 channels on a 28x28 map; its 3x3 branch outputs "
+             "128 channels after a 1x1 reduction to 96. How many MACs would that 3x3 convolution "
+             "perform per image without the reduction, straight from the 192 input channels "
+             "(no bias)? Give the exact integer.",
+    answer=_googlenet_3a_3x3_macs,
+    mistakes={
+        "that is the 3x3 convolution after the reduction (96 channels in), the module as built.":
+            lambda: _googlenet_3a_3x3_macs(reduced=True),
+        "that is per output position: multiply by the 28 x 28 positions of the map.":
+            lambda: _googlenet_3a_3x3_macs(per_pixel=True),
+    },
+))
+
+
+def _densenet_block1_input(layer: int = 6, output: bool = False) -> int:
+    """Channels the ``layer``-th dense layer of DenseNet-121's first block receives (or, with
+    ``output``, the block's output), read from the library's network."""
+    import torch
+
+    from ..architectures import DenseBlock, build
+    with torch.device("meta"):
+        model = build("densenet121")
+    block = next(m for m in model.modules() if isinstance(m, DenseBlock))
+    if output:
+        return block.layers[-1].norm1.num_features + block.layers[-1].conv2.out_channels
+    return block.layers[layer - 1].norm1.num_features
+
+
+register(Check(
+    id="densenet121-block1-last-input-1", chapter=4, difficulty="easy",
+    question="DenseNet-121's first dense block receives 64 channels and has six layers, each "
+             "adding 32 channels (the growth rate) to everything before it. How many channels "
+             "does its sixth and last layer receive?",
+    answer=_densenet_block1_input,
+    mistakes={
+        "that is the block's output, which includes the last layer's own 32 channels.":
+            lambda: _densenet_block1_input(output=True),
+        "the layer receives the block's input too, not only the earlier layers' outputs.":
+            lambda: _densenet_block1_input() - 64,
+    },
+))
+
+
+def _convnext_block_params(layer_scale: bool = True, depthwise: bool = True) -> int:
+    """Parameters of one ConvNeXt-T block of the first stage (96 channels), from the library's
+    network: 7x7 depthwise convolution, LayerNorm, 1x1 up to 384 and back, layer scale; or of
+    the same block with a dense 7x7 convolution (``depthwise=False``), or without layer scale."""
+    import torch
+
+    from ..architectures import ConvNeXtBlock, build
+    with torch.device("meta"):
+        model = build("convnext_tiny")
+    block = next(m for m in model.modules() if isinstance(m, ConvNeXtBlock))
+    total = sum(p.numel() for p in block.parameters())
+    c = 96
+    if not layer_scale:
+        total -= c
+    if not depthwise:
+        total += c * c * 49 - c * 49
+    return total
+
+
+register(Check(
+    id="convnext-block-params-1", chapter=4, difficulty="medium",
+    question="How many parameters does one block of ConvNeXt-T's first stage (96 channels) "
+             "have: a 7x7 depthwise convolution with bias, a LayerNorm, a 1x1 expansion to 384 "
+             "channels and a 1x1 projection back, both with bias, and a layer-scale vector?",
+    answer=_convnext_block_params,
+    mistakes={
+        "the layer scale is a learned vector of 96 values: count it.":
+            lambda: _convnext_block_params(layer_scale=False),
+        "the 7x7 convolution is depthwise: 49 weights per channel, not 49 x 96.":
+            lambda: _convnext_block_params(depthwise=False),
+    },
+))
+
+
+def _vit_tokens(side: int = 384, class_token: bool = True) -> int:
+    """Tokens ViT-B/16 attends over at ``side`` x ``side`` pixels: 16 x 16 patches, plus the
+    class token."""
+    return (side // 16) ** 2 + int(class_token)
+
+
+register(Check(
+    id="vit-b16-tokens-384-1", chapter=4, difficulty="easy",
+    question="ViT-B/16 cuts an image into 16x16-pixel patches and adds one class token. How many "
+             "tokens does it attend over at 384x384 pixels, the resolution it is fine-tuned at?",
+    answer=_vit_tokens,
+    mistakes={
+        "add the class token to the patches.": lambda: _vit_tokens(class_token=False),
+        "that is the count at 224 pixels.": lambda: _vit_tokens(224),
+        "a patch is 16 x 16 pixels: 384 / 16 = 24 patches per side, squared.":
+            lambda: 384 // 16 + 1,
+    },
+))
