@@ -243,3 +243,28 @@ register(Check(
             lambda: 2 * 128 * 56 * 56 + 128 * 128 // 16,
     },
 ))
+
+#: The squeeze-and-excitation exercise: a block on 256 channels with reduction r = 4.
+SE_BLOCK = dict(channels=256, reduction=4)
+
+
+def _se_params(channels: int, reduction: int, bias: bool = True) -> int:
+    """Parameters of a squeeze-and-excitation block: dense C -> C/r and C/r -> C (formulas)."""
+    mid = channels // reduction
+    return F.linear_params(channels, mid, bias) + F.linear_params(mid, channels, bias)
+
+
+register(Check(
+    id="se-params-1", chapter=3, difficulty="easy",
+    question="Parameters (biases included) of a squeeze-and-excitation block on 256 channels with "
+             "reduction r = 4: a dense layer from 256 to 64, a ReLU, a dense layer from 64 to 256.",
+    answer=lambda: _se_params(SE_BLOCK["channels"], SE_BLOCK["reduction"]),
+    mistakes={
+        "the question includes the biases of both dense layers.":
+            lambda: _se_params(SE_BLOCK["channels"], SE_BLOCK["reduction"], bias=False),
+        "there are two dense layers, 256 to 64 and 64 back to 256; you counted one.":
+            lambda: F.linear_params(256, 64),
+        "each dense layer has one bias per output: 64 for the first, 256 for the second.":
+            lambda: _se_params(SE_BLOCK["channels"], SE_BLOCK["reduction"], bias=False) + 2 * 256,
+    },
+))
