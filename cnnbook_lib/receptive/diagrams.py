@@ -282,8 +282,8 @@ def fields_on_photo(network: str = "resnet18", photo_name: str = "chelsea", cols
                       "map": sizes[l.name], "unit": unit,
                       "centre": float(ax_.start + unit * ax_.jump), "span": ax_.span(unit)})
     rows_ = -(-len(found) // cols)
-    width = 7.2 if cols >= 3 else 6.0
-    fig, axes = plots.figure(cols, rows_, width=width, height=width / cols * rows_ + 0.35 * rows_)
+    width = 7.2 if cols >= 3 else 5.2                  # two per row: legible 390 pixels wide
+    fig, axes = plots.figure(cols, rows_, width=width, height=width / cols * rows_ + 0.55 * rows_)
     axes = np.atleast_1d(axes).ravel()
     for i, (ax, st) in enumerate(zip(axes, found)):
         ax.imshow(image, extent=(-0.5, 223.5, 223.5, -0.5))
@@ -302,7 +302,7 @@ def fields_on_photo(network: str = "resnet18", photo_name: str = "chelsea", cols
             spine.set_visible(False)
         ax.grid(False)
         ax.set_title(f"stage {i}: r = {r}, j = {j}\nunit {st['unit']} of {st['map']}",
-                     fontsize=FONT)
+                     fontsize=FONT + 2)
     for ax in axes[len(found):]:
         ax.axis("off")
     return fig, found
