@@ -461,3 +461,33 @@ def box3d(ax, x: float, y: float, width: float, height: float, depth: float, *, 
     for poly in (top, side, front):
         ax.add_patch(poly)
     return front, top, side
+
+
+def label_points(ax, xs: Sequence[float], ys: Sequence[float], names: Sequence[str], *,
+                 fontsize: float = 8, offset: tuple[float, float] = (4, 3),
+                 avoid: Sequence = (), avoid_points: bool = False) -> list[str]:
+    """Name the points of a scatter plot without letting two names overlap: the points are
+    named in the order given (put the ones that matter first), and a name whose box would
+    overlap a name already drawn, an artist of ``avoid`` (a legend, say), a point (with
+    ``avoid_points``) or leave the axes is left out. Returns the names drawn."""
+    from matplotlib.transforms import Bbox
+
+    ax.figure.draw_without_rendering()            # the layout, so that boxes are in pixels
+    axes_box = ax.get_window_extent()
+    drawn, boxes = [], [a.get_window_extent() for a in avoid]
+    r = 3.5 * ax.figure.dpi / 72                  # a default marker's radius, in pixels
+    if avoid_points:                              # no name over any point either
+        boxes += [Bbox.from_bounds(px - r, py - r, 2 * r, 2 * r) for px, py in
+                  ax.transData.transform(np.column_stack([xs, ys]).astype(float))]
+    for x, y, name in zip(xs, ys, names):
+        text = ax.annotate(name, (x, y), fontsize=fontsize, xytext=offset,
+                           textcoords="offset points")
+        box = text.get_window_extent().expanded(1.05, 1.15)
+        inside = (axes_box.x0 <= box.x0 and box.x1 <= axes_box.x1
+                  and axes_box.y0 <= box.y0 and box.y1 <= axes_box.y1)
+        if not inside or any(box.overlaps(b) for b in boxes):
+            text.remove()
+            continue
+        boxes.append(box)
+        drawn.append(name)
+    return drawn

@@ -248,3 +248,23 @@ def test_box3d_draws_three_faces():
     assert np.allclose(top.get_xy()[2], (5, 7))            # back corner: depth 2 x slant 0.5
     with pytest.raises(ValueError, match="width, height"):
         plots.box3d(ax, 0, 0, 0, 1, 1, color="k")
+
+
+def test_label_points_never_overlaps_two_names():
+    """Names of crowded points: the first ones are drawn, none overlaps another, none leaves
+    the axes; on a figure whose canvas is not Agg (as in a notebook's inline backend) too."""
+    import matplotlib
+    from matplotlib.figure import Figure
+    from cnnbook_lib import plots
+    fig = Figure(figsize=(4, 3))
+    ax = fig.add_subplot()
+    xs = [1, 1.01, 1.02, 5, 9]
+    ys = [1, 1.01, 1.0, 5, 9.9]
+    ax.scatter(xs, ys)
+    ax.set_xlim(0, 10), ax.set_ylim(0, 10)
+    drawn = plots.label_points(ax, xs, ys, ["first", "second", "third", "far", "edge-of-the-axes"])
+    assert drawn[0] == "first" and "far" in drawn and "second" not in drawn
+    assert "edge-of-the-axes" not in drawn                   # it would leave the axes
+    boxes = [t.get_window_extent() for t in ax.texts]
+    assert len(boxes) == len(drawn)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
