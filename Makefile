@@ -45,7 +45,7 @@ student: $(STAMP)
 	@echo "The student edition is built. Open $(CURDIR)/_build/student/html/index.html"
 
 # The tests that read the built book (_build). Every other test file tests the library alone.
-BUILT_BOOK_TESTS := tests/test_book_pages.py tests/test_jupyterlab.py tests/test_notebooks.py \
+BUILT_BOOK_TESTS := tests/test_book_pages.py tests/test_handouts.py tests/test_jupyterlab.py tests/test_notebooks.py \
 	tests/test_pdf.py tests/test_student_edition.py
 
 # The test build starts from an empty execution cache and an empty HTML folder (no page left over
