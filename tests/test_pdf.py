@@ -44,6 +44,8 @@ def test_pdf_has_every_page_in_reading_order(tmp_path, chromium):
     assert result["pages"] == len(reader.pages) >= len(order)
     text = " ".join(page.extract_text() or "" for page in reader.pages)
     text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text))          # ligatures: "ﬁ" -> "fi"
+    text = text.replace("\u2019", "'").replace("\u2018", "'")    # Sphinx's smart quotes
+    text = text.replace("\u201c", '"').replace("\u201d", '"')
     missing = [t for t in _titles() if re.sub(r"\s+", " ", t) not in text]
     assert missing == [], missing
     assert "Interactive, shown in its default state" in text     # interactives point online
