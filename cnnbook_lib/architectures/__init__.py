@@ -20,7 +20,8 @@ MobileNet v1, ShuffleNet v1) follow their papers. Inception v3 and Xception are 
 One module per family (:mod:`.lenet`, :mod:`.alexnet` with ZFNet, :mod:`.vgg`,
 :mod:`.googlenet`, :mod:`.inception_v3`, :mod:`.resnet` with ResNeXt, :mod:`.squeezenet`,
 :mod:`.xception`, :mod:`.mobilenet`, :mod:`.shufflenet`, :mod:`.efficientnet`, :mod:`.vit`,
-:mod:`.convnext`); every name is importable from ``cnnbook_lib.architectures`` itself. The
+:mod:`.convnext`, and :mod:`.convnext_steps`, the networks between ResNet-50 and ConvNeXt-T
+step by step); every name is importable from ``cnnbook_lib.architectures`` itself. The
 networks share a few blocks, each defined once in :mod:`.blocks`: :class:`ConvBNAct`
 (convolution, batch normalization, activation), :class:`Residual` (body plus shortcut, used by
 the basic and bottleneck blocks of ResNet and ResNeXt, the inverted residual of MobileNet v2, the
@@ -35,7 +36,10 @@ Adding a network: write its builder (a function taking ``num_classes``, ``varian
 options, returning a ``torch.nn.Module``) in its family's module, or in a new module imported
 below; then add one :class:`~.registry.Network` entry (builder, variants, input size) to
 :data:`~.registry.NETWORKS`. ``tests/test_architectures.py`` checks every registered network
-(against torchvision where it has the network).
+(against torchvision where it has the network). The modernization steps of
+:mod:`.convnext_steps` are not registered networks (no paper or library publishes them as
+networks; the registry's networks are the ones every table of the book lists): they are built by
+``convnext_step(step)`` and checked in ``tests/test_convnext_steps.py``.
 """
 from __future__ import annotations
 
@@ -55,6 +59,7 @@ from .vit import *  # noqa: F401,F403
 from .convnext import *  # noqa: F401,F403
 from .densenet import *  # noqa: F401,F403
 from .regnet import *  # noqa: F401,F403
+from .convnext_steps import *  # noqa: F401,F403
 from .registry import NETWORKS, Network, build, input_size, names, options, variants  # noqa: F401
 
 __all__ = [
@@ -63,4 +68,5 @@ __all__ = [
     "make_divisible", "Fire", "Parallel", "SeparableConv", "ShuffleV1Block", "ShuffleV2Block",
     "EncoderBlock", "VisionTransformer", "ConvNeXtBlock", "LayerNorm2d", "Permute", "DenseLayer",
     "DenseBlock", "DENSENET_CONFIGS", "RegNetBlock", "REGNET_CONFIGS", "regnet_widths",
+    "STEPS", "STEP_TITLES", "PAPER_TABLE_10", "convnext_step",
 ]
