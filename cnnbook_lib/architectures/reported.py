@@ -8,7 +8,8 @@ The numbers are as printed (percent; error rates stay error rates).
 """
 from __future__ import annotations
 
-__all__ = ["VIT_TABLE_5", "VIT_PRETRAINING_IMAGES", "CONVNEXT_TABLE_1", "SENET_TABLE_2", "SENET_TABLE_10", "SOURCES"]
+__all__ = ["VIT_TABLE_5", "VIT_PRETRAINING_IMAGES", "CONVNEXT_TABLE_1", "SENET_TABLE_2", "SENET_TABLE_10", "SENET_TABLE_13",
+           "SOURCES"]
 
 #: Where each table comes from.
 SOURCES = {
@@ -21,6 +22,9 @@ SOURCES = {
     "SENET_TABLE_2": dict(cite="hu2018squeeze",
                           where="Table 2 (arXiv:1709.01507v4): single-crop ImageNet validation "
                                 "error, the authors' re-implemented baselines"),
+    "SENET_TABLE_13": dict(cite="hu2018squeeze",
+                           where="Table 13 (arXiv:1709.01507v4): SE-ResNet-50 with gates in one "
+                                 "stage only, the ablation schedule"),
     "SENET_TABLE_10": dict(cite="hu2018squeeze",
                            where="Table 10 (arXiv:1709.01507v4): SE-ResNet-50 by reduction "
                                  "ratio, the ablation schedule (about 300 epochs)"),
@@ -61,4 +65,14 @@ SENET_TABLE_2 = {
 SENET_TABLE_10 = {
     2: (22.29, 6.00, 45.7), 4: (22.25, 6.09, 35.7), 8: (22.26, 5.99, 30.7),
     16: (22.28, 6.03, 28.1), 32: (22.72, 6.20, 26.9), "resnet50": (23.30, 6.55, 25.6),
+}
+
+#: Hu et al., Table 13: ResNet-50 with SE blocks in one stage only -> (top-1 error, top-5 error,
+#: GFLOPs, parameters in millions as printed). The paper numbers the stages as ResNet does
+#: (conv2_x ... conv5_x): its "stage 2" is the first bottleneck stage (256-channel outputs); it
+#: reports no run with gates in the last stage alone.
+SENET_TABLE_13 = {
+    "none": (23.30, 6.55, 3.86, 25.6), "stage 2": (23.03, 6.48, 3.86, 25.6),
+    "stage 3": (23.04, 6.32, 3.86, 25.7), "stage 4": (22.68, 6.22, 3.86, 26.4),
+    "all": (22.28, 6.03, 3.87, 28.1),
 }
