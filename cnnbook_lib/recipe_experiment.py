@@ -31,7 +31,7 @@ from torch import nn
 from cnnbook_lib import datasets, train
 from cnnbook_lib.bench.machine import machine_info
 
-__all__ = ["RECIPE_SOURCE", "RESNET50_RECIPE", "DEPTH", "WIDTH", "DEPTH_SETTINGS",
+__all__ = ["RECIPE_SOURCE", "RESNET50_RECIPE", "RECIPE_SETTINGS", "DEPTH", "WIDTH", "DEPTH_SETTINGS",
            "DEPTH_CONFIGS", "AUG_PER_CLASS", "AUG_COPIES", "AUG_SHIFT", "AUG_SETTINGS",
            "AUG_CONFIGS", "deep_net", "small_subset", "shifted_copies", "augment_data",
            "train_depth", "train_augment", "run", "load_record", "RECORD"]
@@ -62,6 +62,24 @@ RESNET50_RECIPE: tuple[tuple[str, float], ...] = (
     ("inference resize tuning", 80.674),
     ("repeated augmentation (V2 weights)", 80.858),
 )
+#: the two recipes' settings as the same source gives them: setting -> (V1 baseline, V2 final);
+#: None where the baseline does not use the technique
+RECIPE_SETTINGS: dict[str, tuple[Any, Any]] = {
+    "images per batch (8 GPUs)": (256, 1024),
+    "learning rate (SGD, momentum 0.9)": (0.1, 0.5),
+    "schedule": ("step: /10 every 30 epochs", "cosine after 5 warm-up epochs"),
+    "epochs": (90, 600),
+    "weight decay": (1e-4, "2e-05, none on normalization layers"),
+    "label smoothing": (None, 0.1),
+    "mixup alpha": (None, 0.2),
+    "cutmix alpha": (None, 1.0),
+    "automatic augmentation": (None, "TrivialAugment (wide)"),
+    "random erasing probability": (None, 0.1),
+    "repeated augmentation (copies)": (None, 4),
+    "EMA of the weights (decay, every n steps)": (None, "0.99998, every 32"),
+    "training crop (pixels)": (224, 176),
+    "evaluation resize, then crop (pixels)": ("256, 224", "232, 224"),
+}
 
 #: weighted layers of the deep network (stem, body convolutions, classifier)
 DEPTH = 20
