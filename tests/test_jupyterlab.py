@@ -110,6 +110,19 @@ def test_live_widget_in_jupyterlab(lab, chromium):
         root.locator('input[name="n"]').fill("9")            # move the slider
         page.wait_for_function("el => el.textContent === '5'", arg=out_cell.element_handle(),
                                timeout=10000)
+        # the keyboard: a focused slider moves with the arrow keys (JupyterLab's own shortcuts,
+        # such as ArrowUp for the cell above, must not take them), and back
+        slider = root.locator('input[name="n"]')
+        slider.focus()
+        for key in ("ArrowRight", "ArrowUp"):
+            page.keyboard.press(key)
+        page.wait_for_function("el => el.value === '11'", arg=slider.element_handle(), timeout=10000)
+        page.wait_for_function("el => el.textContent === '6'", arg=out_cell.element_handle(),
+                               timeout=10000)                # floor((11 + 2 - 3) / 2) + 1
+        for key in ("ArrowLeft", "ArrowDown"):
+            page.keyboard.press(key)
+        page.wait_for_function("el => el.textContent === '5'", arg=out_cell.element_handle(),
+                               timeout=10000)
         # the kernel reads the same value through the widget's traits
         cells = page.locator(".jp-Notebook .jp-CodeCell")
         last = cells.nth(cells.count() - 1)                    # the appended cell (READ_TRAITS)

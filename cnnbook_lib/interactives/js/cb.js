@@ -390,13 +390,18 @@ export function renderView(spec, res) {
 // Controls and the model
 // ---------------------------------------------------------------------------------------------
 
+// On each control, data-lm-suppress-shortcuts: in JupyterLab, keys pressed on a focused control
+// (arrow keys on a slider or a menu) go to the control, not to the notebook's command-mode
+// shortcuts (ArrowUp would select the cell above). JupyterLab looks for it on the key's target.
+const KEYS = 'data-lm-suppress-shortcuts="true"';
+
 function controlHtml(p, value) {
   let o = `<label class="cb-control" data-param="${esc(p.name)}"><span>${esc(p.label)}</span> `;
   if (p.control === "select") {
-    o += `<select name="${esc(p.name)}">` + p.choices.map(([v, t]) =>
+    o += `<select name="${esc(p.name)}" ${KEYS}>` + p.choices.map(([v, t]) =>
       `<option value="${esc(v)}"${v === String(value) ? " selected" : ""}>${esc(t)}</option>`).join("") + "</select>";
   } else {
-    o += `<input type="${p.control}" name="${esc(p.name)}" min="${p.min}" max="${p.max}" step="${p.step}" value="${esc(value)}">`;
+    o += `<input type="${p.control}" name="${esc(p.name)}" min="${p.min}" max="${p.max}" step="${p.step}" value="${esc(value)}" ${KEYS}>`;
     if (p.control === "range") {
       o += `<output>${esc(value)}</output>`;
       if (p.buttons) {
