@@ -138,6 +138,9 @@ def _check_stages(name: str, max_height: int | None = None) -> int:
         if max(a.size for a in layer.axes) <= PAGE_LIMIT:
             continue
         cut = stages.cut(model, layer.name)
+        # The size comes from the trace, but cannot hide an error of it: a field the trace
+        # underestimates leaves the measured one cut off by the border, which autograd itself
+        # reports (clipped_hw, asserted below), so the comparison is always with a whole field.
         n = receptive.unclipped_input_size(cut)[2]
         if max_height is not None and n > max_height:
             continue
