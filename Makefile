@@ -59,13 +59,13 @@ BUILT_BOOK_TESTS := tests/test_book_pages.py tests/test_handouts.py tests/test_j
 test: $(STAMP)
 	rm -rf _build/.jupyter_cache _build/html
 	mkdir -p _build
-	@echo "make test: the library's tests run in the background while the book builds."
-	$(PY) -m pytest -m "not slow" $(addprefix --ignore=,$(BUILT_BOOK_TESTS)) > _build/library-tests.log 2>&1 & tests=$$!; \
+	@echo "make test: $$(date +%T) the library's tests run in the background while the book builds."
+	$(PY) -m pytest -m "not slow" --durations=15 $(addprefix --ignore=,$(BUILT_BOOK_TESTS)) > _build/library-tests.log 2>&1 & tests=$$!; \
 	$(JB) build . --all --builder html -W -n --keep-going && $(MAKE) student JBFLAGS="-W -n --keep-going"; \
-	built=$$?; wait $$tests; passed=$$?; \
+	built=$$?; echo "make test: $$(date +%T) both editions built"; wait $$tests; passed=$$?; \
 	echo; echo "make test: the library's tests (_build/library-tests.log):"; cat _build/library-tests.log; \
 	test $$built -eq 0 && test $$passed -eq 0
-	$(PY) -m pytest -n 2 --dist loadfile $(BUILT_BOOK_TESTS)
+	$(PY) -m pytest -n 2 --dist loadfile --durations=15 $(BUILT_BOOK_TESTS)
 
 # Everything: make test, then make test-slow.
 test-all: test
