@@ -3,7 +3,7 @@
 #   make test   the test suite, including a book build with warnings as errors (the library's
 #               tests marked slow left out: make test-all runs them too)
 # Other targets: make test-all, make test-slow, make install, make lab, make lab-student, make student, make pdf, make handouts,
-# make assignments, make clean.
+# make assignments, make site, make publish-check, make clean.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,7 +14,7 @@ STAMP  := $(VENV)/.installed
 TORCH_INDEX ?=
 TORCH_VERSION := $(shell sed -n 's/^torch==\([^ ]*\).*/\1/p' requirements.txt)
 
-.PHONY: book student test test-all test-slow install lab lab-student pdf handouts assignments clean browser-deps
+.PHONY: site publish-check check-repository book student test test-all test-slow install lab lab-student pdf handouts assignments clean browser-deps
 
 install: $(STAMP)
 
@@ -46,7 +46,7 @@ student: $(STAMP)
 
 # The tests that read the built book (_build). Every other test file tests the library alone.
 BUILT_BOOK_TESTS := tests/test_book_pages.py tests/test_handouts.py tests/test_jupyterlab.py tests/test_notebooks.py \
-	tests/test_pdf.py tests/test_student_edition.py
+	tests/test_pdf.py tests/test_site.py tests/test_student_edition.py
 
 # The test build starts from an empty execution cache and an empty HTML folder (no page left over
 # from a renamed source) and rereads every page (--all: no pickled Sphinx environment), so neither
@@ -97,6 +97,22 @@ browser-deps:
 pdf: $(STAMP)
 	test -f _build/html/index.html || $(MAKE) book
 	$(PY) -m cnnbook_lib.pdf --html _build/html --out _build/pdf/book.pdf
+
+# The published site (.github/workflows/publish.yml pushes it to the gh-pages branch): both built
+# editions in _build/site, the full one at the root, the student one under student/, each checked to
+# hold the notebook every Colab button opens (cnnbook_lib/site.py).
+site: $(STAMP)
+	test -f _build/html/index.html || $(MAKE) book
+	test -f _build/student/html/index.html || $(MAKE) student
+	$(PY) -m cnnbook_lib.site --html _build/html --student _build/student/html --out _build/site
+
+# The publishing workflow's steps, run here in its order, all but the upload (a full build of both editions).
+publish-check: $(STAMP)
+	$(PY) -m cnnbook_lib.site --run-workflow .github/workflows/publish.yml
+
+# Stops when the book's repository address (_config.yml) is not REPOSITORY (OWNER/NAME).
+check-repository:
+	$(PY) -m cnnbook_lib.site --check-repository "$(REPOSITORY)"
 
 # For instructors: one solution-free exercise notebook per chapter, runnable outside the repository.
 # Equation and exercise numbers are read from the built book, so it is built first if need be.
