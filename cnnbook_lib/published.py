@@ -95,6 +95,12 @@ PAPER: dict[str, dict[str, Any]] = {
     "shufflenet_v2_x2_0": dict(params=7.4e6, macs=591e6, cite="ma2018shufflenet", where="Table 5"),
     "vit_b_16": dict(params=86e6, macs=None, cite="dosovitskiy2021image", where="Table 1"),
     "convnext_tiny": dict(params=28e6, macs=4.5e9, cite="liu2022convnet", where="Table 1"),
+    "mobilenet_v3_large": dict(params=5.4e6, macs=219e6, cite="howard2019searching",
+                               where="Table 3"),
+    "mobilenet_v3_small": dict(params=2.5e6, macs=56e6, cite="howard2019searching",
+                               where="Table 3"),
+    "efficientnet_v2_s": dict(params=22e6, macs=8.8e9, cite="tan2021efficientnetv2",
+                              where="Table 7 (at the 384-pixel evaluation size)"),
 }
 
 

@@ -19,6 +19,7 @@ from cnnbook_lib import architectures as A
 from cnnbook_lib.architectures.inception_v3 import (_inception_a, _inception_c, _inception_e,
                                                   _reduction_a, _reduction_b)
 from cnnbook_lib import formulas as F
+from cnnbook_lib.architectures.mobilenet_v3 import MOBILENET_V3_LARGE, MOBILENET_V3_SMALL
 
 # ---------------------------------------------------------------------------------------------
 # Reference values
@@ -70,7 +71,25 @@ TORCHVISION = {
     "densenet121": (7_978_856, 2_834_161_664, "9f37206a83d29e81"),
     "regnet_x_400mf": (5_495_976, 413_812_608, "f40387d5049fbe48"),
     "regnet_y_400mf": (4_344_144, 401_842_848, "66471a7d4bf82f76"),
+    # same source, torchvision.models.<name>(weights=None) on the meta device, eval mode, batch 1,
+    # recorded 2026-12-07; FlopCounterMode counted aten.convolution and aten.addmm only (the
+    # activations, batch norm, pooling and the gates' products are not multiply-adds it counts)
+    "mobilenet_v3_large": (5_483_032, 216_589_760, "de69654272f9ebd2"),
+    "mobilenet_v3_small": (2_542_856, 56_510_400, "ff1cd86cdf43bc93"),
+    "efficientnet_v2_s": (21_458_488, 2_849_895_872, "48ec2a975fd0dfe7"),
 }
+#: Same source and date: the weights' metadata of torchvision 0.29.1 for the networks added with
+#: chapter 3's going-deeper pages, per weight set: meta["num_params"], meta["_ops"] (torchvision's
+#: "GFLOPS", multiply-adds in billions, at the crop), meta["_metrics"]["ImageNet-1K"]["acc@1"]
+#: and the evaluation crop.
+TORCHVISION_WEIGHTS_META = {
+    ("mobilenet_v3_large", "IMAGENET1K_V1"): (5_483_032, 0.217, 74.042, 224),
+    ("mobilenet_v3_large", "IMAGENET1K_V2"): (5_483_032, 0.217, 75.274, 224),
+    ("mobilenet_v3_small", "IMAGENET1K_V1"): (2_542_856, 0.057, 67.668, 224),
+    ("efficientnet_v2_s", "IMAGENET1K_V1"): (21_458_488, 8.366, 84.228, 384),
+}
+#: Same source: FlopCounterMode's MACs of efficientnet_v2_s at its weights' crop, 1x3x384x384.
+EFFICIENTNET_V2_S_384 = 8_365_617_152
 #: torchvision networks with options: our name and options -> reference key above/below.
 TORCHVISION_OPTIONS = {
     "vgg11_bn": ("vgg11", {"batch_norm": True}, (132_868_840, 7_609_090_048, "e24cb6f764200cb9")),
@@ -175,9 +194,11 @@ PUBLISHED = {
     "se_resnet": (2017, 9),       # arXiv:1709.01507
     "mobilenet_v2": (2018, 1),    # arXiv:1801.04381
     "shufflenet_v2": (2018, 7),   # arXiv:1807.11164
+    "mobilenet_v3": (2019, 5),    # arXiv:1905.02244 (before EfficientNet's, the same month)
     "efficientnet": (2019, 5),    # arXiv:1905.11946
     "regnet": (2020, 3),          # arXiv:2003.13678
     "vit": (2020, 10),            # arXiv:2010.11929
+    "efficientnet_v2": (2021, 4),  # arXiv:2104.00298
     "convnext": (2022, 1),        # arXiv:2201.03545
 }
 
@@ -268,9 +289,10 @@ def test_each_network_runs_on_its_registered_input_size(name):
     size = A.input_size(name)
     assert size == A.NETWORKS[name].input_size and size[0] == 1 and size[2] == size[3]
     expected = {"lenet5": 32, "inception_v3": 299, "xception": 299, "efficientnet_b0": 224,
-                "efficientnet_b3": 300, "efficientnet_b7": 600}.get(name, size[2])
+                "efficientnet_b3": 300, "efficientnet_b7": 600,
+                "efficientnet_v2_s": 384}.get(name, size[2])
     assert size[2] == expected and (size[1] == 1) == (name == "lenet5")
-    if name.startswith("efficientnet_"):
+    if name.startswith("efficientnet_b"):
         assert size[2] == A.EFFICIENTNET_SCALING[name.split("_")[1]][2]
     with torch.device("meta"):
         out = A.build(name, num_classes=5)(torch.empty(size, device="meta"))
@@ -316,6 +338,45 @@ def test_efficientnet_matches_torchvision_at_native_resolution(name):
     size, ref = EFFICIENTNET_NATIVE[name]
     assert A.EFFICIENTNET_SCALING[name.split("_")[1]][2] == size
     assert counted(name, size)[1] == ref
+
+
+def test_efficientnet_v2_s_matches_torchvision_at_its_crop():
+    assert A.input_size("efficientnet_v2_s")[-1] == TORCHVISION_WEIGHTS_META[
+        ("efficientnet_v2_s", "IMAGENET1K_V1")][3]
+    assert counted("efficientnet_v2_s", 384)[1] == EFFICIENTNET_V2_S_384
+
+
+@pytest.mark.parametrize("key", TORCHVISION_WEIGHTS_META)
+def test_new_networks_match_torchvision_weights_meta(key):
+    """Our count against the weights' own metadata: parameters exactly, MACs at the crop to
+    torchvision's rounding (three decimals of a billion), and the shipped record agrees."""
+    from cnnbook_lib import published
+    name, weights = key
+    n_params, ops_g, acc1, crop = TORCHVISION_WEIGHTS_META[key]
+    got_params, got_macs, _ = counted(name, crop)
+    assert got_params == n_params and round(got_macs / 1e9, 3) == ops_g
+    meta_ = published.torchvision_weights(name, weights)
+    assert (meta_["params"], meta_["ops_g"], meta_["acc1"], meta_["crop"]) == (n_params, ops_g,
+                                                                                acc1, crop)
+
+
+def test_mobilenet_v3_blocks_follow_the_tables():
+    """Every block of the library's MobileNetV3 has the kernel, expansion, output, SE, activation
+    and stride of its row of Howard et al. (2019), Tables 1 and 2 (read from the modules)."""
+    for size, config in (("large", MOBILENET_V3_LARGE), ("small", MOBILENET_V3_SMALL)):
+        model = meta(f"mobilenet_v3_{size}")
+        blocks = list(model.children())[1:1 + len(config)]
+        for block, (k, exp, c_out, se, act, stride) in zip(blocks, config):
+            body = block.body if isinstance(block, A.Residual) else block
+            convs = [m for m in body.modules() if isinstance(m, nn.Conv2d)]
+            dw = next(m for m in convs if m.groups > 1)
+            assert (dw.kernel_size[0], dw.out_channels, dw.stride[0]) == (k, exp, stride)
+            assert convs[-1].out_channels == c_out
+            assert any(isinstance(m, A.SqueezeExcitation) for m in body.modules()) == se
+            acts = {type(m) for layer in body if isinstance(layer, A.ConvBNAct) for m in layer
+                    if isinstance(m, (nn.ReLU, nn.Hardswish))}
+            assert acts == {nn.ReLU if act == "RE" else nn.Hardswish}
+            assert isinstance(block, A.Residual) == (stride == 1 and convs[0].in_channels == c_out)
 
 
 def test_examples_of_the_issue():

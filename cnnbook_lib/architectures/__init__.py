@@ -19,7 +19,8 @@ MobileNet v1, ShuffleNet v1) follow their papers. Inception v3 and Xception are 
 
 One module per family (:mod:`.lenet`, :mod:`.alexnet` with ZFNet, :mod:`.vgg`,
 :mod:`.googlenet`, :mod:`.inception_v3`, :mod:`.resnet` with ResNeXt, :mod:`.squeezenet`,
-:mod:`.xception`, :mod:`.mobilenet`, :mod:`.shufflenet`, :mod:`.efficientnet`, :mod:`.vit`,
+:mod:`.xception`, :mod:`.mobilenet`, :mod:`.shufflenet`, :mod:`.mobilenet_v3`,
+:mod:`.efficientnet`, :mod:`.efficientnet_v2`, :mod:`.vit`,
 :mod:`.convnext`, and :mod:`.convnext_steps`, the networks between ResNet-50 and ConvNeXt-T
 step by step); every name is importable from ``cnnbook_lib.architectures`` itself. The
 networks share a few blocks, each defined once in :mod:`.blocks`: :class:`ConvBNAct`
@@ -55,6 +56,8 @@ from .xception import *  # noqa: F401,F403
 from .mobilenet import *  # noqa: F401,F403
 from .shufflenet import *  # noqa: F401,F403
 from .efficientnet import *  # noqa: F401,F403
+from .mobilenet_v3 import *  # noqa: F401,F403
+from .efficientnet_v2 import *  # noqa: F401,F403
 from .vit import *  # noqa: F401,F403
 from .convnext import *  # noqa: F401,F403
 from .densenet import *  # noqa: F401,F403

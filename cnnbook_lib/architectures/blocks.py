@@ -134,16 +134,19 @@ class Inception(nn.Module):
 class SqueezeExcitation(nn.Module):
     """Squeeze-and-excitation (Hu et al., 2018): channel weights from globally pooled features.
 
-    ``x * sigmoid(fc2(act(fc1(avgpool(x)))))``, the two dense layers written as 1x1 convolutions.
+    ``x * gate(fc2(act(fc1(avgpool(x)))))``, the two dense layers written as 1x1 convolutions;
+    the gate is the sigmoid (MobileNetV3: ``gate=nn.Hardsigmoid``, its piecewise-linear stand-in).
+    Any channel count and map size: ``SqueezeExcitation(c, c // 4)`` gates a C-channel map.
     """
 
-    def __init__(self, channels: int, squeeze: int, act: Callable[[], nn.Module] = nn.SiLU):
+    def __init__(self, channels: int, squeeze: int, act: Callable[[], nn.Module] = nn.SiLU,
+                 gate: Callable[[], nn.Module] = nn.Sigmoid):
         super().__init__()
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc1 = nn.Conv2d(channels, squeeze, 1)
         self.act = act()
         self.fc2 = nn.Conv2d(squeeze, channels, 1)
-        self.gate = nn.Sigmoid()
+        self.gate = gate()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` times its channel gates."""

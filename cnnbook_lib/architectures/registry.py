@@ -17,10 +17,12 @@ from .alexnet import alexnet, zfnet
 from .convnext import convnext_tiny
 from .densenet import DENSENET_CONFIGS, densenet
 from .efficientnet import EFFICIENTNET_SCALING, efficientnet
+from .efficientnet_v2 import efficientnet_v2_s
 from .googlenet import googlenet
 from .inception_v3 import inception_v3
 from .lenet import lenet5
 from .mobilenet import mobilenet_v1, mobilenet_v2
+from .mobilenet_v3 import mobilenet_v3
 from .regnet import REGNET_CONFIGS, regnet
 from .resnet import RESNET_CONFIGS, resnet, resnext, se_resnet
 from .shufflenet import SHUFFLENET_V2_CHANNELS, shufflenet_v1, shufflenet_v2
@@ -75,10 +77,12 @@ NETWORKS: dict[str, Network] = {
     "mobilenet_v2": Network(mobilenet_v2, {}, _TV),
     **{f"shufflenet_v2_{s}": Network(shufflenet_v2, {"scale": s}, _TV)
        for s in SHUFFLENET_V2_CHANNELS},
+    **{f"mobilenet_v3_{s}": Network(mobilenet_v3, {"size": s}, _TV) for s in ("large", "small")},
     **{f"efficientnet_{s}": Network(efficientnet, {"scale": s}, _TV, _image(scaling[2]))
        for s, scaling in EFFICIENTNET_SCALING.items()},
     **{f"regnet_{c}": Network(regnet, {"config": c}, _TV) for c in REGNET_CONFIGS},
     "vit_b_16": Network(vit_b_16, {}, _TV),
+    "efficientnet_v2_s": Network(efficientnet_v2_s, {}, _TV, _image(384)),
     "convnext_tiny": Network(convnext_tiny, {}, _TV),
 }
 
