@@ -147,4 +147,5 @@ def test_autograder_grades_in_an_environment_made_from_its_zip(tmp_path):
             assert "No answer: replace the ..." in output, output
     public = next(t for t in report["tests"] if t["name"] == "Public Tests")["output"]
     assert "Syntax error in your answer cell" in public               # the public line too
+    assert "Correct" not in public and "judged by the autograder" in public   # no verdict there
     print(f"graded in {time.monotonic() - start:.0f} s")

@@ -233,8 +233,8 @@ def _notebook_by_any_name(student: pathlib.Path, name: str) -> None:
     for cell in nb.cells:
         if cell.cell_type == "code" and INIT_CELL.search(cell.source):
             cell.source = INIT_CELL.sub(
-                "from cnnbook_lib.teaching.grading import this_notebook\n"
-                f'grader = otter.Notebook(this_notebook("{name}"))', cell.source)
+                "from cnnbook_lib.teaching.grading import one_line_checks, this_notebook\n"
+                f'grader = one_line_checks(otter.Notebook(this_notebook("{name}")))', cell.source)
             break
     else:
         raise RuntimeError(f"{student}: no otter init cell")

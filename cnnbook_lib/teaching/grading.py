@@ -5,7 +5,8 @@
   is judged by the book's :class:`~cnnbook_lib.exercises.Check` logic, so the messages are the
   checks' messages. A failure raises ``AssertionError(message)``: one line.
 - :func:`answered`: the public test the student runs with ``grader.check``: is there a number?
-- :func:`this_notebook`: the notebook otter should read, whatever the student named it.
+- :func:`this_notebook`: the notebook otter should read, whatever the student named it;
+  :func:`one_line_checks`: the student's ``grader.check`` shows one line, like the autograder.
 - :class:`Feedback`: an otter plugin, named in each autograder's configuration. Before the
   submission runs, an answer cell that does not parse is replaced by a cell that records the syntax
   error (so the question says "syntax error", not ``NameError``); after grading, each question's
@@ -14,9 +15,11 @@
 from __future__ import annotations
 
 import glob
+import html
 import json
 import os
 import re
+import sys
 
 from ..exercises._core import Check, _number
 
@@ -65,7 +68,8 @@ def answered(env: dict, variable: str) -> None:
     if isinstance(value, SyntaxErrorAnswer):
         raise AssertionError(f"{_MARK} Syntax error in your answer cell: {value.message}.")
     if variable not in env:
-        raise AssertionError(f"{_MARK} No answer: run the cell that sets `{variable}`.")
+        raise AssertionError(f"{_MARK} No answer: `{variable}` is not set; run its cell (and fix "
+                             "the error it shows, if any).")
     if value is Ellipsis:
         raise AssertionError(f"{_MARK} No answer yet: replace the ... of `{variable}`.")
     number = _number(value)
@@ -92,6 +96,34 @@ def this_notebook(assignment: str) -> str | None:
     return max(mine, key=os.path.getmtime) if mine else None
 
 
+class CheckLine(str):
+    """What the student's ``grader.check`` shows: one line."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return f"<p><strong>{html.escape(self)}</strong></p>"
+
+
+def one_line_checks(grader):
+    """Make ``grader.check`` (otter's, in the student's notebook) show one line per question, the
+    check's message, instead of otter's doctest trace; returns ``grader``. otter's own calls
+    (``check_all``, grading) pass their environment and get otter's result, untouched."""
+    if getattr(type(grader), "_grading_mode", False):
+        return grader
+    check = grader.check
+
+    def one_line(question, global_env=None):
+        if global_env is not None:
+            return check(question, global_env)
+        result = check(question, sys._getframe(1).f_globals)   # otter reads the caller's globals
+        return CheckLine(f"{result.name}: {feedback_line(result.summary(), ANSWERED)}")
+
+    grader.check = one_line
+    return grader
+
+
 def syntax_error(source: str) -> str | None:
     """Python's message for a cell that does not parse (IPython magics excepted), else None."""
     lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
@@ -102,13 +134,17 @@ def syntax_error(source: str) -> str | None:
     return None
 
 
-def feedback_line(summary: str) -> str:
-    """The one line a question's otter summary comes down to."""
+#: what a passed public test says: it only asked for a number
+ANSWERED = "answered with a number; its value is judged by the autograder."
+
+
+def feedback_line(summary: str, passed: str = "Correct.") -> str:
+    """The one line a question's otter summary comes down to (``passed`` if every test passed)."""
     found = re.findall(rf"{_MARK} (.*)", summary)
     if found:
         return found[-1].strip()
     if "All test cases passed" in summary:
-        return "Correct."
+        return passed
     errors = re.findall(r"^\s*(\w+(?:Error|Exception)\b.*)$", summary, re.M)
     return errors[-1].strip() if errors else summary.strip().splitlines()[-1].strip()
 
@@ -138,6 +174,7 @@ class Feedback(AbstractOtterPlugin):
 
     def after_grading(self, results):
         for test_file in results.results.values():
-            lines = {public: f"{test_file.name}: {feedback_line(test_file.summary(public))}"
+            lines = {public: f"{test_file.name}: "
+                             f"{feedback_line(test_file.summary(public), ANSWERED if public else 'Correct.')}"
                      for public in (False, True)}
             test_file.summary = lambda public_only=False, lines=lines: lines[bool(public_only)]
