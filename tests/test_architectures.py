@@ -1075,3 +1075,19 @@ def test_regnet_widths_follow_the_quantized_linear_rule():
         assert got_widths == compatible and depths == [widths.count(w) for w in stages], config
         assert groups == gs
         assert sum(depths) == d and all(w % gw == 0 for w, gw in zip(got_widths, groups))
+
+
+@pytest.mark.parametrize("channels, squeeze, side", [(24, 8, 5), (96, 24, 7), (130, 33, 3)])
+def test_se_and_convnext_blocks_work_alone_at_any_width(channels, squeeze, side):
+    """The blocks later chapters reuse: SE (2Cs + C + s parameters, the gate in (0, 1), either
+    gate) and ConvNeXt's block (8C^2 + 58C parameters) keep any C x H x W input's shape."""
+    x = torch.randn(2, channels, side, side)
+    for gate in (nn.Sigmoid, nn.Hardsigmoid):
+        se = A.SqueezeExcitation(channels, squeeze, act=nn.ReLU, gate=gate)
+        assert params(se) == 2 * channels * squeeze + channels + squeeze
+        y = se(x)
+        ratio = y / x
+        assert y.shape == x.shape and bool(((ratio >= 0) & (ratio <= 1)).all())
+    block = A.ConvNeXtBlock(channels)
+    assert params(block) == 8 * channels ** 2 + 58 * channels
+    assert block(x).shape == x.shape
