@@ -59,6 +59,19 @@ def _torch_answer(check_id: str, p: dict):
         x = torch.zeros(1, p["c_in"], p["hw"], p["hw"])
         cols = torch.nn.functional.unfold(x, 3, padding=1)
         return cols.numel() * cols.element_size()
+    if check_id == "rf-stack-params-1":
+        stack = torch.nn.Sequential(*[torch.nn.Conv2d(p["c"], p["c"], 3, bias=False, device="meta")
+                                      for _ in range((p["k"] - 1) // 2)])
+        x = torch.zeros(1, 1, p["k"], p["k"], requires_grad=True)   # one field: one output pixel
+        probe = torch.nn.Sequential(*[torch.nn.Conv2d(1, 1, 3, bias=False)
+                                      for _ in range((p["k"] - 1) // 2)])
+        assert probe(x).shape[-1] == 1                              # the stack sees k x k
+        return sum(t.numel() for t in stack.parameters())
+    if check_id == "rf-eff-stride-1":
+        # the jump: moving the input by one output step moves it by the product of the strides
+        net = torch.nn.Sequential(*[torch.nn.Conv2d(1, 1, 3, p["s"], 1) for _ in range(p["layers"])])
+        n = 2 * p["s"] ** p["layers"]
+        return n // net(torch.zeros(1, 1, n, n)).shape[-1]
     if check_id == "conv-macs-1":
         from torch.utils.flop_counter import FlopCounterMode
         conv = torch.nn.Conv2d(p["c_in"], p["c_out"], 3, 1, 1, bias=False, device="meta")
@@ -68,7 +81,12 @@ def _torch_answer(check_id: str, p: dict):
     raise KeyError(check_id)
 
 
-@pytest.mark.parametrize("check_id", sorted(VARIANTS))
+# the receptive-field recurrence of rf-cover-layers-1 and rf-eff-padding-1 is checked against
+# gradients in tests/test_receptive*.py; here they are tied to the book's checks only
+TORCH_ORACLE = sorted(set(VARIANTS) - {"rf-cover-layers-1", "rf-eff-padding-1"})
+
+
+@pytest.mark.parametrize("check_id", TORCH_ORACLE)
 def test_variant_answer_agrees_with_torch(check_id):
     v = VARIANTS[check_id]
     for p in [v.book, v.parameters(SEEDS[0]), v.parameters(SEEDS[1])]:

@@ -3,6 +3,7 @@
 - :mod:`.solutions` removes solutions from MyST Markdown and from notebooks;
 - :mod:`.handouts` writes one solution-free notebook per exercises page
   (``python -m cnnbook_lib.teaching.handouts OUTDIR``);
-- :mod:`.assignments` writes otter-grader assignments whose tests are the library's answer checks
-  (``python -m cnnbook_lib.teaching.assignments OUTDIR``).
+- :mod:`.assignments` writes otter-grader assignments that ask exercises with numbers drawn from
+  a secret seed (:mod:`.variants`) and grade them with hidden tests and the checks' logic
+  (:mod:`.grading`; ``python -m cnnbook_lib.teaching.assignments OUTDIR``).
 """

@@ -175,6 +175,68 @@ _register(Variant(
 ))
 
 
+# Chapter 2: receptive fields ------------------------------------------------------------------
+
+def _stack(p):
+    return [(3, p["s"], 1, 1)] * p["layers"]
+
+
+def _rf(p):
+    from ..exercises.ch2 import _rf_stack
+    return _rf_stack(_stack(p))
+
+
+_register(Variant(
+    "rf-cover-layers-1", dict(k=5, n=224),
+    lambda r: dict(k=r.choice([3, 5, 7]), n=r.randrange(100, 400)),
+    lambda p: f"Fewest stride-1 {p['k']}x{p['k']} convolutions (padding {p['k'] // 2}) after which "
+              f"a unit sees every pixel of a {p['n']}-pixel-wide image.",
+    lambda p: -(-(p["n"] - 1) // (p["k"] - 1)),
+    lambda p: {f"each layer adds k - 1 = {p['k'] - 1} pixels to the field, not k = {p['k']}.":
+               -(-p["n"] // p["k"]),
+               "round up: with one layer fewer the field is still narrower than the image.":
+               (p["n"] - 1) // (p["k"] - 1)},
+))
+
+_register(Variant(
+    "rf-eff-stride-1", dict(layers=3, s=2),
+    lambda r: dict(layers=r.choice([2, 4, 5]), s=r.choice([2, 3])),
+    lambda p: f"Effective stride (jump) of {p['layers']} stacked 3x3 convolutions, each with "
+              f"stride {p['s']} and padding 1.",
+    lambda p: _rf(p)[1],
+    lambda p: {"strides multiply, they do not add: the jump is the product of the strides.":
+               p["layers"] * p["s"],
+               "that is the jump before the last layer; the stack's jump includes every stride.":
+               p["s"] ** (p["layers"] - 1)},
+))
+
+_register(Variant(
+    "rf-eff-padding-1", dict(layers=3, s=2),
+    lambda r: dict(layers=r.choice([2, 4, 5]), s=2),
+    lambda p: f"Effective padding of {p['layers']} stacked 3x3 convolutions, each with stride "
+              f"{p['s']} and padding 1.",
+    lambda p: F.receptive_field_padding(*_rf(p)[::2]),
+    lambda p: {"each padding counts in pixels of the map it pads: multiply it by the jump before "
+               "its layer before adding.": p["layers"],
+               "you multiplied each padding by the jump after its layer; use the jump before it.":
+               sum(p["s"] ** (n + 1) for n in range(p["layers"])),
+               "that is the start (the centre of the first field); the effective padding is "
+               "(r - 1)/2 - u.": _rf(p)[2]},
+))
+
+_register(Variant(
+    "rf-stack-params-1", dict(c=128, k=9),
+    lambda r: dict(c=r.choice([32, 64, 96, 256]), k=r.choice([5, 7, 11, 13])),
+    lambda p: f"Weights (no biases) of a stack of stride-1 3x3 convolutions, {p['c']} channels in "
+              f"and out, whose receptive field equals that of one {p['k']}x{p['k']} layer.",
+    lambda p: (p["k"] - 1) // 2 * F.conv_params(p["c"], p["c"], 3, bias=False),
+    lambda p: {"that is the single large layer's count; the question asks for the stack of 3x3 "
+               "layers.": F.conv_params(p["c"], p["c"], p["k"], bias=False),
+               "leave the biases out, as the question says.":
+               (p["k"] - 1) // 2 * F.conv_params(p["c"], p["c"], 3)},
+))
+
+
 def variant_of(check_id: str) -> Variant | None:
     """The assignment variant of a check, or None where the assignment cannot vary it."""
     return VARIANTS.get(check_id)
