@@ -9,8 +9,9 @@ two wrong, one syntax error and the rest blank, saved under another name than th
 No internet here: the ``--extra-index-url`` line (PyTorch's CPU index, for Gradescope) is left
 out and the same pinned torch comes from this machine's wheel store. Installing torch and the
 scientific stack takes minutes on a busy machine, so the environment of a given set of pinned
-requirements (the zip's lines other than the wheel) is kept under ``_build/autograder-env/`` and
-reused; the zip's wheel is reinstalled into it every run, so the library graded is the zip's.
+requirements (the zip's lines other than the wheel) is kept in the user's cache folder
+(``$XDG_CACHE_HOME/cnnbook/autograder-env/<hash of those lines>``, by default under ``~/.cache``)
+and reused; the zip's wheel is reinstalled into it every run, so the library graded is the zip's.
 """
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ from cnnbook_lib.teaching import assignments, variants
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PAGE = ROOT / "chapters" / "01" / "10_exercises.md"
-CACHE = ROOT / "_build" / "autograder-env"
+CACHE = (pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache")
+         / "cnnbook" / "autograder-env")
 
 
 def _pip_lines(env_yml: pathlib.Path) -> list[str]:
