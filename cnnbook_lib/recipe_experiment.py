@@ -15,7 +15,9 @@ The experiments (:func:`run`), each for several seeds with :func:`cnnbook_lib.tr
 * ``"augment"``: :func:`cnnbook_lib.train.lenet` on a small training set of
   :data:`AUG_PER_CLASS` digits per class, each digit seen :data:`AUG_COPIES` times per epoch,
   either as identical copies or as copies shifted at random by up to :data:`AUG_SHIFT` pixels
-  (:func:`shifted_copies`; the copies are drawn once, before training).
+  (:func:`shifted_copies`; the copies are drawn once, before training); each trained network
+  is tested on MNIST's test digits as they are and on the same digits shifted by up to
+  :data:`AUG_SHIFT` pixels (:func:`shifted_test`).
 
 :func:`load_record` reads the result recorded by ``tests/benchmarks/record_recipe_experiment.py``.
 """
@@ -33,8 +35,8 @@ from cnnbook_lib.bench.machine import machine_info
 
 __all__ = ["RECIPE_SOURCE", "RESNET50_RECIPE", "RECIPE_SETTINGS", "DEPTH", "WIDTH", "DEPTH_SETTINGS",
            "DEPTH_CONFIGS", "AUG_PER_CLASS", "AUG_COPIES", "AUG_SHIFT", "AUG_SETTINGS",
-           "AUG_CONFIGS", "deep_net", "small_subset", "shifted_copies", "augment_data",
-           "train_depth", "train_augment", "run", "load_record", "RECORD"]
+           "AUG_CONFIGS", "AUG_TEST_SEED", "SEEDS", "deep_net", "small_subset", "shifted_copies", "augment_data",
+           "shifted_test", "train_depth", "train_augment", "augment_scores", "run", "load_record", "RECORD"]
 
 #: where :data:`RESNET50_RECIPE` comes from (bib key of the book's references); ``runs``: each
 #: row of the source's table is the best of this many training runs
@@ -104,6 +106,10 @@ AUG_SHIFT = 3
 AUG_SETTINGS: dict[str, Any] = dict(train.LENET_SETTINGS)
 #: the augmentation experiment's two configurations
 AUG_CONFIGS = ("copies", "shifted copies")
+#: seed of the shifts of the shifted test digits (:func:`shifted_test`), apart from the training seeds
+AUG_TEST_SEED = 1000
+#: the seeds of the recorded experiments
+SEEDS = (0, 1, 2, 3, 4)
 #: the recorded result shipped with the library
 RECORD = Path(__file__).parent / "data" / "recipe-experiment-cpu.json"
 
@@ -195,6 +201,14 @@ def augment_data(config: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor
     return shifted_copies(x, AUG_COPIES, shift, seed), y.repeat(AUG_COPIES)
 
 
+def shifted_test(seed: int = AUG_TEST_SEED) -> tuple[torch.Tensor, torch.Tensor]:
+    """MNIST's test digits, each moved once by a random whole number of pixels from
+    ``-AUG_SHIFT`` to ``AUG_SHIFT`` in each direction (:func:`shifted_copies`, drawn from
+    ``seed``), with their labels."""
+    x, y = datasets.mnist("test")
+    return shifted_copies(x, 1, AUG_SHIFT, seed), y
+
+
 def train_depth(config: str, seed: int, *, epochs: int | None = None,
                 n_train: int | None = None, threads: int = 1) -> train.History:
     """Train :func:`deep_net` in ``config`` (a key of :data:`DEPTH_CONFIGS`) on MNIST's
@@ -216,31 +230,49 @@ def train_augment(config: str, seed: int, *, threads: int = 1) -> train.History:
     """Train :func:`cnnbook_lib.train.lenet` (initial weights from ``seed``) on
     :func:`augment_data` of ``config`` (copies drawn from ``seed``) with :data:`AUG_SETTINGS`,
     tested on MNIST's 1,000 test digits."""
-    return train.fit(train.lenet(seed=seed), augment_data(config, seed), datasets.mnist("test"),
-                     seed=seed, threads=threads, progress=False, **AUG_SETTINGS)
+    return augment_scores(config, seed, threads=threads)[0]
 
 
-def run(seeds: Sequence[int] = (0, 1, 2), *, threads: int = 1) -> dict[str, Any]:
+def augment_scores(config: str, seed: int, *,
+                   threads: int = 1) -> tuple[train.History, train.Score]:
+    """:func:`train_augment`'s history, and the trained network's score on the shifted test
+    digits (:func:`shifted_test`)."""
+    model = train.lenet(seed=seed)
+    hist = train.fit(model, augment_data(config, seed), datasets.mnist("test"), seed=seed,
+                     threads=threads, progress=False, **AUG_SETTINGS)
+    return hist, train.evaluate(model, shifted_test())
+
+
+def run(seeds: Sequence[int] = SEEDS, *, threads: int = 1) -> dict[str, Any]:
     """Both experiments for every seed; a JSON-ready record: ``metadata`` (the machine,
     :func:`~cnnbook_lib.bench.machine.machine_info`, and the settings) and ``rows``, one per
     configuration: ``experiment``, ``config``, per-seed final ``accuracy``, per-epoch
-    ``curves`` (test accuracy), final training ``loss`` and training ``cpu_s``."""
+    ``curves`` (test accuracy), final training ``loss`` (the mean over the last epoch's
+    batches), per-epoch ``loss_curves`` and training ``cpu_s``; the augmentation rows also hold
+    ``shifted_accuracy``, on the shifted test digits (:func:`augment_scores`)."""
     rows = []
-    jobs = [("depth", c, train_depth) for c in DEPTH_CONFIGS]
-    jobs += [("augment", c, train_augment) for c in AUG_CONFIGS]
-    for experiment, config, trainer in jobs:
+    jobs = [("depth", c) for c in DEPTH_CONFIGS] + [("augment", c) for c in AUG_CONFIGS]
+    for experiment, config in jobs:
         row: dict[str, Any] = dict(experiment=experiment, config=config, accuracy=[], curves=[],
-                                   loss=[], cpu_s=[])
+                                   loss=[], loss_curves=[], cpu_s=[])
+        if experiment == "augment":
+            row["shifted_accuracy"] = []
         for seed in seeds:
-            hist = trainer(config, seed, threads=threads)
+            if experiment == "depth":
+                hist = train_depth(config, seed, threads=threads)
+            else:
+                hist, shifted = augment_scores(config, seed, threads=threads)
+                row["shifted_accuracy"].append(shifted.accuracy)
             row["accuracy"].append(hist.test_accuracy[-1])
             row["curves"].append(hist.test_accuracy)
             row["loss"].append(hist.loss[-1])
+            row["loss_curves"].append(hist.loss)
             row["cpu_s"].append(hist.cpu_s)
         rows.append(row)
     meta = dict(machine_info("cpu"), threads=threads, seeds=list(seeds), depth=DEPTH,
                 width=WIDTH, depth_settings=DEPTH_SETTINGS, aug_settings=AUG_SETTINGS,
                 aug_per_class=AUG_PER_CLASS, aug_copies=AUG_COPIES, aug_shift=AUG_SHIFT,
+                aug_test_seed=AUG_TEST_SEED,
                 n_train=len(datasets.mnist("train")[1]), n_test=len(datasets.mnist("test")[1]))
     return {"metadata": meta, "rows": rows}
 
