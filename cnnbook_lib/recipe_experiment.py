@@ -247,8 +247,8 @@ def run(seeds: Sequence[int] = SEEDS, *, threads: int = 1) -> dict[str, Any]:
     """Both experiments for every seed; a JSON-ready record: ``metadata`` (the machine,
     :func:`~cnnbook_lib.bench.machine.machine_info`, and the settings) and ``rows``, one per
     configuration: ``experiment``, ``config``, per-seed final ``accuracy``, per-epoch
-    ``curves`` (test accuracy), final training ``loss`` (the mean over the last epoch's
-    batches), per-epoch ``loss_curves`` and training ``cpu_s``; the augmentation rows also hold
+    ``curves`` (test accuracy), final training ``loss`` (the mean cross-entropy over the
+    last epoch's examples, as it trained), per-epoch ``loss_curves`` and training ``cpu_s``; the augmentation rows also hold
     ``shifted_accuracy``, on the shifted test digits (:func:`augment_scores`)."""
     rows = []
     jobs = [("depth", c) for c in DEPTH_CONFIGS] + [("augment", c) for c in AUG_CONFIGS]

@@ -1,6 +1,7 @@
 """Chapter 4's training recipes (cnnbook_lib.recipe_experiment): the published ResNet-50 recipe
 against its source's endpoints and torchvision's weight metadata, the experiment's networks
-against torch, and the shipped record against a fresh run of one configuration."""
+against torch, and the shipped record against a fresh run of one configuration (its test accuracy on the digits as they are and
+moved, and its training loss)."""
 import json
 import statistics
 
@@ -93,6 +94,22 @@ def test_shifted_copies_move_every_digit_by_whole_pixels():
     assert len(xs) == len(ys) == R.AUG_COPIES * len(x) and torch.equal(ys[:len(y)], y)
 
 
+def test_shifted_test_moves_each_test_digit_once_and_keeps_its_label():
+    x, y = datasets.mnist("test")
+    xs, ys = R.shifted_test()
+    assert xs.shape == x.shape and torch.equal(ys, y)
+    pad = R.AUG_SHIFT
+    moved = 0
+    for img, src in zip(xs[:50], x[:50]):
+        big = nn.functional.pad(src[0], (pad,) * 4)
+        shifts = [(a, b) for a in range(-pad, pad + 1) for b in range(-pad, pad + 1)
+                  if torch.equal(img[0], torch.roll(big, (a, b), (0, 1))[pad:-pad, pad:-pad])]
+        assert shifts
+        moved += (0, 0) not in shifts
+    assert moved > 25                                  # most digits moved (1 in 49 stays put)
+    assert torch.equal(R.shifted_test()[0], xs)        # the same shifts every time
+
+
 @pytest.mark.parametrize("bad", [dict(depth=5), dict(depth=2), dict(width=0), dict(bn=1)])
 def test_bad_arguments_are_refused(bad):
     with pytest.raises(ValueError):
@@ -101,10 +118,11 @@ def test_bad_arguments_are_refused(bad):
         R.augment_data("rotated")
 
 
-def test_shipped_record_has_every_configuration_and_three_seeds():
+def test_shipped_record_has_every_configuration_and_the_librarys_seeds():
     doc = R.load_record()
     meta = doc["metadata"]
-    assert len(meta["seeds"]) >= 3 and meta["device_name"] and meta["threads"] == 1
+    assert meta["seeds"] == list(R.SEEDS) and len(R.SEEDS) >= 5
+    assert meta["device_name"] and meta["threads"] == 1 and meta["aug_test_seed"] == R.AUG_TEST_SEED
     assert meta["depth"] == R.DEPTH and meta["width"] == R.WIDTH
     assert meta["depth_settings"] == R.DEPTH_SETTINGS and meta["aug_settings"] == R.AUG_SETTINGS
     assert (meta["aug_per_class"], meta["aug_copies"], meta["aug_shift"]) == (
@@ -114,10 +132,16 @@ def test_shipped_record_has_every_configuration_and_three_seeds():
     for r in doc["rows"]:
         n = len(meta["seeds"])
         assert len(r["accuracy"]) == len(r["curves"]) == len(r["cpu_s"]) == len(r["loss"]) == n
+        assert len(r["loss_curves"]) == n
         assert all(0 <= a <= 1 for a in r["accuracy"])
         assert [c[-1] for c in r["curves"]] == r["accuracy"]
+        assert [c[-1] for c in r["loss_curves"]] == r["loss"]
         epochs = (meta["depth_settings"] if r["experiment"] == "depth" else meta["aug_settings"])["epochs"]
-        assert all(len(c) == epochs for c in r["curves"])
+        assert all(len(c) == epochs for c in r["curves"] + r["loss_curves"])
+        if r["experiment"] == "augment":
+            assert len(r["shifted_accuracy"]) == n and all(0 <= a <= 1 for a in r["shifted_accuracy"])
+        else:
+            assert "shifted_accuracy" not in r
 
 
 def test_fresh_run_reproduces_the_record():
@@ -129,12 +153,15 @@ def test_fresh_run_reproduces_the_record():
     doc = R.load_record()
     row = next(r for r in doc["rows"] if r["config"] == "shifted copies")
     seed = doc["metadata"]["seeds"][0]
-    hist = R.train_augment("shifted copies", seed)
+    hist, shifted = R.augment_scores("shifted copies", seed)
     same_machine = (doc["metadata"]["torch_version"] == torch.__version__)
     if same_machine:
         assert hist.test_accuracy == row["curves"][0]
+        assert shifted.accuracy == row["shifted_accuracy"][0]
+        assert hist.loss == row["loss_curves"][0]
     else:
         assert abs(hist.test_accuracy[-1] - row["accuracy"][0]) <= 0.02
+        assert abs(shifted.accuracy - row["shifted_accuracy"][0]) <= 0.02
 
 
 def test_load_record_refuses_other_json(tmp_path):
