@@ -73,3 +73,63 @@ def test_every_table_names_its_source():
     for name in ("VIT_TABLE_5", "CONVNEXT_TABLE_1", "SENET_TABLE_2", "SENET_TABLE_10",
                  "SENET_TABLE_13"):
         assert getattr(R, name) and R.SOURCES[name]["cite"] and R.SOURCES[name]["where"]
+
+
+def test_first_decade_figures_agree_with_the_papers_prose():
+    # AlexNet's abstract: 15.3 % against 26.2 %; the VGG authors: a single VGG beat a single
+    # GoogLeNet by 0.9 points, which is GoogLeNet's own Table 5 row (1 model, 144 crops), rounded
+    assert R.ILSVRC2012_TOP5["alexnet"] < R.ILSVRC2012_TOP5["second"]
+    v = R.VGG_SINGLE_NET_TOP5
+    assert round(v["googlenet"] - v["vgg"], 1) == 0.9
+    assert round(R.GOOGLENET_TABLE_5[(1, 144)], 1) == v["googlenet"]
+    # the ensemble is better than one model, and more crops are better than one
+    t = R.GOOGLENET_TABLE_5
+    assert t[(7, 144)] < t[(1, 144)] < t[(1, 1)]
+
+
+def test_vgg_table_3_configurations_have_the_library_depths():
+    for cfg, net in (("A", "vgg11"), ("B", "vgg13"), ("D", "vgg16"), ("E", "vgg19")):
+        with torch.device("meta"):
+            model = A.build(net)
+        weighted = sum(isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)) for m in model.modules())
+        assert weighted == R.VGG_TABLE_3[cfg]["layers"]
+    # the paper's stated conclusion: error fell with depth to 16 layers, not further at S = 256
+    e = [R.VGG_TABLE_3[c]["s256"] for c in "ABD"]
+    assert e == sorted(e, reverse=True) and R.VGG_TABLE_3["E"]["s256"] >= R.VGG_TABLE_3["D"]["s256"]
+
+
+def test_batch_norm_step_ratios_match_the_papers_14_times():
+    s = R.BN_STEPS
+    assert round(s["Inception"] / s["BN-x5"]) in (14, 15)        # the paper: "14 times fewer"
+    assert 2 <= s["Inception"] / s["BN-Baseline"] < 3            # "less than half"
+
+
+def test_senet_resnet101_gain_and_compute():
+    t = R.SENET_TABLE_2
+    gain101 = t["resnet50"]["top1_err"] - t["resnet101"]["top1_err"]
+    gain_se = t["resnet50"]["top1_err"] - t["se_resnet50"]["top1_err"]
+    assert gain101 > gain_se and t["resnet101"]["gflops"] > 1.9 * t["se_resnet50"]["gflops"]
+    with torch.device("meta"):
+        assert params(A.build("resnet101")) > params(A.build("resnet50"))
+
+
+@pytest.mark.parametrize("name", sorted(R.PAPER_COUNTS))
+def test_paper_counts_against_the_library(name):
+    from cnnbook_lib.architectures import input_size
+    from torch.utils.flop_counter import FlopCounterMode
+    fig = R.PAPER_COUNTS[name]
+    with torch.device("meta"):
+        model = A.build(name).eval()
+    n = params(model)
+    if fig["params"] is not None:
+        if fig["params_bound"]:
+            assert n < fig["params"]
+        else:
+            assert abs(n - fig["params"]) <= 0.1e6
+    with FlopCounterMode(display=False) as fc:
+        model(torch.empty(input_size(name), device="meta"))
+    macs = fc.get_total_flops() // 2
+    # papers print rounded operation counts, and Inception-v3's "5 billion" is a round figure
+    tol = 0.2 if name == "inception_v3" else 0.06
+    assert abs(macs - fig["macs"]) <= tol * fig["macs"]
+    assert R.SOURCES["PAPER_COUNTS"]["cite"]

@@ -9,7 +9,8 @@ The numbers are as printed (percent; error rates stay error rates).
 from __future__ import annotations
 
 __all__ = ["VIT_TABLE_5", "VIT_PRETRAINING_IMAGES", "CONVNEXT_TABLE_1", "SENET_TABLE_2", "SENET_TABLE_10", "SENET_TABLE_13",
-           "SOURCES"]
+           "ILSVRC2012_TOP5", "GOOGLENET_TABLE_5", "VGG_SINGLE_NET_TOP5", "VGG_TABLE_3",
+           "BN_STEPS", "PAPER_COUNTS", "SOURCES"]
 
 #: Where each table comes from.
 SOURCES = {
@@ -28,6 +29,66 @@ SOURCES = {
     "SENET_TABLE_10": dict(cite="hu2018squeeze",
                            where="Table 10 (arXiv:1709.01507v4): SE-ResNet-50 by reduction "
                                  "ratio, the ablation schedule (about 300 epochs)"),
+    "ILSVRC2012_TOP5": dict(cite="krizhevsky2012imagenet",
+                            where="abstract and Section 6: ILSVRC-2012 test set, top-5 error of "
+                                  "the winning entry against the second-best entry"),
+    "GOOGLENET_TABLE_5": dict(cite="szegedy2015going",
+                              where="Table 5 (arXiv:1409.4842): top-5 error by number of models "
+                                    "and crops"),
+    "VGG_SINGLE_NET_TOP5": dict(cite="simonyan2015very",
+                                where="Table 7 and Section 4.5 (arXiv:1409.1556v6): the best "
+                                      "single network's top-5 test error, and a single "
+                                      "GoogLeNet's as the VGG authors list it"),
+    "VGG_TABLE_3": dict(cite="simonyan2015very",
+                        where="Table 3 (arXiv:1409.1556v6): top-1 validation error, one test "
+                              "scale, by configuration and training scale"),
+    "BN_STEPS": dict(cite="ioffe2015batch",
+                        where="Section 4.2.2 and the table of Figure 3 (arXiv:1502.03167v3): training "
+                              "steps to reach Inception's maximum accuracy (72.2 %)"),
+    "PAPER_COUNTS": dict(cite="hu2018squeeze; zhang2018shufflenet; szegedy2016rethinking",
+                         where="SENet Tables 2 and 10; ShuffleNet Table 2 (1x); Inception-v3 "
+                               "abstract"),
+}
+
+#: Krizhevsky et al. (2012): ILSVRC-2012 top-5 test error (percent) of their winning entry and of
+#: the second-best entry.
+ILSVRC2012_TOP5 = {"alexnet": 15.3, "second": 26.2}
+
+#: Szegedy et al. (2015), Table 5: top-5 error (percent) of GoogLeNet by number of models and
+#: crops per image. ``(models, crops) -> error``.
+GOOGLENET_TABLE_5 = {(1, 1): 10.07, (1, 144): 7.89, (7, 144): 6.67}
+
+#: Simonyan and Zisserman (2015), Section 4.5: "In terms of the single-net performance, our
+#: architecture achieves the best result (7.0% test error), outperforming a single GoogLeNet by
+#: 0.9%". Top-5 test error, percent.
+VGG_SINGLE_NET_TOP5 = {"vgg": 7.0, "googlenet": 7.9}
+
+#: Simonyan and Zisserman (2015), Table 3: top-1 validation error (percent) at one test scale, for
+#: configurations A (11 layers), B (13), D (16) and E (19), trained at S = 256 and with scale
+#: jitter S in [256, 512].
+VGG_TABLE_3 = {
+    "A": dict(layers=11, s256=29.6, jitter=None),
+    "B": dict(layers=13, s256=28.7, jitter=None),
+    "D": dict(layers=16, s256=27.0, jitter=25.6),
+    "E": dict(layers=19, s256=27.3, jitter=25.5),
+}
+
+#: Ioffe and Szegedy (2015), Section 4.2.2: training steps (millions) for each network to reach
+#: the 72.2 % top-1 that Inception reached. BN-Baseline: Inception with batch normalization and
+#: nothing else changed; BN-x5: also a 5x learning rate, no dropout, no local response
+#: normalization, less photometric distortion, faster decay, and more.
+BN_STEPS = {"Inception": 31.0, "BN-Baseline": 13.3, "BN-x5": 2.1}
+
+#: Operation and parameter counts that papers print for networks the library builds but
+#: :data:`cnnbook_lib.published.PAPER` leaves blank: parameters, multiply-adds, and whether the
+#: parameter figure is an upper bound ("less than 25 million").
+PAPER_COUNTS = {
+    "se_resnet50": dict(params=28.1e6, macs=3.87e9, params_bound=False, cite="hu2018squeeze",
+                        where="Tables 2 and 10"),
+    "shufflenet_v1": dict(params=None, macs=140e6, params_bound=False,
+                          cite="zhang2018shufflenet", where="Table 2 (1x)"),
+    "inception_v3": dict(params=25e6, macs=5e9, params_bound=True, cite="szegedy2016rethinking",
+                         where="abstract"),
 }
 
 #: Dosovitskiy et al. (2021), Appendix C, Table 5: ImageNet top-1 (percent) of ViT-B/16 and
@@ -57,6 +118,7 @@ CONVNEXT_TABLE_1 = {
 SENET_TABLE_2 = {
     "resnet50": dict(top1_err=24.80, top5_err=7.48, gflops=3.86),
     "se_resnet50": dict(top1_err=23.29, top5_err=6.62, gflops=3.87),
+    "resnet101": dict(top1_err=23.17, top5_err=6.52, gflops=7.58),
 }
 
 #: Hu et al., Table 10: SE-ResNet-50 at reduction ratio r -> (top-1 error, top-5 error,
