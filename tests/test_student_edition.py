@@ -293,12 +293,16 @@ def test_search_index_has_no_word_found_only_in_solutions(builds, solutions):
 
 def test_downloads_keep_the_exercises(builds):
     """Each page's download buttons point to files of the student edition that keep every
-    exercise; no header button opens the full repository (or Binder on it)."""
+    exercise; no header button opens the full repository (or Binder on it); a Colab button opens
+    the student edition's notebook as published (under student/ on the published site)."""
     full, student = builds
     for page in sorted((student / "chapters").rglob("*.html")):
         html = page.read_text(encoding="utf-8")
         assert "btn-source-repository-button" not in html and "launch-buttons" not in html, page.name
-        for href in re.findall(r'href="([^"]*_sources/[^"]+)"', html):
+        assert "mybinder" not in html, page.name
+        for href in re.findall(r'href="(https?://[^"]*_sources/[^"]+)"', html):
+            assert href.startswith("https://colab.research.google.com/") and "/student/_sources/" in href, href
+        for href in re.findall(r'href="((?!https?://)[^"]*_sources/[^"]+)"', html):
             target = (page.parent / href).resolve()
             assert target.is_file() and target.is_relative_to(student.resolve()), href
             twin = full / target.relative_to(student.resolve())
