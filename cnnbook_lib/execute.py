@@ -74,6 +74,11 @@ def book_settings(root: Path = ROOT) -> dict:
             "mode": execute.get("execute_notebooks", "auto")}
 
 
+def cache_folder(root: Path = ROOT) -> Path:
+    """Where Jupyter Book keeps a book's execution cache when it builds into the book's own folder."""
+    return Path(root) / "_build" / ".jupyter_cache"
+
+
 def read_page(path: Path, extensions: list[str]):
     """The page as myst-nb's reader makes it (the notebook whose code the cache key hashes)."""
     import nbformat
@@ -156,7 +161,7 @@ def execute(root: Path = ROOT, cache_path: Path | None = None, jobs: int | None 
     if settings["mode"] not in ("cache",):
         raise ValueError(f"_config.yml executes pages with execute_notebooks: {settings['mode']}; "
                          "only 'cache' reads what this stores")
-    cache_path = Path(cache_path).resolve() if cache_path else root / "_build" / ".jupyter_cache"
+    cache_path = Path(cache_path).resolve() if cache_path else cache_folder(root)
     cache = get_cache(str(cache_path))
     jobs = max(1, jobs or os.cpu_count() or 1)
     pages = book_pages(root) if pages is None else [Path(p).resolve() for p in pages]

@@ -255,7 +255,7 @@ def test_the_book_build_runs_no_page_that_was_executed_before(tmp_path):
     (book / "sub" / "two.md").write_text(PAGE.replace("# A page", "# Two\n\n$$x^2$$\n\n:::{note}\nA fence.\n:::")
                                          .replace("glue(\"answer\", 42)", "glue(\"answer2\", 43)"),
                                          encoding="utf-8")
-    cache = book / "_build" / ".jupyter_cache"
+    cache = execute.cache_folder(book)           # where the build below looks
     result = execute.execute(root=book, cache_path=cache, jobs=2, progress=lambda *_: None)
     assert sorted(result["ran"]) == ["one.md", "sub/two.md"] and not result["failed"]
     again = execute.execute(root=book, cache_path=cache, jobs=2, progress=lambda *_: None)
@@ -268,7 +268,7 @@ def test_the_book_build_runs_no_page_that_was_executed_before(tmp_path):
     text = log.stdout + log.stderr
     assert "Executing notebook" not in text
     assert text.count("Using cached notebook") == 2
-    html = (book / "_build" / "html" / "one.html").read_text(encoding="utf-8")
+    html = (cache.parent / "html" / "one.html").read_text(encoding="utf-8")
     assert 'The answer is <span class="pasted-text">42</span>' in html      # the glued value
 
 
@@ -278,7 +278,7 @@ def test_a_failing_page_is_reported_and_not_cached(tmp_path):
     (book / "_config.yml").write_text(BOOK_CONFIG, encoding="utf-8")
     (book / "_toc.yml").write_text("format: jb-book\nroot: bad\n", encoding="utf-8")
     (book / "bad.md").write_text(PAGE + "\n```{code-cell} ipython3\n1 / 0\n```\n", encoding="utf-8")
-    cache = book / "_build" / ".jupyter_cache"
+    cache = execute.cache_folder(book)
     result = execute.execute(root=book, cache_path=cache, jobs=1, progress=lambda *_: None)
     assert list(result["failed"]) == ["bad.md"] and "ZeroDivisionError" in result["failed"]["bad.md"]
     assert not result["ran"]
