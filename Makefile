@@ -25,7 +25,14 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+# The pages are executed first, several at a time (cnnbook_lib.execute: one per core, in kernels
+# forked from a process that has already imported torch, sympy and matplotlib), into the cache the
+# build then reads. A page that fails there is left out of the cache: the build runs it again and
+# reports its error as it always does (hence the leading "-").
+EXECUTE := $(PY) -m cnnbook_lib.execute
+
 book: $(STAMP)
+	-$(EXECUTE)
 	$(JB) build . --builder html
 	@echo
 	@echo "The book is built. Open $(CURDIR)/_build/html/index.html in a browser."
@@ -52,28 +59,33 @@ BUILT_BOOK_TESTS := tests/test_book_pages.py tests/test_handouts.py tests/test_j
 # from a renamed source) and rereads every page (--all: no pickled Sphinx environment), so neither
 # a failing cell nor an output of older library code can hide behind a cached result, and turns
 # every Sphinx warning into an error (-W), listing them all first.
-# The builds run one notebook at a time and leave a core idle, so the library's tests run beside
-# them (their report is printed when both are done; the log is _build/library-tests.log); then the
-# tests of the built book run on two workers. The library's tests marked slow (the exhaustive
-# network-by-network checks, of which make test runs a sample) are left to make test-all.
+# The library's tests run in the background (their report is printed when the builds are done; the
+# log is _build/library-tests.log) while the pages execute, then both editions build from the
+# executed pages; then the tests of the built book run on two workers. The tests marked slow (the
+# exhaustive network-by-network checks, of which make test runs a sample, and the PDF edition) are
+# left to make test-all.
 test: $(STAMP)
 	rm -rf _build/.jupyter_cache _build/html
 	mkdir -p _build
-	@echo "make test: $$(date +%T) the library's tests run in the background while the book builds."
+	@echo "make test: $$(date +%T) the library's tests run in the background while the pages execute and the book builds."
 	$(PY) -m pytest -m "not slow" --durations=15 $(addprefix --ignore=,$(BUILT_BOOK_TESTS)) > _build/library-tests.log 2>&1 & tests=$$!; \
+	$(EXECUTE); echo "make test: $$(date +%T) pages executed"; \
 	$(JB) build . --all --builder html -W -n --keep-going && $(MAKE) student JBFLAGS="-W -n --keep-going"; \
 	built=$$?; echo "make test: $$(date +%T) both editions built"; wait $$tests; passed=$$?; \
-	echo; echo "make test: the library's tests (_build/library-tests.log):"; cat _build/library-tests.log; \
+	echo; echo "make test: $$(date +%T) the library's tests (_build/library-tests.log):"; cat _build/library-tests.log; \
 	test $$built -eq 0 && test $$passed -eq 0
-	$(PY) -m pytest -n 2 --dist loadfile --durations=15 $(BUILT_BOOK_TESTS)
+	$(PY) -m pytest -n 2 --dist loadgroup -m "not slow" --durations=15 $(BUILT_BOOK_TESTS)
+	@echo "make test: $$(date +%T) done"
 
 # Everything: make test, then make test-slow.
 test-all: test
 	$(MAKE) test-slow
 
-# The library's tests that make test leaves out (marked slow), and only those, on two workers.
+# The tests that make test leaves out (marked slow), and only those, on two workers (the book is
+# built first if need be: the PDF edition's tests print it).
 test-slow: $(STAMP)
-	$(PY) -m pytest -n 2 -m slow $(addprefix --ignore=,$(BUILT_BOOK_TESTS))
+	test -f _build/html/index.html || $(MAKE) book
+	$(PY) -m pytest -n 2 --dist loadgroup -m slow --durations=10
 
 # JupyterLab on the chapters as notebooks that read like the book (numbers, equations, figures,
 # citations in place; plumbing cells collapsed), made by the HTML build into _build/notebooks.
