@@ -1,7 +1,7 @@
 # Two commands for a fresh machine:
 #   make book   create .venv, install everything, build the HTML book into _build/html
-#   make test   the test suite, including a book build with warnings as errors (the library's
-#               tests marked slow left out: make test-all runs them too)
+#   make test   the test suite, including a book build with warnings as errors (the tests marked
+#               slow left out: make test-slow runs only them, make test-all both)
 # Other targets: make test-all, make test-slow, make install, make lab, make lab-student, make student, make pdf, make handouts,
 # make assignments, make site, make publish-check, make clean.
 
