@@ -30,6 +30,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: Pages executed at a time unless asked otherwise: one per core, at most this many (each runs in a
+#: process of its own, with its own memory).
+MAX_DEFAULT_JOBS = 4
+
 
 def book_pages(root: Path = ROOT) -> list[Path]:
     """The pages of the table of contents (``_toc.yml``) that are notebooks (MyST Markdown with a
@@ -163,7 +167,7 @@ def execute(root: Path = ROOT, cache_path: Path | None = None, jobs: int | None 
                          "only 'cache' reads what this stores")
     cache_path = Path(cache_path).resolve() if cache_path else cache_folder(root)
     cache = get_cache(str(cache_path))
-    jobs = max(1, jobs or os.cpu_count() or 1)
+    jobs = max(1, jobs or min(os.cpu_count() or 1, MAX_DEFAULT_JOBS))
     pages = book_pages(root) if pages is None else [Path(p).resolve() for p in pages]
     times_file = cache_path.parent / ".page-seconds.json"
     try:
@@ -240,7 +244,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", "-j", type=int, default=None,
-                        help="pages executed at a time (default: the number of CPU cores)")
+                        help=f"pages executed at a time (default: one per CPU core, at most {MAX_DEFAULT_JOBS})")
     parser.add_argument("--cache", type=Path, default=None,
                         help="the build's jupyter-cache folder (default: _build/.jupyter_cache)")
     parser.add_argument("--root", type=Path, default=ROOT, help="the book's folder (default: this repository)")
