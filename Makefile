@@ -52,18 +52,18 @@ student: $(STAMP)
 	@echo "The student edition is built. Open $(CURDIR)/_build/student/html/index.html"
 
 # The tests that read the built book (_build). Every other test file tests the library alone.
-BUILT_BOOK_TESTS := tests/test_book_pages.py tests/test_handouts.py tests/test_jupyterlab.py tests/test_notebooks.py \
+BUILT_BOOK_TESTS := tests/test_book_pages.py tests/test_book_interactives.py tests/test_handouts.py tests/test_jupyterlab.py tests/test_notebooks.py \
 	tests/test_pdf.py tests/test_site.py tests/test_student_edition.py
 
 # The test build starts from an empty execution cache and an empty HTML folder (no page left over
 # from a renamed source) and rereads every page (--all: no pickled Sphinx environment), so neither
 # a failing cell nor an output of older library code can hide behind a cached result, and turns
 # every Sphinx warning into an error (-W), listing them all first.
-# The library's tests run in the background (their report is printed when the builds are done; the
-# log is _build/library-tests.log) while the pages execute, then both editions build from the
-# executed pages; then the tests of the built book run on two workers. The tests marked slow (the
-# exhaustive network-by-network checks, of which make test runs a sample, and the PDF edition) are
-# left to make test-all.
+# The library's tests run in the background (their report is printed at the end; the log is
+# _build/library-tests.log) while the pages execute, both editions build from the executed pages,
+# and the tests of the built book run on two workers. The tests marked slow (the exhaustive
+# network-by-network checks, of which make test runs a sample, and the PDF edition) are left to
+# make test-slow.
 test: $(STAMP)
 	rm -rf _build/.jupyter_cache _build/html
 	mkdir -p _build
@@ -71,11 +71,15 @@ test: $(STAMP)
 	$(PY) -m pytest -m "not slow" --durations=15 $(addprefix --ignore=,$(BUILT_BOOK_TESTS)) > _build/library-tests.log 2>&1 & tests=$$!; \
 	$(EXECUTE); echo "make test: $$(date +%T) pages executed"; \
 	$(JB) build . --all --builder html -W -n --keep-going && $(MAKE) student JBFLAGS="-W -n --keep-going"; \
-	built=$$?; echo "make test: $$(date +%T) both editions built"; wait $$tests; passed=$$?; \
+	built=$$?; echo "make test: $$(date +%T) both editions built"; book=1; \
+	if test $$built -eq 0; then \
+	  $(PY) -m pytest -n 2 --dist loadfile -m "not slow" --durations=15 $(BUILT_BOOK_TESTS); book=$$?; fi; \
+	wait $$tests; passed=$$?; \
 	echo; echo "make test: $$(date +%T) the library's tests (_build/library-tests.log):"; cat _build/library-tests.log; \
-	test $$built -eq 0 && test $$passed -eq 0
-	$(PY) -m pytest -n 2 --dist loadgroup -m "not slow" --durations=15 $(BUILT_BOOK_TESTS)
-	@echo "make test: $$(date +%T) done"
+	echo "make test: book build $$(test $$built -eq 0 && echo passed || echo FAILED)," \
+	  "built book's tests $$(test $$book -eq 0 && echo passed || echo FAILED)," \
+	  "library's tests $$(test $$passed -eq 0 && echo passed || echo FAILED)"; \
+	test $$built -eq 0 && test $$book -eq 0 && test $$passed -eq 0
 
 # Everything: make test, then make test-slow.
 test-all: test
@@ -85,7 +89,7 @@ test-all: test
 # built first if need be: the PDF edition's tests print it).
 test-slow: $(STAMP)
 	test -f _build/html/index.html || $(MAKE) book
-	$(PY) -m pytest -n 2 --dist loadgroup -m slow --durations=10
+	$(PY) -m pytest -n 2 --dist loadfile -m slow --durations=10
 
 # JupyterLab on the chapters as notebooks that read like the book (numbers, equations, figures,
 # citations in place; plumbing cells collapsed), made by the HTML build into _build/notebooks.

@@ -16,9 +16,6 @@ from cnnbook_lib.teaching import handouts
 from test_student_edition import _normal, solution_texts
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-# One xdist worker runs this file (the handouts are written once, a module fixture).
-pytestmark = pytest.mark.xdist_group("handouts")
 RAW_ROLE = re.compile(r"\{[\w:.-]+\}`")
 RAW_FENCE = re.compile(r"^\s*(`{3,}|:{3,})\{", re.M)
 

@@ -22,8 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "chapters" / "01" / "03_shapes.md"
 BIN = Path(sys.executable).parent
 
-# One xdist worker runs this file (its JupyterLab server is a module fixture).
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("jupyterlab")]
+pytestmark = pytest.mark.browser
 
 #: Appended to the notebook: reads the widget the page's cell displayed, from the kernel.
 READ_TRAITS = ("w = [v for v in Out.values() if type(v).__name__ == 'ConvArithmeticWidget'][-1]\n"

@@ -390,7 +390,8 @@ def test_declared_dependencies_agree_with_the_pins():
 
 #: Imports of the book's build and instructors' tools (the ``book``, ``teaching`` and ``pdf``
 #: extras), or guarded where they may be missing; a reader's notebook never needs them.
-TOOL_IMPORTS = {"sphinx", "docutils", "sphinx_exercise", "myst_nb", "pybtex", "nbformat", "nbclient",
+TOOL_IMPORTS = {"sphinx", "docutils", "sphinx_exercise", "myst_nb", "myst_parser", "jupyter_cache", "ipykernel",
+                "pybtex", "nbformat", "nbclient",
                 "jupytext", "yaml", "otter", "pypdf", "playwright", "torchvision"}
 
 

@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = Path(os.environ.get("CNNBOOK_HTML", ROOT / "_build" / "html"))
 MM = 72 / 25.4
 
-# slow: the whole book is printed (make test-all); one xdist worker prints it once (its module fixture)
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("pdf")]
+# slow: the whole book is printed (make test-slow)
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _norm(text: str) -> str:

@@ -11,9 +11,6 @@ import re
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-# One xdist worker runs this file (both editions are read once, module fixtures).
-pytestmark = pytest.mark.xdist_group("student_edition")
 FULL = ROOT / "_build" / "html"
 STUDENT = ROOT / "_build" / "student" / "html"
 

@@ -1,0 +1,44 @@
+"""The interactives of the built book (``_build/html``) in Chromium, offline: readable in the book's
+light and dark mode, on a laptop (1300 px) and a phone (390 px). Apart from ``test_book_pages.py``
+so that the two xdist workers of ``make test`` share the browser work."""
+from __future__ import annotations
+
+import os
+import pathlib
+
+import pytest
+
+from test_book_pages import PAGES        # every page of the build below
+
+HTML = pathlib.Path(os.environ.get("CNNBOOK_HTML", pathlib.Path(__file__).resolve().parents[1] / "_build" / "html"))
+
+pytestmark = pytest.mark.browser
+
+
+INTERACTIVE_PAGES = [p for p in PAGES if 'data-cnnbook-static' in (HTML / p).read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [1300, 390])
+@pytest.mark.parametrize("page_path", INTERACTIVE_PAGES or ["(not built)"])
+def test_interactives_readable(page_path, width, scheme, serve, chromium):
+    """In the book's light and dark mode, on a laptop and a phone: every interactive's text has a
+    contrast of at least 4.5:1 and nothing sticks out of the screen."""
+    from conftest import INTERACTIVE_LAYOUT, PageWatch
+    if not INTERACTIVE_PAGES:
+        pytest.skip("book not built")
+    base = serve(HTML)
+    context = chromium.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
+    page = context.new_page()
+    watch = PageWatch(page, base)
+    page.add_init_script(f"localStorage.setItem('mode', '{scheme}'); localStorage.setItem('theme', '{scheme}');")
+    page.goto(base + page_path, wait_until="load")
+    page.wait_for_function("""() => Array.from(document.querySelectorAll('[data-cnnbook-static]'))
+        .every(s => { const r = s.querySelector('[data-cnnbook-interactive]'); return r && r.cnnbookResult; })""",
+                           timeout=15000)
+    assert page.evaluate("() => document.documentElement.dataset.theme") == scheme
+    report = page.evaluate(INTERACTIVE_LAYOUT)
+    context.close()
+    assert report["worst"] == [], report["worst"][:5]
+    assert report["wide"] == [], report
+    assert watch.errors == [] and watch.external == []
