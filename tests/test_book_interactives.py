@@ -18,9 +18,20 @@ pytestmark = pytest.mark.browser
 INTERACTIVE_PAGES = [p for p in PAGES if 'data-cnnbook-static' in (HTML / p).read_text(encoding="utf-8")]
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("width", [1300, 390])
-@pytest.mark.parametrize("page_path", INTERACTIVE_PAGES or ["(not built)"])
+def _cases() -> list:
+    """Every page in both modes at both widths. Each page's two cases that cover both modes and both
+    widths run in make test (light at 1300 px and dark at 390 px, or the other way round, page by
+    page in turn); the other two are marked slow (make test-slow)."""
+    cases = []
+    for i, page_path in enumerate(INTERACTIVE_PAGES or ["(not built)"]):
+        for width in (1300, 390):
+            for scheme in ("light", "dark"):
+                quick = (width == 1300) == (scheme == ("light" if i % 2 == 0 else "dark"))
+                cases.append(pytest.param(page_path, width, scheme, marks=() if quick else pytest.mark.slow))
+    return cases
+
+
+@pytest.mark.parametrize("page_path, width, scheme", _cases())
 def test_interactives_readable(page_path, width, scheme, serve, chromium):
     """In the book's light and dark mode, on a laptop and a phone: every interactive's text has a
     contrast of at least 4.5:1 and nothing sticks out of the screen."""

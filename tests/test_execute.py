@@ -244,7 +244,7 @@ chapters:
 """
 
 
-def test_the_book_build_runs_no_page_that_was_executed_before(tmp_path):
+def test_the_book_build_runs_no_page_that_was_executed_before(warm, tmp_path):
     book = tmp_path / "book"
     (book / "sub").mkdir(parents=True)
     (book / "_config.yml").write_text(BOOK_CONFIG, encoding="utf-8")
@@ -256,7 +256,9 @@ def test_the_book_build_runs_no_page_that_was_executed_before(tmp_path):
                                          .replace("glue(\"answer\", 42)", "glue(\"answer2\", 43)"),
                                          encoding="utf-8")
     cache = execute.cache_folder(book)           # where the build below looks
-    result = execute.execute(root=book, cache_path=cache, jobs=2, progress=lambda *_: None)
+    # warm=False: the kernels come from the module's warm process all the same (its kernel spec
+    # and socket are in the environment), rather than from a second one started for this call
+    result = execute.execute(root=book, cache_path=cache, jobs=2, warm=False, progress=lambda *_: None)
     assert sorted(result["ran"]) == ["one.md", "sub/two.md"] and not result["failed"]
     again = execute.execute(root=book, cache_path=cache, jobs=2, progress=lambda *_: None)
     assert sorted(again["cached"]) == ["one.md", "sub/two.md"] and not again["ran"]
@@ -272,21 +274,7 @@ def test_the_book_build_runs_no_page_that_was_executed_before(tmp_path):
     assert 'The answer is <span class="pasted-text">42</span>' in html      # the glued value
 
 
-def test_a_failing_page_is_reported_and_not_cached(tmp_path):
-    book = tmp_path / "book"
-    book.mkdir()
-    (book / "_config.yml").write_text(BOOK_CONFIG, encoding="utf-8")
-    (book / "_toc.yml").write_text("format: jb-book\nroot: bad\n", encoding="utf-8")
-    (book / "bad.md").write_text(PAGE + "\n```{code-cell} ipython3\n1 / 0\n```\n", encoding="utf-8")
-    cache = execute.cache_folder(book)
-    result = execute.execute(root=book, cache_path=cache, jobs=1, progress=lambda *_: None)
-    assert list(result["failed"]) == ["bad.md"] and "ZeroDivisionError" in result["failed"]["bad.md"]
-    assert not result["ran"]
-    from jupyter_cache import get_cache
-    assert get_cache(str(cache)).list_cache_records() == []
-
-
-def test_the_command_line_exits_with_an_error_for_a_failing_page_in_cold_kernels_too(tmp_path):
+def test_a_failing_page_is_reported_not_cached_and_fails_the_command(tmp_path):
     book = tmp_path / "book"
     book.mkdir()
     (book / "_config.yml").write_text(BOOK_CONFIG, encoding="utf-8")
@@ -298,3 +286,5 @@ def test_the_command_line_exits_with_an_error_for_a_failing_page_in_cold_kernels
     assert run.returncode == 1
     assert "ValueError: on purpose" in re.sub(r"\x1b\[[0-9;]*m", "", run.stdout)    # colours off
     assert "1 failed: bad.md" in run.stdout
+    from jupyter_cache import get_cache
+    assert get_cache(str(execute.cache_folder(book))).list_cache_records() == []   # not cached
