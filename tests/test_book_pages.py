@@ -17,6 +17,22 @@ PAGES = sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
 pytestmark = pytest.mark.browser
 
 
+def test_the_watch_sees_what_a_page_asks_of_another_host(watched_page, tmp_path, serve):
+    """The check below can fail: a page that loads a script and an image from elsewhere is seen
+    asking for both, and gets neither (the watch aborts them)."""
+    (tmp_path / "leaky.html").write_text(
+        '<html><body><img src="https://example.com/x.png"><script src="https://cdn.example.org/x.js">'
+        '</script><script>console.error("on purpose")</script></body></html>', encoding="utf-8")
+    base = serve(tmp_path)
+    page, watch = watched_page(base)
+    failed = []
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.goto(base + "leaky.html", wait_until="load")
+    assert sorted(watch.external) == ["https://cdn.example.org/x.js", "https://example.com/x.png"]
+    assert sorted(failed) == sorted(watch.external)
+    assert watch.errors and "on purpose" in watch.errors[-1]
+
+
 def test_book_is_built():
     if not PAGES:
         if os.environ.get("CNNBOOK_REQUIRE_BROWSER") == "1":
