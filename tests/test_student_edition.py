@@ -4,6 +4,7 @@ Compares the two HTML builds that ``make test`` produces: ``_build/html`` and
 ``_build/student/html``."""
 from __future__ import annotations
 
+import functools
 import os
 import pathlib
 import re
@@ -144,8 +145,9 @@ def _strings(value) -> list[str]:
     return []
 
 
+@functools.lru_cache(maxsize=None)
 def _readable(path: pathlib.Path) -> str:
-    """What a reader of the file can see: text of HTML with and without its tags, every string
+    """What a reader of the file can see (read once per file and test session): text of HTML with and without its tags, every string
     of a JSON document (a notebook), raw text otherwise."""
     import html
     import json
