@@ -87,13 +87,6 @@ def _outputs(nb) -> list:
     return found
 
 
-def _run(path: Path) -> nbformat.NotebookNode:
-    notebook = execute.read_page(path, execute.book_settings()["extensions"])
-    _, seconds, error = execute._run_one(nbformat.writes(notebook), str(path.parent), 60, False)
-    assert error is None, error
-    return notebook
-
-
 def _run_in(path: Path, env: dict) -> nbformat.NotebookNode:
     saved = dict(os.environ)
     os.environ.update(env)
@@ -127,26 +120,28 @@ def test_a_forked_kernel_gives_the_outputs_of_an_ordinary_kernel(warm, tmp_path,
     assert forked[:-1] == ordinary[:-1]
 
 
-def test_kernels_start_faster_from_the_warm_process(warm):
-    def start_and_import(env):
+def test_a_forked_kernel_starts_with_the_slow_imports_done(warm):
+    """What makes it start fast (timed in the closing notes, not asserted here): torch, sympy and
+    matplotlib are imported before the kernel runs its first cell; an ordinary kernel has none."""
+    probe = "import sys; print(sorted(m for m in ('torch', 'sympy', 'matplotlib') if m in sys.modules))"
+
+    def first_cell(env):
         saved = dict(os.environ)
         os.environ.update(env)
         try:
-            start = time.perf_counter()
             manager, client = start_new_kernel(kernel_name="python3")
+            out = []
             try:
-                reply = client.execute_interactive("import torch, sympy, matplotlib.pyplot", timeout=120)
-                assert reply["content"]["status"] == "ok"
-                return time.perf_counter() - start
+                client.execute_interactive(probe, timeout=120, output_hook=out.append)
             finally:
                 client.stop_channels()
                 manager.shutdown_kernel(now=True)
+            return [m["content"]["text"] for m in out if m["msg_type"] == "stream"]
         finally:
             os.environ.clear()
             os.environ.update(saved)
-    forked = min(start_and_import({}) for _ in range(2))
-    ordinary = start_and_import({"JUPYTER_PATH": "", forkkernel.SERVER_ENV: ""})
-    assert forked < ordinary / 2, (forked, ordinary)
+    assert first_cell({}) == ["['matplotlib', 'sympy', 'torch']\n"]
+    assert first_cell({"JUPYTER_PATH": "", forkkernel.SERVER_ENV: ""}) == ["[]\n"]
 
 
 def test_an_interrupt_reaches_the_forked_kernel(warm):
