@@ -30,9 +30,13 @@ import sys
 SERVER_ENV = "CNNBOOK_KERNEL_SERVER"
 
 #: What the warm process imports: what nearly every page imports, and the slow imports they trigger
-#: (myst-nb's glue imports nbformat, whose schema validator takes over a second to import).
-WARM = ("ipykernel.kernelapp", "IPython", "numpy", "torch", "sympy", "pandas", "matplotlib.pyplot",
-        "myst_nb.ext.glue", "cnnbook_lib.page", "cnnbook_lib.analysis", "cnnbook_lib.receptive",
+#: (myst-nb's glue imports nbformat, whose schema validator takes over a second to import; torch
+#: imports ``torch._dynamo``, another second, on the first call of any function it guards, which
+#: every page that traces a network or trains one makes; an interactive imports anywidget, a table
+#: pandas' Styler).
+WARM = ("ipykernel.kernelapp", "IPython", "numpy", "torch", "torch._dynamo", "sympy", "pandas",
+        "pandas.io.formats.style", "matplotlib.pyplot", "myst_nb.ext.glue", "anywidget",
+        "cnnbook_lib.page", "cnnbook_lib.analysis", "cnnbook_lib.receptive",
         "cnnbook_lib.architectures", "cnnbook_lib.interactives", "cnnbook_lib.exercises",
         "cnnbook_lib.plots", "cnnbook_lib.published")
 

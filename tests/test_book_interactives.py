@@ -32,24 +32,20 @@ def _cases() -> list:
 
 
 @pytest.mark.parametrize("page_path, width, scheme", _cases())
-def test_interactives_readable(page_path, width, scheme, serve, chromium):
+def test_interactives_readable(page_path, width, scheme, serve, book_page):
     """In the book's light and dark mode, on a laptop and a phone: every interactive's text has a
     contrast of at least 4.5:1 and nothing sticks out of the screen."""
-    from conftest import INTERACTIVE_LAYOUT, PageWatch
+    from conftest import INTERACTIVE_LAYOUT
     if not INTERACTIVE_PAGES:
         pytest.skip("book not built")
     base = serve(HTML)
-    context = chromium.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
-    page = context.new_page()
-    watch = PageWatch(page, base)
-    page.add_init_script(f"localStorage.setItem('mode', '{scheme}'); localStorage.setItem('theme', '{scheme}');")
+    page, watch = book_page(base, width, scheme)
     page.goto(base + page_path, wait_until="load")
     page.wait_for_function("""() => Array.from(document.querySelectorAll('[data-cnnbook-static]'))
         .every(s => { const r = s.querySelector('[data-cnnbook-interactive]'); return r && r.cnnbookResult; })""",
                            timeout=15000)
     assert page.evaluate("() => document.documentElement.dataset.theme") == scheme
     report = page.evaluate(INTERACTIVE_LAYOUT)
-    context.close()
     assert report["worst"] == [], report["worst"][:5]
     assert report["wide"] == [], report
     assert watch.errors == [] and watch.external == []

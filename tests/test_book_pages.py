@@ -33,6 +33,29 @@ def test_the_watch_sees_what_a_page_asks_of_another_host(watched_page, tmp_path,
     assert watch.errors and "on purpose" in watch.errors[-1]
 
 
+def test_a_kept_page_keeps_nothing_of_the_last_test(book_page, tmp_path, serve):
+    """The page that the tests below reuse from book page to book page forgets what a page stored,
+    and its watch what it saw: the check can fail (the values are there before)."""
+    from conftest import leave
+    (tmp_path / "store.html").write_text(
+        "<html><body><script>localStorage.setItem('k', 'v'); sessionStorage.setItem('k', 'v');"
+        "document.cookie = 'k=v';</script></body></html>", encoding="utf-8")
+    (tmp_path / "read.html").write_text("<html><body><p>read</p></body></html>", encoding="utf-8")
+    base = serve(tmp_path)
+    page, watch = book_page(base)
+    kept = "() => [localStorage.getItem('k'), sessionStorage.getItem('k'), document.cookie]"
+    page.goto(base + "store.html")
+    page.goto(base + "read.html")
+    assert page.evaluate(kept) == ["v", "v", "k=v"]
+    watch.external.append("seen")
+    leave(page)
+    assert page.url == "about:blank"
+    again, watch = book_page(base)
+    assert again is page and watch.external == []
+    page.goto(base + "read.html")
+    assert page.evaluate(kept) == [None, None, ""]
+
+
 def test_book_is_built():
     if not PAGES:
         if os.environ.get("CNNBOOK_REQUIRE_BROWSER") == "1":
@@ -84,11 +107,11 @@ MOVE_CONTROL = """([root, i]) => {
 
 
 @pytest.mark.parametrize("page_path", PAGES or ["(not built)"])
-def test_page_offline_clean(page_path, serve, watched_page):
+def test_page_offline_clean(page_path, serve, book_page):
     if not PAGES:
         pytest.skip("book not built")
     base = serve(HTML)
-    page, watch = watched_page(base)
+    page, watch = book_page(base)
     html = (HTML / page_path).read_text(encoding="utf-8")
     if 'http-equiv="Refresh"' in html:        # index.html only redirects to the first page
         target = html.split("url=", 1)[1].split('"', 1)[0]
@@ -307,17 +330,15 @@ def test_every_page_that_runs_code_lists_its_checks_in_one_folded_box(page_path)
     assert not article_end, f"{page_path}: content after the box of checks"
 
 
-def test_glued_numbers_read_in_the_weight_of_their_sentence(serve, chromium):
+def test_glued_numbers_read_in_the_weight_of_their_sentence(serve, book_page):
     """myst-nb styles glued text bold; the book's stylesheet sets it back."""
     page_path = "chapters/01/04_cost.html"
     if page_path not in PAGES:
         pytest.skip("book not built")
     base = serve(HTML)
-    context = chromium.new_context()
-    page = context.new_page()
+    page, _ = book_page(base)
     page.goto(base + page_path)
     weights = page.evaluate("""() => Array.from(document.querySelectorAll('p span.pasted-text'))
         .map(el => [getComputedStyle(el).fontWeight, getComputedStyle(el.parentElement).fontWeight])""")
-    context.close()
     assert len(weights) >= 3
     assert all(mine == parent for mine, parent in weights), weights
