@@ -61,19 +61,21 @@ BUILT_BOOK_TESTS := tests/test_book_pages.py tests/test_book_interactives.py tes
 # every Sphinx warning into an error (-W), listing them all first.
 # The library's tests run in the background (their report is printed at the end; the log is
 # _build/library-tests.log) while the pages execute, both editions build from the executed pages,
-# and the tests of the built book run on two workers. The tests marked slow (the exhaustive
-# network-by-network checks, of which make test runs a sample, and the PDF edition) are left to
-# make test-slow.
+# and the tests of the built book run on two workers. The library's tests are one process, the
+# longest part on one core; the rest runs at a lower priority (nice) and takes what they leave, so
+# that both end together. The tests marked slow (the exhaustive network-by-network checks, of
+# which make test runs a sample, and the PDF edition) are left to make test-slow.
+AFTER := nice -n 10
 test: $(STAMP)
 	rm -rf _build/.jupyter_cache _build/html
 	mkdir -p _build
 	@echo "make test: $$(date +%T) the library's tests run in the background while the pages execute and the book builds."
 	$(PY) -m pytest -m "not slow" --durations=15 $(addprefix --ignore=,$(BUILT_BOOK_TESTS)) > _build/library-tests.log 2>&1 & tests=$$!; \
-	$(EXECUTE); echo "make test: $$(date +%T) pages executed"; \
-	$(JB) build . --all --builder html -W -n --keep-going && $(MAKE) student JBFLAGS="-W -n --keep-going"; \
+	$(AFTER) $(EXECUTE); echo "make test: $$(date +%T) pages executed"; \
+	$(AFTER) $(JB) build . --all --builder html -W -n --keep-going && $(AFTER) $(MAKE) student JBFLAGS="-W -n --keep-going"; \
 	built=$$?; echo "make test: $$(date +%T) both editions built"; book=1; \
 	if test $$built -eq 0; then \
-	  $(PY) -m pytest -n 2 --dist loadfile -m "not slow" --durations=15 $(BUILT_BOOK_TESTS); book=$$?; fi; \
+	  $(AFTER) $(PY) -m pytest -n 2 --dist loadfile -m "not slow" --durations=15 $(BUILT_BOOK_TESTS); book=$$?; fi; \
 	wait $$tests; passed=$$?; \
 	echo; echo "make test: $$(date +%T) the library's tests (_build/library-tests.log):"; cat _build/library-tests.log; \
 	echo "make test: book build $$(test $$built -eq 0 && echo passed || echo FAILED)," \

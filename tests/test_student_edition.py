@@ -167,9 +167,28 @@ def _readable(path: pathlib.Path) -> str:
 
 
 def _leaks(folder: pathlib.Path, solutions: dict[str, list[str]]) -> list[str]:
-    """'file: solution: text' for every piece of solution text found in a file under folder."""
+    """'file: solution: text' for every piece of solution text found in a file under folder.
+
+    GNU grep's search for many fixed strings at once (one pass over the files, where Python's
+    ``in`` takes one pass per piece: 12 s for the student edition) finds the files that hold any
+    piece; only those are then searched piece by piece for the report."""
+    import subprocess
+    import tempfile
+
+    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = pathlib.Path(tmp)
+        (tmp / "pieces").write_text("".join(n + "\n" for ns in solutions.values() for n in ns),
+                                    encoding="utf-8")
+        (tmp / "texts").mkdir()
+        for i, path in enumerate(paths):
+            (tmp / "texts" / str(i)).write_text(_readable(path), encoding="utf-8")
+        grep = subprocess.run(["grep", "-F", "-l", "-r", "-f", "pieces", "texts"], cwd=tmp,
+                              capture_output=True, text=True, env=dict(os.environ, LC_ALL="C"))
+    assert grep.returncode in (0, 1), grep.stderr               # 1: no file holds any piece
+    holding = [paths[int(line.split("/")[-1])] for line in grep.stdout.split()]
     leaks = []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in TEXT_SUFFIXES):
+    for path in sorted(holding):
         text = _readable(path)
         for solution, needles in solutions.items():
             leaks += [f"{path.relative_to(folder).as_posix()}: {solution}: {needle[:60]!r}"
