@@ -4,6 +4,7 @@ without its per-example deadline: a wall-clock limit fails an example that waite
 a busy machine, which says nothing about the code."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -129,7 +130,7 @@ def _kept_pages(chromium):
 def book_page(_kept_pages, chromium):
     """get(base, width=1300, scheme=None) -> (page, watch): the page of one browser context kept for
     the whole session per width and colour scheme, as a reader's browser goes from page to page of
-    the book (cache warm, renderer already started: a third of the CPU a fresh context costs), with
+    the book (cache warm, renderer already started: half the CPU time of a fresh context), with
     a watch reset for this test. ``scheme`` "light" or "dark" also sets the book's mode (the
     theme's stored choice) before every page's scripts run. After the test, the page's storage is
     cleared and it is left on about:blank; a page that cannot be left so is closed and replaced."""
@@ -157,7 +158,8 @@ def book_page(_kept_pages, chromium):
             leave(page)
         except Exception:                       # a crashed or hung page: the next test gets a new one
             del _kept_pages[key]
-            page.context.close()
+            with contextlib.suppress(Exception):
+                page.context.close()
 
 
 def leave(page) -> None:

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 
 def test_the_watch_sees_what_a_page_asks_of_another_host(watched_page, tmp_path, serve):
     """The check below can fail: a page that loads a script and an image from elsewhere is seen
-    asking for both, and gets neither (the watch aborts them)."""
+    asking for both, and gets neither (the test browser resolves no other host)."""
     (tmp_path / "leaky.html").write_text(
         '<html><body><img src="https://example.com/x.png"><script src="https://cdn.example.org/x.js">'
         '</script><script>console.error("on purpose")</script></body></html>', encoding="utf-8")

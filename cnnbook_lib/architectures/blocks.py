@@ -11,7 +11,6 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from .. import formulas
 
 __all__ = ["ConvBNAct", "Residual", "drop_samples", "basic_block", "bottleneck", "Inception",
            "SqueezeExcitation", "make_divisible", "feature_size", "local_response_norm", "fc_head"]
@@ -164,6 +163,7 @@ def make_divisible(v: float, divisor: int = 8) -> int:
 
 def feature_size(n: int, layers: Sequence[nn.Module]) -> int:
     """Spatial size after ``layers`` (convolutions and max pooling) on an ``n`` x ``n`` input."""
+    from .. import formulas           # here: a process that only builds networks needs no sympy
     for m in layers:
         if isinstance(m, nn.Conv2d):
             n = formulas.conv_output_size(n, m.kernel_size[0], m.stride[0], m.padding[0],
