@@ -502,13 +502,15 @@ def training_memory(v: dict, data) -> dict:
     half = v["dtype"].split()[-1]
     s = _memory_summary(v["network"], half)
     if mixed:
-        key = ("mixed", v["network"], half, v["optimizer"])
-        if key not in _MEMORY:                     # one trace per network, batch 1
+        key = ("mixed", v["network"], half)
+        if key not in _MEMORY:                     # one trace per network and dtype, batch 1
             with torch.device("meta"):
                 model = architectures.build(v["network"])
             _MEMORY[key] = analysis.mixed_precision_memory(
-                model, architectures.input_size(v["network"]), optimizer=v["optimizer"], half=half)
-        one = _MEMORY[key]
+                model, architectures.input_size(v["network"]), optimizer="sgd", half=half)
+        # the optimizer changes only its float32 state (plain SGD keeps none)
+        state = fm.optimizer_state_bytes(s.params, v["optimizer"], "float32")
+        one = dict(_MEMORY[key], optimizer_state=state, total=_MEMORY[key]["total"] + state)
         parts = dict(one, activations=one["activations"] * v["batch"])   # the input's batch is 1
         parts["total"] = one["total"] + one["activations"] * (v["batch"] - 1)
     else:
