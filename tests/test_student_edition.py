@@ -147,8 +147,8 @@ def _strings(value) -> list[str]:
 
 @functools.lru_cache(maxsize=None)
 def _readable(path: pathlib.Path) -> str:
-    """What a reader of the file can see (read once per file and test session): text of HTML with and without its tags, every string
-    of a JSON document (a notebook), raw text otherwise."""
+    """What a reader of the file can see (read once per file and test session): text of HTML with
+    and without its tags, every string of a JSON document (a notebook), raw text otherwise."""
     import html
     import json
 
